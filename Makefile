@@ -1,0 +1,47 @@
+# sigtrace: the two commands a new user needs are `make run` and `make test`.
+GO      ?= go
+CLANG   ?= clang-19
+STRIP   ?= llvm-strip-19
+SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+BIN     := bin/sigtrace
+
+.PHONY: all build run test test-unit test-integration generate check-generated test-kernels bench clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -o $(BIN) ./cmd/sigtrace
+
+# Builds and starts the live tracer (with sudo when not root).
+run: build
+	$(SUDO) ./$(BIN) trace $(ARGS)
+
+# Every test: unit tests, then the privileged integration tests that load the
+# real BPF programs (as root; with CI=true none of them may skip), and a check
+# that the committed BPF objects match their C sources when clang is present.
+test: check-generated
+	$(GO) vet ./...
+	$(SUDO) env "PATH=$$PATH" CI="$(CI)" $(GO) test -count=1 ./...
+
+# Rebuilds the committed BPF objects and their Go bindings (needs clang-19).
+generate:
+	BPF_CLANG=$(CLANG) BPF_STRIP=$(STRIP) $(GO) generate ./tracer
+
+# Regenerates into a scratch copy and compares, so a C change without
+# `make generate` fails the build. Skipped (with a note) without clang.
+check-generated:
+	@if command -v $(CLANG) >/dev/null 2>&1; then \
+		./scripts/check-generated.sh $(CLANG) $(STRIP); \
+	else \
+		echo "note: $(CLANG) not installed; not checking that BPF objects are fresh"; \
+	fi
+
+# The integration suite inside 5.10, 6.1, 6.12 and arm64 guests (qemu TCG).
+test-kernels:
+	./kernels/test-kernels.sh
+
+bench:
+	./bench/run.sh
+
+clean:
+	rm -rf bin
