@@ -1,0 +1,387 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* sigtrace: who sent which signal to whom, and what the receiver was set up
+ * to do with it. CO-RE only: every kernel struct access is relocated against
+ * the running kernel's BTF, so one object runs from 5.8 to today. */
+#include "vmlinux.h"
+#include "bpf_helpers.h"
+#include "bpf_core_read.h"
+#include "bpf_tracing.h"
+#include "sigtrace.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Anchors so the record types and enums are in the object's BTF, which is
+ * where bpf2go -type generates the Go types from. */
+const struct event_full *unused_event_full __attribute__((unused));
+const enum event_type unused_event_type __attribute__((unused));
+const enum event_flags unused_event_flags __attribute__((unused));
+const enum stat_index unused_stat_index __attribute__((unused));
+
+/* Kernel-side filters, set by the loader before the program is verified so
+ * the JIT drops the checks that are off. A filtered-out signal costs no
+ * ring-buffer reservation and no copy. */
+const volatile __u64 filter_sigmask = 0;     /* bit sig-1; 0 = every signal */
+const volatile __u8 filter_sender_pids = 0;  /* sender tgid must be in pid_filter with PID_SENDER */
+const volatile __u8 filter_target_pids = 0;  /* target tgid must be in pid_filter with PID_TARGET */
+const volatile __u8 filter_any_pids = 0;     /* sender or target tgid in pid_filter with PID_ANY */
+const volatile __u8 filter_comms = 0;        /* sender or target comm in comm_filter */
+const volatile __u8 want_deliver = 1;        /* emit deliver events */
+/* Wake the reader only once this much is unread (the reader also polls on
+ * a short deadline): a wake-up per event costs ~5 us per signal here. */
+const volatile __u64 wakeup_bytes = 1 << 20;
+
+#define PID_SENDER 1
+#define PID_TARGET 2
+#define PID_ANY 4
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20); /* resized by the loader */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} pid_filter SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, char[TASK_COMM_LEN]);
+	__type(value, __u8);
+} comm_filter SEC(".maps");
+
+/* Values from the kernel's headers that BTF does not carry (macros). */
+#define SEND_SIG_NOINFO 0UL /* include/linux/sched/signal.h: ((struct kernel_siginfo *) 0) */
+#define SEND_SIG_PRIV 1UL   /* ((struct kernel_siginfo *) 1) */
+#define SIGNAL_UNKILLABLE 0x00000040 /* include/linux/sched/signal.h, since 2.6.28 */
+#define SIGNAL_GROUP_EXIT 0x00000004
+#define PF_KTHREAD 0x00200000 /* include/linux/sched.h */
+#define SI_USER 0
+#define SI_KERNEL 0x80
+#define SI_QUEUE -1
+#define SI_TKILL -6
+#define SIGPIPE 13
+#define SIGXFSZ 25
+#define MAX_THREADS_WALKED 64
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+	if (v)
+		(*v)++;
+}
+
+static __always_inline void submit(void *rec)
+{
+	/* Batched wake-ups: BPF_RB_NO_WAKEUP unless enough is unread. */
+	__u64 flags = BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(rec, flags);
+	count(STAT_SUBMITTED);
+}
+
+static __always_inline bool sig_wanted(int sig)
+{
+	if (sig < 1 || sig > 64)
+		return false;
+	return !filter_sigmask || (filter_sigmask & (1ULL << (sig - 1)));
+}
+
+static __always_inline __u8 pid_bits(__u32 tgid)
+{
+	__u8 *v = bpf_map_lookup_elem(&pid_filter, &tgid);
+	return v ? *v : 0;
+}
+
+static __always_inline bool pids_wanted(__u32 sender, __u32 target)
+{
+	if (!filter_sender_pids && !filter_target_pids && !filter_any_pids)
+		return true;
+	__u8 s = pid_bits(sender), t = pid_bits(target);
+	if (filter_sender_pids && !(s & PID_SENDER))
+		return false;
+	if (filter_target_pids && !(t & PID_TARGET))
+		return false;
+	if (filter_any_pids && !((s | t) & PID_ANY))
+		return false;
+	return true;
+}
+
+static __always_inline bool comms_wanted(const char *a, const char *b)
+{
+	if (!filter_comms)
+		return true;
+	return bpf_map_lookup_elem(&comm_filter, a) || bpf_map_lookup_elem(&comm_filter, b);
+}
+
+/* The disposition the receiver has now: task->sighand->action[sig-1]. The
+ * array is indexed with a runtime value, so the element size is relocated
+ * too rather than taken from the build machine's headers. */
+static __always_inline void read_action(struct task_struct *t, int sig, __u64 *handler, __u64 *flags)
+{
+	struct sighand_struct *sh = BPF_CORE_READ(t, sighand);
+	if (!sh)
+		return;
+	void *base = (void *)sh + bpf_core_field_offset(struct sighand_struct, action);
+	struct k_sigaction *ka = base + (sig - 1) * bpf_core_type_size(struct k_sigaction);
+	*handler = (__u64)BPF_CORE_READ(ka, sa.sa_handler);
+	*flags = BPF_CORE_READ(ka, sa.sa_flags);
+}
+
+static __always_inline bool blocks(struct task_struct *t, __u64 bit)
+{
+	/* sigset_t is one unsigned long word on 64-bit: 64 signals. */
+	return BPF_CORE_READ(t, blocked.sig[0]) & bit;
+}
+
+/* A process-directed signal is blocked only when every thread blocks it:
+ * complete_signal() hands it to any thread that does not (wants_signal()). */
+static __always_inline bool group_blocks(struct task_struct *t, __u64 bit)
+{
+	struct signal_struct *sig = BPF_CORE_READ(t, signal);
+	struct list_head *head = (void *)sig + bpf_core_field_offset(struct signal_struct, thread_head);
+	struct list_head *pos = BPF_CORE_READ(head, next);
+	__u64 off = bpf_core_field_offset(struct task_struct, thread_node);
+
+	for (int i = 0; i < MAX_THREADS_WALKED && pos && pos != head; i++) {
+		struct task_struct *th = (void *)pos - off;
+		if (!blocks(th, bit))
+			return false;
+		pos = BPF_CORE_READ(pos, next);
+	}
+	return true;
+}
+
+static __always_inline void fill_sender_detail(struct task_struct *cur, struct sender_detail *d, __u32 *flags)
+{
+	struct task_struct *p = BPF_CORE_READ(cur, real_parent);
+	__u8 n = 0;
+
+	for (int i = 0; i < MAX_ANCESTRY; i++) {
+		if (!p)
+			break;
+		__u32 pid = BPF_CORE_READ(p, tgid);
+		if (!pid)
+			break;
+		d->ancestry[i].pid = pid;
+		BPF_CORE_READ_STR_INTO(&d->ancestry[i].comm, p, comm);
+		n++;
+		if (pid == 1)
+			break;
+		p = BPF_CORE_READ(p, real_parent);
+	}
+	d->ancestry_len = n;
+
+	/* argv of current, read from its own memory while it still exists. */
+	struct mm_struct *mm = BPF_CORE_READ(cur, mm);
+	if (!mm)
+		return;
+	unsigned long start = BPF_CORE_READ(mm, arg_start);
+	unsigned long end = BPF_CORE_READ(mm, arg_end);
+	unsigned long len = end - start;
+	if (end <= start)
+		return;
+	if (len > ARGV_LEN) {
+		len = ARGV_LEN;
+		*flags |= F_ARGV_TRUNC;
+	}
+	if (bpf_probe_read_user(d->argv, len, (void *)start) == 0)
+		d->argv_len = len;
+}
+
+/* Whether current is the process that sent the signal (so its ancestry and
+ * argv mean something). Kernel-raised signals are classified in userspace
+ * from the same fields; this only avoids copying detail for them. */
+static __always_inline bool sent_by_current(int sig, int code, __u32 flags, __u32 cur_tgid, __u32 target_tgid)
+{
+	if (flags & (F_INFO_PRIV | F_SENDER_KTHREAD))
+		return false;
+	if (code == SI_USER) {
+		/* SIGPIPE/SIGXFSZ from a write: send_sig(sig, current, 0). */
+		if ((flags & F_INFO_NOINFO) && !(flags & F_GROUP) && cur_tgid == target_tgid &&
+		    (sig == SIGPIPE || sig == SIGXFSZ))
+			return false;
+		return true;
+	}
+	return code == SI_QUEUE || code == SI_TKILL;
+}
+
+SEC("tp_btf/signal_generate")
+int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_struct *task, int group, int result)
+{
+	if (!sig_wanted(sig))
+		return 0;
+
+	struct task_struct *cur = (struct task_struct *)bpf_get_current_task();
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 cur_tgid = id >> 32;
+	__u32 target_tgid = BPF_CORE_READ(task, tgid);
+
+	if (!pids_wanted(cur_tgid, target_tgid)) {
+		count(STAT_FILTERED);
+		return 0;
+	}
+	char scomm[TASK_COMM_LEN], tcomm[TASK_COMM_LEN];
+	bpf_get_current_comm(scomm, sizeof(scomm));
+	BPF_CORE_READ_STR_INTO(&tcomm, task, comm);
+	if (!comms_wanted(scomm, tcomm)) {
+		count(STAT_FILTERED);
+		return 0;
+	}
+
+	__u32 flags = group ? F_GROUP : 0;
+	int code = SI_USER;
+	__s32 si_pid = 0;
+	__u32 si_uid = 0;
+	/* info may be one of the sentinels, which must never be dereferenced. */
+	if ((unsigned long)info == SEND_SIG_NOINFO) {
+		flags |= F_INFO_NOINFO;
+		code = SI_USER;
+		si_pid = cur_tgid;
+	} else if ((unsigned long)info == SEND_SIG_PRIV) {
+		flags |= F_INFO_PRIV;
+		code = SI_KERNEL;
+	} else {
+		code = BPF_CORE_READ(info, si_code);
+		si_pid = BPF_CORE_READ(info, _sifields._kill._pid);
+		si_uid = BPF_CORE_READ(info, _sifields._kill._uid);
+	}
+	if (BPF_CORE_READ(cur, flags) & PF_KTHREAD)
+		flags |= F_SENDER_KTHREAD;
+
+	bool detail = sent_by_current(sig, code, flags, cur_tgid, target_tgid);
+	struct event *e;
+	if (detail)
+		e = bpf_ringbuf_reserve(&events, sizeof(struct event_full), 0);
+	else
+		e = bpf_ringbuf_reserve(&events, sizeof(struct event), 0);
+	if (!e) {
+		count(STAT_LOST);
+		return 0;
+	}
+
+	e->ts_ns = bpf_ktime_get_boot_ns();
+	e->type = EV_GENERATE;
+	e->sig = sig;
+	e->code = code;
+	e->result = result;
+	e->si_pid = si_pid;
+	e->si_uid = si_uid;
+	e->sender_pid = cur_tgid;
+	e->sender_tid = (__u32)id;
+	e->sender_uid = (__u32)bpf_get_current_uid_gid();
+	e->target_pid = target_tgid;
+	e->target_tid = BPF_CORE_READ(task, pid);
+	e->target_uid = BPF_CORE_READ(task, real_cred, uid.val);
+	e->exit_code = 0;
+	__builtin_memcpy(e->sender_comm, scomm, TASK_COMM_LEN);
+	__builtin_memcpy(e->target_comm, tcomm, TASK_COMM_LEN);
+
+	e->handler = 0;
+	e->sa_flags = 0;
+	read_action(task, sig, &e->handler, &e->sa_flags);
+
+	__u64 bit = 1ULL << (sig - 1);
+	if (blocks(task, bit) && (!group || group_blocks(task, bit)))
+		flags |= F_BLOCKED;
+	if (BPF_CORE_READ(task, real_blocked.sig[0]) & bit)
+		flags |= F_SIGWAIT;
+	if (BPF_CORE_READ(task, signal, flags) & SIGNAL_UNKILLABLE)
+		flags |= F_UNKILLABLE;
+	if (BPF_CORE_READ(task, ptrace))
+		flags |= F_TRACED;
+
+	if (detail) {
+		struct sender_detail *d = &((struct event_full *)e)->d;
+		d->argv_len = 0;
+		d->ancestry_len = 0;
+		d->_pad = 0;
+		flags |= F_DETAIL;
+		fill_sender_detail(cur, d, &flags);
+	}
+	e->flags = flags;
+	submit(e);
+	return 0;
+}
+
+SEC("tp_btf/signal_deliver")
+int BPF_PROG(on_deliver, int sig, struct kernel_siginfo *info, struct k_sigaction *ka)
+{
+	if (!want_deliver || !sig_wanted(sig))
+		return 0;
+
+	struct task_struct *cur = (struct task_struct *)bpf_get_current_task();
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	__u32 flags = 0;
+	int code = SI_USER;
+	__s32 si_pid = 0;
+	__u32 si_uid = 0;
+
+	/* get_signal() passes SEND_SIG_NOINFO when the group is already dying
+	 * (kernel/signal.c: "Has this task already been marked for death?"). */
+	if ((unsigned long)info == SEND_SIG_NOINFO) {
+		flags |= F_INFO_NOINFO;
+	} else if ((unsigned long)info == SEND_SIG_PRIV) {
+		flags |= F_INFO_PRIV;
+		code = SI_KERNEL;
+	} else {
+		code = BPF_CORE_READ(info, si_code);
+		si_pid = BPF_CORE_READ(info, _sifields._kill._pid);
+		si_uid = BPF_CORE_READ(info, _sifields._kill._uid);
+	}
+
+	if (!pids_wanted(si_pid, tgid)) {
+		count(STAT_FILTERED);
+		return 0;
+	}
+	char comm[TASK_COMM_LEN];
+	bpf_get_current_comm(comm, sizeof(comm));
+	if (!comms_wanted(comm, comm)) {
+		count(STAT_FILTERED);
+		return 0;
+	}
+
+	struct event *e = bpf_ringbuf_reserve(&events, sizeof(struct event), 0);
+	if (!e) {
+		count(STAT_LOST);
+		return 0;
+	}
+	e->ts_ns = bpf_ktime_get_boot_ns();
+	e->type = EV_DELIVER;
+	e->sig = sig;
+	e->code = code;
+	e->result = 0;
+	e->si_pid = si_pid;
+	e->si_uid = si_uid;
+	e->sender_pid = 0;
+	e->sender_tid = 0;
+	e->sender_uid = 0;
+	__builtin_memset(e->sender_comm, 0, TASK_COMM_LEN);
+	e->target_pid = tgid;
+	e->target_tid = (__u32)id;
+	e->target_uid = (__u32)bpf_get_current_uid_gid();
+	__builtin_memcpy(e->target_comm, comm, TASK_COMM_LEN);
+	e->handler = ka ? (__u64)BPF_CORE_READ(ka, sa.sa_handler) : 0;
+	e->sa_flags = ka ? BPF_CORE_READ(ka, sa.sa_flags) : 0;
+	e->exit_code = 0;
+	struct signal_struct *s = BPF_CORE_READ(cur, signal);
+	if (BPF_CORE_READ(s, flags) & SIGNAL_GROUP_EXIT) {
+		flags |= F_GROUP_EXIT;
+		e->exit_code = BPF_CORE_READ(s, group_exit_code);
+	}
+	e->flags = flags;
+	submit(e);
+	return 0;
+}

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The records sigtrace's BPF programs hand to userspace. bpf2go generates
+ * the Go types from these (-type event -type sender_detail), so Go never
+ * keeps a hand copy. Fields are ordered by size so neither side has holes. */
+#ifndef SIGTRACE_H
+#define SIGTRACE_H
+
+#define TASK_COMM_LEN 16
+#define MAX_ANCESTRY 8
+#define ARGV_LEN 256
+
+enum event_type {
+	EV_GENERATE = 1,
+	EV_DELIVER = 2,
+};
+
+/* event.flags */
+enum event_flags {
+	F_GROUP = 1 << 0,          /* process-directed (group) signal */
+	F_BLOCKED = 1 << 1,        /* every eligible thread blocks it */
+	F_INFO_NOINFO = 1 << 2,    /* info was SEND_SIG_NOINFO (SI_USER from current) */
+	F_INFO_PRIV = 1 << 3,      /* info was SEND_SIG_PRIV (SI_KERNEL) */
+	F_UNKILLABLE = 1 << 4,     /* target's signal->flags has SIGNAL_UNKILLABLE */
+	F_TRACED = 1 << 5,         /* target is ptraced */
+	F_SIGWAIT = 1 << 6,        /* target waits for it in sigtimedwait (real_blocked) */
+	F_SENDER_KTHREAD = 1 << 7, /* current is a kernel thread */
+	F_DETAIL = 1 << 8,         /* a struct sender_detail follows the event */
+	F_ARGV_TRUNC = 1 << 9,     /* argv was longer than ARGV_LEN */
+	F_GROUP_EXIT = 1 << 10,    /* deliver: the group is already dying */
+};
+
+struct event {
+	__u64 ts_ns;   /* bpf_ktime_get_boot_ns() */
+	__u64 handler; /* sa_handler: 0 SIG_DFL, 1 SIG_IGN, else an address */
+	__u64 sa_flags;
+	__u32 type; /* enum event_type */
+	__s32 sig;
+	__s32 code;   /* si_code */
+	__s32 result; /* generate: TRACE_SIGNAL_*; deliver: 0 */
+	__u32 flags;  /* enum event_flags */
+	__s32 si_pid; /* from siginfo, in the receiver's pid namespace */
+	__u32 si_uid;
+	__u32 sender_pid; /* current: tgid, pid and real uid in the init namespace */
+	__u32 sender_tid;
+	__u32 sender_uid;
+	__u32 target_pid;
+	__u32 target_tid;
+	__u32 target_uid;
+	__s32 exit_code; /* deliver with F_GROUP_EXIT: signal->group_exit_code */
+	char sender_comm[TASK_COMM_LEN];
+	char target_comm[TASK_COMM_LEN];
+};
+
+struct ancestor {
+	__u32 pid;
+	char comm[TASK_COMM_LEN];
+};
+
+/* Only for signals a process sent: the sender's parent chain and argv, read
+ * in the kernel because senders such as pkill are gone before userspace
+ * could look at /proc. */
+struct sender_detail {
+	__u16 argv_len;
+	__u8 ancestry_len;
+	__u8 _pad;
+	struct ancestor ancestry[MAX_ANCESTRY];
+	char argv[ARGV_LEN];
+};
+
+struct event_full {
+	struct event ev;
+	struct sender_detail d;
+};
+
+/* Indexes of the per-CPU stats array. */
+enum stat_index {
+	STAT_SUBMITTED = 0, /* records handed to the ring buffer */
+	STAT_LOST = 1,      /* ring buffer full: reserve failed */
+	STAT_FILTERED = 2,  /* dropped by a kernel-side filter, never copied */
+	STAT_MAX = 3,
+};
+
+#endif

@@ -1,0 +1,8 @@
+// Package tracer loads sigtrace's BPF programs, applies kernel-side filters,
+// reads the ring buffer and decodes records into Events with verdicts.
+package tracer
+
+// The Go types for the records (event, sender_detail, ...) and the flag and
+// stat enums (picked up through the globals that reference them) are
+// generated from bpf/sigtrace.h; never copy them by hand.
+//go:generate go tool bpf2go -cc clang-19 -strip llvm-strip-19 -cflags "-O2 -g -Wall -Werror" -target amd64,arm64 -type event -type sender_detail -type ancestor sigtrace ../bpf/sigtrace.c -- -I../bpf/headers -I../bpf

@@ -1,0 +1,114 @@
+package tracer
+
+import (
+	"syscall"
+
+	"github.com/sigtrace/sigtrace/signals"
+)
+
+// VerdictKind is the SPEC's `verdict`: what will happen to the receiver.
+type VerdictKind uint8
+
+const (
+	VerdictFatal VerdictKind = iota
+	VerdictHandled
+	VerdictIgnored
+	VerdictBlocked
+	VerdictStop
+	VerdictContinue
+	VerdictMerged
+	VerdictDropped
+)
+
+var verdictNames = [...]string{"fatal", "handled", "ignored", "blocked", "stop", "continue", "merged", "dropped"}
+
+func (v VerdictKind) String() string {
+	if int(v) < len(verdictNames) {
+		return verdictNames[v]
+	}
+	return "unknown"
+}
+
+// VerdictInput is everything the kernel's own decision depends on, as
+// observed at generation time.
+type VerdictInput struct {
+	Sig         int
+	Result      Result
+	Disposition Disposition
+	// Blocked: every thread that could take it blocks it.
+	Blocked bool
+	// SigWait: the target waits for it in sigtimedwait()/sigwaitinfo()
+	// (it is in task->real_blocked), so it is consumed, never fatal.
+	SigWait bool
+	// Unkillable: the target is a pid namespace's init (SIGNAL_UNKILLABLE).
+	Unkillable bool
+}
+
+// Verdict is the outcome. Fatal means the receiver's whole thread group
+// dies of it, even when the signal was directed at one thread.
+type Verdict struct {
+	Kind               VerdictKind
+	Fatal              bool
+	Unprepared         bool // fatal, and the receiver could have caught it
+	FatalWhenUnblocked bool // blocked, and fatal the moment it is unblocked
+}
+
+var (
+	sigKill = int(syscall.SIGKILL)
+	sigStop = int(syscall.SIGSTOP)
+)
+
+// Judge predicts what the signal does to its receiver, following
+// kernel/signal.c: prepare_signal() and sig_ignored() decide the result
+// (which the tracepoint reports), complete_signal() turns a signal whose
+// action is SIG_DFL and whose default kills into a group exit unless the
+// task waits for it (real_blocked), and get_signal() applies the default
+// action table (include/linux/signal.h) when it is finally delivered.
+func Judge(in VerdictInput) Verdict {
+	switch in.Result {
+	case ResultOverflow:
+		return Verdict{Kind: VerdictDropped}
+	case ResultAlreadyPending:
+		return Verdict{Kind: VerdictMerged}
+	case ResultIgnored:
+		// Includes a pid namespace's init receiving a signal it has no
+		// handler for (sig_task_ignored(): SIGNAL_UNKILLABLE).
+		return Verdict{Kind: VerdictIgnored}
+	}
+
+	// SIGKILL and SIGSTOP can be neither caught, ignored nor blocked.
+	switch in.Sig {
+	case sigKill:
+		return Verdict{Kind: VerdictFatal, Fatal: true}
+	case sigStop:
+		return Verdict{Kind: VerdictStop}
+	}
+
+	action := signals.DefaultAction(in.Sig)
+	killsByDefault := in.Disposition == DispDefault && action.Kills() && !in.Unkillable
+
+	if in.Blocked {
+		return Verdict{Kind: VerdictBlocked, FatalWhenUnblocked: killsByDefault}
+	}
+	if in.SigWait {
+		return Verdict{Kind: VerdictHandled}
+	}
+	switch in.Disposition {
+	case DispHandler:
+		return Verdict{Kind: VerdictHandled}
+	case DispIgnore:
+		return Verdict{Kind: VerdictIgnored}
+	}
+	switch action {
+	case signals.Terminate, signals.Core:
+		if in.Unkillable {
+			return Verdict{Kind: VerdictIgnored}
+		}
+		return Verdict{Kind: VerdictFatal, Fatal: true, Unprepared: signals.Catchable(in.Sig)}
+	case signals.Stop:
+		return Verdict{Kind: VerdictStop}
+	case signals.Continue:
+		return Verdict{Kind: VerdictContinue}
+	}
+	return Verdict{Kind: VerdictIgnored}
+}
