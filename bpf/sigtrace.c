@@ -74,6 +74,18 @@ struct {
 #define SIGXFSZ 25
 #define MAX_THREADS_WALKED 64
 
+/* The raw value of tracepoint argument i, as a scalar. tp_btf pointer
+ * arguments are typed (PTR_TO_BTF_ID) and most kernels' verifiers assume
+ * them non-NULL, so a test like `info == SEND_SIG_NOINFO` (NULL) would be
+ * pruned as dead code and the sentinel then treated as a real siginfo.
+ * Copying the ctx slot through a helper gives the verifier a plain number. */
+static __always_inline unsigned long arg_value(unsigned long long *ctx, int i)
+{
+	unsigned long v = 0;
+	bpf_probe_read_kernel(&v, sizeof(v), &ctx[i]);
+	return v;
+}
+
 static __always_inline void count(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
@@ -245,11 +257,12 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 	__s32 si_pid = 0;
 	__u32 si_uid = 0;
 	/* info may be one of the sentinels, which must never be dereferenced. */
-	if ((unsigned long)info == SEND_SIG_NOINFO) {
+	unsigned long info_val = arg_value(ctx, 1);
+	if (info_val == SEND_SIG_NOINFO) {
 		flags |= F_INFO_NOINFO;
 		code = SI_USER;
 		si_pid = cur_tgid;
-	} else if ((unsigned long)info == SEND_SIG_PRIV) {
+	} else if (info_val == SEND_SIG_PRIV) {
 		flags |= F_INFO_PRIV;
 		code = SI_KERNEL;
 	} else {
@@ -331,9 +344,10 @@ int BPF_PROG(on_deliver, int sig, struct kernel_siginfo *info, struct k_sigactio
 
 	/* get_signal() passes SEND_SIG_NOINFO when the group is already dying
 	 * (kernel/signal.c: "Has this task already been marked for death?"). */
-	if ((unsigned long)info == SEND_SIG_NOINFO) {
+	unsigned long info_val = arg_value(ctx, 1);
+	if (info_val == SEND_SIG_NOINFO) {
 		flags |= F_INFO_NOINFO;
-	} else if ((unsigned long)info == SEND_SIG_PRIV) {
+	} else if (info_val == SEND_SIG_PRIV) {
 		flags |= F_INFO_PRIV;
 		code = SI_KERNEL;
 	} else {
@@ -373,8 +387,12 @@ int BPF_PROG(on_deliver, int sig, struct kernel_siginfo *info, struct k_sigactio
 	e->target_tid = (__u32)id;
 	e->target_uid = (__u32)bpf_get_current_uid_gid();
 	__builtin_memcpy(e->target_comm, comm, TASK_COMM_LEN);
-	e->handler = ka ? (__u64)BPF_CORE_READ(ka, sa.sa_handler) : 0;
-	e->sa_flags = ka ? BPF_CORE_READ(ka, sa.sa_flags) : 0;
+	e->handler = 0;
+	e->sa_flags = 0;
+	if (arg_value(ctx, 2)) {
+		e->handler = (__u64)BPF_CORE_READ(ka, sa.sa_handler);
+		e->sa_flags = BPF_CORE_READ(ka, sa.sa_flags);
+	}
 	e->exit_code = 0;
 	struct signal_struct *s = BPF_CORE_READ(cur, signal);
 	if (BPF_CORE_READ(s, flags) & SIGNAL_GROUP_EXIT) {

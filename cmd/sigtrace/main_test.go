@@ -1,0 +1,16 @@
+package main
+
+import (
+	"os"
+	"testing"
+)
+
+// TestMain lets the test binary act as sigtrace itself (SIGTRACE_AS_MAIN=1),
+// so integration tests run the real command line in a busybox-only guest
+// without a separately built binary or the Go toolchain.
+func TestMain(m *testing.M) {
+	if os.Getenv("SIGTRACE_AS_MAIN") == "1" {
+		os.Exit(run(os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sigtrace/sigtrace/tracer"
+)
+
+// readyLine tells people (and tests reading stderr) that probes are attached.
+const readyLine = "Tracing signals... Ctrl-C to stop."
+
+func init() { extraCommands = append(extraCommands, newTraceCmd) }
+
+func newTraceCmd() *cobra.Command {
+	f := &traceFlags{}
+	cmd := &cobra.Command{
+		Use:   "trace [FILTER]",
+		Short: "Trace signals live: sender → target → disposition → verdict",
+		Long: `Shows every signal on the machine as it is sent: who sent it (with its
+parent chain and argv), to whom, with which si_code, what the receiver was set
+up to do with it, and what will happen. FATAL marks a signal the receiver will
+die of; "unprepared" means it could have caught it but has no handler.`,
+		Example: `  sudo sigtrace trace
+  sudo sigtrace trace -s HUP,USR1 --fatal
+  sudo sigtrace trace -p 1234 -o json
+  sudo sigtrace trace --comm nginx --duration 10m`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("filter expressions (%q) are not supported yet: use -s, -p, --target-pid, --sender-pid, --comm, --fatal or --failed", args[0])
+			}
+			debug, _ := cmd.Flags().GetBool("debug")
+			return runTrace(cmd.Context(), f, debug)
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+func runTrace(parent context.Context, f *traceFlags, debug bool) error {
+	opts, err := f.tracerOptions()
+	if err != nil {
+		return err
+	}
+	opts.Debug = debug
+	out, err := newSink(os.Stdout, f.output)
+	if err != nil {
+		return err
+	}
+
+	// It practices what it preaches: the signals that kill unprepared
+	// daemons are ignored, and a closed stdout ends it quietly instead of
+	// killing it with SIGPIPE.
+	signal.Ignore(syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGPIPE)
+	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if f.duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, f.duration)
+		defer cancel()
+	}
+
+	tr, err := tracer.New(opts)
+	if err != nil {
+		return err
+	}
+	defer tr.Close()
+
+	fmt.Fprintln(os.Stderr, readyLine)
+	if f.readyFile != "" {
+		if err := os.WriteFile(f.readyFile, []byte("ready\n"), 0o644); err != nil {
+			return fmt.Errorf("writing ready file: %w", err)
+		}
+	}
+	if err := out.header(); err != nil {
+		return quietOnClosedStdout(err)
+	}
+
+	var shown, lost int
+	errEnough := errors.New("enough events")
+	runErr := tr.Run(ctx, func(ev *tracer.Event) error {
+		if ev.Type == tracer.TypeLost {
+			lost += int(ev.Lost)
+			return out.write(ev) // lost events are never filtered out
+		}
+		if !f.match(ev) {
+			return nil
+		}
+		if err := out.write(ev); err != nil {
+			return err
+		}
+		shown++
+		if f.count > 0 && shown >= f.count {
+			return errEnough
+		}
+		return nil
+	}, out.flush)
+	flushErr := out.flush()
+	if lost > 0 {
+		fmt.Fprintf(os.Stderr, "sigtrace: %d events lost: the ring buffer was full (try --ring-size or narrower filters)\n", lost)
+	}
+	if runErr != nil && !errors.Is(runErr, errEnough) {
+		return quietOnClosedStdout(runErr)
+	}
+	return quietOnClosedStdout(flushErr)
+}
+
+// quietOnClosedStdout turns "stdout was closed" (sigtrace trace | head -1)
+// into a normal end: what was written stays written.
+func quietOnClosedStdout(err error) error {
+	if errors.Is(err, syscall.EPIPE) {
+		return nil
+	}
+	return err
+}

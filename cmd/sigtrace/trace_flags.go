@@ -1,0 +1,128 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sigtrace/sigtrace/signals"
+	"github.com/sigtrace/sigtrace/tracer"
+)
+
+type traceFlags struct {
+	output      string
+	signals     []string
+	pids        []string
+	targetPIDs  []string
+	senderPIDs  []string
+	comms       []string
+	fatal       bool
+	failed      bool
+	noDeliver   bool
+	duration    time.Duration
+	count       int
+	ringSizeMiB int
+	readyFile   string
+}
+
+func (f *traceFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVarP(&f.output, "output", "o", "table", "output format: table or json (one object per line)")
+	fl.StringSliceVarP(&f.signals, "signal", "s", nil, "only these signals: names with or without SIG, numbers, RTMIN+N; comma-separated or repeated")
+	fl.StringSliceVarP(&f.pids, "pid", "p", nil, "only signals sent by or to these process ids")
+	fl.StringSliceVar(&f.targetPIDs, "target-pid", nil, "only signals sent to these process ids")
+	fl.StringSliceVar(&f.senderPIDs, "sender-pid", nil, "only signals sent by these process ids")
+	fl.StringSliceVar(&f.comms, "comm", nil, "only signals sent by or to processes with these command names")
+	fl.BoolVar(&f.fatal, "fatal", false, "only signals the receiver dies of, now or when it unblocks them")
+	fl.BoolVar(&f.failed, "failed", false, "only signals the kernel did not queue: ignored, merged with a pending one, or dropped")
+	fl.BoolVar(&f.noDeliver, "no-deliver", false, "leave out deliver events (a thread taking a signal)")
+	fl.DurationVar(&f.duration, "duration", 0, "stop after this long (e.g. 30s, 10m)")
+	fl.IntVar(&f.count, "count", 0, "stop after this many events")
+	fl.IntVar(&f.ringSizeMiB, "ring-size", tracer.DefaultRingSize>>20, "ring buffer size in MiB (a power of two)")
+	fl.StringVar(&f.readyFile, "ready-file", "", "write this file once probes are attached")
+	_ = fl.MarkHidden("ready-file")
+}
+
+func (f *traceFlags) tracerOptions() (tracer.Options, error) {
+	var o tracer.Options
+	var err error
+	if f.output != "table" && f.output != "json" {
+		return o, fmt.Errorf("unknown output format %q (want table or json)", f.output)
+	}
+	if len(f.signals) > 0 {
+		if o.Signals, err = signals.ParseList(strings.Join(f.signals, ",")); err != nil {
+			return o, err
+		}
+	}
+	if o.AnyPIDs, err = parsePIDs("--pid", f.pids); err != nil {
+		return o, err
+	}
+	if o.TargetPIDs, err = parsePIDs("--target-pid", f.targetPIDs); err != nil {
+		return o, err
+	}
+	if o.SenderPIDs, err = parsePIDs("--sender-pid", f.senderPIDs); err != nil {
+		return o, err
+	}
+	for _, c := range f.comms {
+		c = strings.TrimSpace(c)
+		if c == "" {
+			return o, fmt.Errorf("empty --comm")
+		}
+		o.Comms = append(o.Comms, c)
+	}
+	if f.count < 0 {
+		return o, fmt.Errorf("--count %d: want a positive number", f.count)
+	}
+	if f.duration < 0 {
+		return o, fmt.Errorf("--duration %s: want a positive duration", f.duration)
+	}
+	mib := f.ringSizeMiB
+	if mib < 1 || mib > 1024 || mib&(mib-1) != 0 {
+		return o, fmt.Errorf("--ring-size %d: want a power of two between 1 and 1024 MiB", mib)
+	}
+	o.RingSize = mib << 20
+	o.NoDeliver = f.noDeliver
+	return o, nil
+}
+
+func parsePIDs(flag string, in []string) ([]uint32, error) {
+	var out []uint32
+	for _, s := range in {
+		n, err := strconv.ParseUint(strings.TrimSpace(s), 10, 32)
+		if err != nil || n == 0 {
+			return nil, fmt.Errorf("bad %s %q: want a process id (a positive number)", flag, s)
+		}
+		out = append(out, uint32(n))
+	}
+	return out, nil
+}
+
+// match applies what the kernel cannot decide: verdict classes.
+func (f *traceFlags) match(ev *tracer.Event) bool {
+	if f.fatal {
+		switch ev.Type {
+		case tracer.TypeGenerate:
+			if !ev.Fatal && !ev.FatalWhenUnblocked {
+				return false
+			}
+		case tracer.TypeDeliver:
+			if !ev.GroupExit {
+				return false
+			}
+		}
+	}
+	if f.failed {
+		if ev.Type != tracer.TypeGenerate {
+			return false
+		}
+		switch ev.Result {
+		case tracer.ResultIgnored, tracer.ResultAlreadyPending, tracer.ResultOverflow:
+		default:
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,224 @@
+// Package output renders tracer events: JSON lines per the SPEC's schema,
+// and the human table. Renderers append into a caller's buffer and do not
+// allocate per event, so a signal storm costs no garbage.
+package output
+
+import (
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/sigtrace/sigtrace/signals"
+	"github.com/sigtrace/sigtrace/tracer"
+)
+
+// TimeLayout is RFC 3339 with a fixed nanosecond fraction, so lines of a
+// recording sort and align.
+const TimeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+// AppendJSON appends ev as one JSON object and a newline.
+func AppendJSON(b []byte, ev *tracer.Event) []byte {
+	b = append(b, `{"time":"`...)
+	b = ev.Time.AppendFormat(b, TimeLayout)
+	b = append(b, `","type":"`...)
+	b = append(b, ev.Type.String()...)
+	b = append(b, '"')
+	if ev.Type == tracer.TypeLost {
+		b = append(b, `,"count":`...)
+		b = strconv.AppendUint(b, ev.Lost, 10)
+		return append(b, "}\n"...)
+	}
+	b = appendSignal(append(b, `,"signal":`...), ev.Sig)
+	b = append(b, `,"code":`...)
+	b = appendCode(b, ev.Sig, ev.Code)
+
+	switch ev.Type {
+	case tracer.TypeGenerate:
+		b = append(b, `,"sender":`...)
+		if ev.KernelSender {
+			b = append(b, `{"kernel":true,"reason":`...)
+			b = appendString(b, ev.KernelReason)
+			b = append(b, '}')
+		} else {
+			b = appendProcess(b, &ev.Sender, ev.ArgvTruncated)
+		}
+		b = appendProcess(append(b, `,"target":`...), &ev.Target, false)
+		b = append(b, `,"scope":"`...)
+		b = append(b, ev.Scope.String()...)
+		b = append(b, `","result":"`...)
+		b = append(b, ev.Result.String()...)
+		b = appendDisposition(append(b, '"'), ev)
+		b = append(b, `,"default_action":"`...)
+		b = append(b, ev.DefaultAction.String()...)
+		b = append(b, `","blocked":`...)
+		b = strconv.AppendBool(b, ev.Blocked)
+		if ev.Traced {
+			b = append(b, `,"traced":true`...)
+		}
+		if ev.SigWait {
+			b = append(b, `,"sigwait":true`...)
+		}
+		b = append(b, `,"verdict":"`...)
+		b = append(b, ev.Verdict.Kind.String()...)
+		b = append(b, `","fatal":`...)
+		b = strconv.AppendBool(b, ev.Fatal)
+		b = append(b, `,"unprepared":`...)
+		b = strconv.AppendBool(b, ev.Unprepared)
+		if ev.Blocked {
+			b = append(b, `,"fatal_when_unblocked":`...)
+			b = strconv.AppendBool(b, ev.FatalWhenUnblocked)
+		}
+	case tracer.TypeDeliver:
+		b = appendProcess(append(b, `,"target":`...), &ev.Target, false)
+		b = appendDisposition(b, ev)
+		b = append(b, `,"flags":[`...)
+		for i, f := range SAFlagNames(ev.SAFlags) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '"')
+			b = append(b, f...)
+			b = append(b, '"')
+		}
+		b = append(b, ']')
+		if ev.GroupExit {
+			b = appendSignal(append(b, `,"group_exit":{"signal":`...), ev.ExitSignal)
+			b = append(b, `,"core_dumped":`...)
+			b = strconv.AppendBool(b, ev.CoreDumped)
+			b = append(b, '}')
+		}
+	}
+	return append(b, "}\n"...)
+}
+
+func appendDisposition(b []byte, ev *tracer.Event) []byte {
+	b = append(b, `,"disposition":"`...)
+	b = append(b, ev.Disposition.String()...)
+	b = append(b, '"')
+	if ev.Disposition == tracer.DispHandler {
+		b = append(b, `,"handler":"0x`...)
+		b = strconv.AppendUint(b, ev.Handler, 16)
+		b = append(b, '"')
+	}
+	return b
+}
+
+func appendSignal(b []byte, sig int) []byte {
+	b = append(b, `{"num":`...)
+	b = strconv.AppendInt(b, int64(sig), 10)
+	b = append(b, `,"name":"`...)
+	b = append(b, signals.Name(sig)...)
+	return append(b, `"}`...)
+}
+
+// appendCode writes si_code by name, or as a number when it has none.
+func appendCode(b []byte, sig int, code int32) []byte {
+	name := signals.CodeName(sig, code)
+	if name != "" && (name[0] == '-' || (name[0] >= '0' && name[0] <= '9')) {
+		return strconv.AppendInt(b, int64(code), 10)
+	}
+	b = append(b, '"')
+	b = append(b, name...)
+	return append(b, '"')
+}
+
+func appendProcess(b []byte, p *tracer.Process, argvTruncated bool) []byte {
+	b = append(b, `{"pid":`...)
+	b = strconv.AppendUint(b, uint64(p.PID), 10)
+	b = append(b, `,"tid":`...)
+	b = strconv.AppendUint(b, uint64(p.TID), 10)
+	b = append(b, `,"comm":`...)
+	b = appendBytesString(b, tracer.CommBytes(p.Comm[:]))
+	if p.HasUID {
+		b = append(b, `,"uid":`...)
+		b = strconv.AppendUint(b, uint64(p.UID), 10)
+	}
+	if len(p.Argv) > 0 {
+		b = append(b, `,"argv":[`...)
+		first := true
+		rest := p.Argv
+		for len(rest) > 0 {
+			end := 0
+			for end < len(rest) && rest[end] != 0 {
+				end++
+			}
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = appendBytesString(b, rest[:end])
+			if end == len(rest) {
+				break
+			}
+			rest = rest[end+1:]
+		}
+		b = append(b, ']')
+		if argvTruncated {
+			b = append(b, `,"argv_truncated":true`...)
+		}
+	}
+	if len(p.Ancestry) > 0 {
+		b = append(b, `,"ancestry":[`...)
+		for i := range p.Ancestry {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"pid":`...)
+			b = strconv.AppendUint(b, uint64(p.Ancestry[i].PID), 10)
+			b = append(b, `,"comm":`...)
+			b = appendBytesString(b, tracer.CommBytes(p.Ancestry[i].Comm[:]))
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
+
+// appendString quotes one of sigtrace's own strings (valid UTF-8).
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		b = appendByte(b, s[i])
+	}
+	return append(b, '"')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendBytesString quotes s as a JSON string. Bytes that are not valid
+// UTF-8 (argv can hold anything) become U+FFFD, as encoding/json does.
+func appendBytesString(b []byte, s []byte) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			b = appendByte(b, c)
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, `\ufffd`...)
+		} else {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
+}
+
+// appendByte appends one byte of a JSON string, escaped as needed. Bytes
+// >= 0x80 pass through (callers check UTF-8 where the input is foreign).
+func appendByte(b []byte, c byte) []byte {
+	switch {
+	case c == '"' || c == '\\':
+		return append(b, '\\', c)
+	case c == '\n':
+		return append(b, '\\', 'n')
+	case c == '\r':
+		return append(b, '\\', 'r')
+	case c == '\t':
+		return append(b, '\\', 't')
+	case c < 0x20 || c == 0x7f:
+		return append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+	}
+	return append(b, c)
+}

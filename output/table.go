@@ -1,0 +1,225 @@
+package output
+
+import (
+	"strconv"
+
+	"github.com/sigtrace/sigtrace/signals"
+	"github.com/sigtrace/sigtrace/tracer"
+)
+
+// Table renders events as aligned rows for people: TIME, SIGNAL, CODE,
+// SENDER (with its parent chain), TARGET, VERDICT. A fatal signal is
+// marked FATAL, loudly when Color is on.
+type Table struct {
+	Color bool // ANSI colours: only for a terminal, never with NO_COLOR
+}
+
+// Column widths; a longer cell pushes the rest of its row right rather
+// than being cut, since a truncated name is worse than a ragged row.
+const (
+	wTime   = 15
+	wSignal = 11
+	wCode   = 12
+	wSender = 42
+	wTarget = 24
+	// maxChain is how many ancestors the SENDER column shows; JSON has
+	// all of them.
+	maxChain = 4
+)
+
+const (
+	ansiReset  = "\x1b[0m"
+	ansiRed    = "\x1b[1;31m"
+	ansiYellow = "\x1b[33m"
+	ansiDim    = "\x1b[2m"
+)
+
+// AppendHeader appends the column titles.
+func (t *Table) AppendHeader(b []byte) []byte {
+	b = pad(append(b, "TIME"...), 4, wTime)
+	b = pad(append(b, "SIGNAL"...), 6, wSignal)
+	b = pad(append(b, "CODE"...), 4, wCode)
+	b = pad(append(b, "SENDER"...), 6, wSender)
+	b = pad(append(b, "TARGET"...), 6, wTarget)
+	return append(b, "VERDICT\n"...)
+}
+
+// AppendRow appends one event as a row.
+func (t *Table) AppendRow(b []byte, ev *tracer.Event) []byte {
+	start := len(b)
+	b = ev.Time.AppendFormat(b, "15:04:05.000000")
+	b = pad(b, len(b)-start, wTime)
+
+	if ev.Type == tracer.TypeLost {
+		b = t.color(b, ansiRed)
+		b = append(b, "LOST "...)
+		b = strconv.AppendUint(b, ev.Lost, 10)
+		b = append(b, " events: the ring buffer was full (try --ring-size or narrower filters)"...)
+		b = t.color(b, ansiReset)
+		return append(b, '\n')
+	}
+
+	start = len(b)
+	b = append(b, signals.Name(ev.Sig)...)
+	b = pad(b, len(b)-start, wSignal)
+	start = len(b)
+	b = append(b, signals.CodeName(ev.Sig, ev.Code)...)
+	b = pad(b, len(b)-start, wCode)
+
+	start = len(b)
+	if ev.Type == tracer.TypeDeliver {
+		b = t.color(b, ansiDim)
+		b = append(b, "  ↳ delivered"...)
+		b = t.color(b, ansiReset)
+		b = pad(b, len("  ↳ delivered"), wSender)
+	} else {
+		b = t.appendSender(b, ev)
+		b = pad(b, runeLen(b[start:]), wSender)
+	}
+
+	start = len(b)
+	b = appendTarget(b, &ev.Target, ev.Type == tracer.TypeDeliver || ev.Scope == tracer.ScopeThread)
+	b = pad(b, runeLen(b[start:]), wTarget)
+
+	if ev.Type == tracer.TypeDeliver {
+		b = t.appendDelivery(b, ev)
+	} else {
+		b = t.appendVerdict(b, ev)
+	}
+	return append(b, '\n')
+}
+
+func (t *Table) appendSender(b []byte, ev *tracer.Event) []byte {
+	if ev.KernelSender {
+		b = append(b, "kernel: "...)
+		return append(b, ev.KernelReason...)
+	}
+	b = append(b, tracer.CommBytes(ev.Sender.Comm[:])...)
+	b = append(b, '[')
+	b = strconv.AppendUint(b, uint64(ev.Sender.PID), 10)
+	b = append(b, ']')
+	for i, a := range ev.Sender.Ancestry {
+		if i == maxChain {
+			return append(b, " ← …"...)
+		}
+		if a.PID == 1 && i > 0 {
+			break // init ends every chain; it says nothing
+		}
+		b = append(b, " ← "...)
+		b = append(b, tracer.CommBytes(a.Comm[:])...)
+	}
+	return b
+}
+
+func appendTarget(b []byte, p *tracer.Process, withTID bool) []byte {
+	b = append(b, tracer.CommBytes(p.Comm[:])...)
+	b = append(b, '[')
+	b = strconv.AppendUint(b, uint64(p.PID), 10)
+	if withTID && p.TID != p.PID {
+		b = append(b, '/')
+		b = strconv.AppendUint(b, uint64(p.TID), 10)
+	}
+	return append(b, ']')
+}
+
+func (t *Table) appendVerdict(b []byte, ev *tracer.Event) []byte {
+	v := ev.Verdict
+	switch {
+	case v.Fatal:
+		b = t.color(b, ansiRed)
+		b = append(b, "FATAL"...)
+		b = t.color(b, ansiReset)
+		if v.Unprepared {
+			b = append(b, " unprepared: no "...)
+			b = append(b, signals.Name(ev.Sig)...)
+			b = append(b, " handler, default "...)
+			b = append(b, ev.DefaultAction.String()...)
+		}
+		if ev.Scope == tracer.ScopeThread {
+			b = append(b, " (kills the whole process)"...)
+		}
+	case v.Kind == tracer.VerdictBlocked && v.FatalWhenUnblocked:
+		b = t.color(b, ansiYellow)
+		b = append(b, "blocked, FATAL when unblocked"...)
+		b = t.color(b, ansiReset)
+	case v.Kind == tracer.VerdictHandled:
+		b = append(b, "handled"...)
+		if ev.SigWait {
+			b = append(b, " (sigwait)"...)
+		}
+	case v.Kind == tracer.VerdictMerged:
+		b = append(b, "merged: already pending, this one is lost"...)
+	case v.Kind == tracer.VerdictDropped:
+		b = append(b, "dropped: signal queue full"...)
+	case v.Kind == tracer.VerdictIgnored && ev.Result == tracer.ResultIgnored && ev.Unkillable:
+		b = append(b, "ignored (namespace init without a handler)"...)
+	default:
+		b = append(b, v.Kind.String()...)
+	}
+	if ev.Traced {
+		b = append(b, " [traced]"...)
+	}
+	return b
+}
+
+func (t *Table) appendDelivery(b []byte, ev *tracer.Event) []byte {
+	if ev.GroupExit {
+		b = t.color(b, ansiRed)
+		b = append(b, "dying of "...)
+		b = append(b, signals.Name(ev.ExitSignal)...)
+		if ev.CoreDumped {
+			b = append(b, " (core dumped)"...)
+		}
+		return t.color(b, ansiReset)
+	}
+	switch ev.Disposition {
+	case tracer.DispHandler:
+		b = append(b, "handler 0x"...)
+		b = strconv.AppendUint(b, ev.Handler, 16)
+		for _, f := range SAFlagNames(ev.SAFlags) {
+			b = append(b, ' ')
+			b = append(b, f...)
+		}
+	case tracer.DispIgnore:
+		b = append(b, "ignored"...)
+	default:
+		b = append(b, "default: "...)
+		b = append(b, ev.DefaultAction.String()...)
+	}
+	return b
+}
+
+func (t *Table) color(b []byte, code string) []byte {
+	if !t.Color {
+		return b
+	}
+	return append(b, code...)
+}
+
+// pad appends spaces so a cell of width n fills w columns, and at least
+// one space after it.
+func pad(b []byte, n, w int) []byte {
+	for n < w-1 {
+		b = append(b, ' ')
+		n++
+	}
+	return append(b, ' ')
+}
+
+// runeLen counts display columns, skipping ANSI sequences.
+func runeLen(b []byte) int {
+	n := 0
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if c == 0x1b {
+			for i < len(b) && b[i] != 'm' {
+				i++
+			}
+			continue
+		}
+		if c&0xc0 != 0x80 {
+			n++
+		}
+	}
+	return n
+}
