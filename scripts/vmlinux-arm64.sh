@@ -5,7 +5,8 @@
 # /var/cache/sigtrace-kernels).
 #
 # Usage: scripts/vmlinux-arm64.sh [PACKAGE [VERSION]]
-#   default: the newest linux-image-6.1.0-*-cloud-arm64 in bookworm.
+#   default: the cloud kernel bookworm ships for arm64 (what its
+#   linux-image-cloud-arm64 metapackage depends on, linux-image-6.1.0-*-cloud-arm64).
 # Needs: apt-get, dpkg-deb, bpftool, od, dd, grep with -P.
 #
 # Debian's arm64 vmlinuz is a kernel Image (possibly compressed) without ELF
@@ -25,7 +26,7 @@ if [ $# -ge 1 ]; then
 	pkg=$1
 	version=${2:-$(kapt_cache show --no-all-versions "$pkg:arm64" | sed -n 's/^Version: //p' | head -n 1)}
 else
-	set -- $(kapt_newest '^linux-image-6\.1\.0-[0-9]+-cloud-arm64$' arm64)
+	set -- $(kapt_kernel arm64 bookworm)
 	pkg=$1 version=$2
 fi
 [ -n "$version" ] || { echo "error: no version of $pkg:arm64 found" >&2; exit 1; }

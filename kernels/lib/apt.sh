@@ -93,16 +93,22 @@ kapt_update() {
 	fi
 }
 
-# Prints the newest available package matching an extended regex for an
-# architecture, e.g. kapt_newest '^linux-image-6\.1\.0-[0-9]+-cloud-arm64$' arm64.
-# Ordered by version; output "name version".
-kapt_newest() {
-	kapt_cache search --names-only "$1" 2>/dev/null | cut -d' ' -f1 |
-		while read -r p; do
-			v=$(kapt_cache show --no-all-versions "$p:$2" 2>/dev/null |
-				sed -n 's/^Version: //p' | head -n 1)
-			[ -n "$v" ] && echo "$p $v"
-		done | sort -V -k2 | tail -n 1
+# Prints the version of NAME for ARCH in SUITE (main), e.g.
+# kapt_version busybox-static arm64 bookworm.
+kapt_version() {
+	kapt_cache madison "$1:$2" 2>/dev/null |
+		awk -F'|' -v s="$3" '$3 ~ (" " s "/main ") { gsub(/ /, "", $2); print $2; exit }'
+}
+
+# Prints "PACKAGE VERSION" of the cloud kernel image that SUITE ships for
+# ARCH, read from the dependency of the linux-image-cloud-ARCH metapackage
+# (e.g. "linux-image-6.1.0-50-cloud-arm64 6.1.176-1").
+kapt_kernel() {
+	meta=linux-image-cloud-$1
+	v=$(kapt_version "$meta" "$1" "$2")
+	[ -n "$v" ] || { echo "error: no $meta for $1 in $2" >&2; return 1; }
+	kapt_cache show "$meta:$1=$v" | sed -n 's/^Depends: //p' | head -n 1 | tr ',' '\n' |
+		sed -n 's/^ *\(linux-image-[^ ]*\) (= \([^)]*\)).*/\1 \2/p' | head -n 1
 }
 
 # Downloads NAME:ARCH=VERSION into the cache (once); prints the .deb path.
