@@ -176,3 +176,14 @@ type Event struct {
 	anc     [8]Ancestor
 	argvBuf [256]byte
 }
+
+// Clone returns a copy of ev that owns its ancestry and argv, for callers
+// that keep events beyond the Handler call (a Reader reuses its Event).
+func (ev *Event) Clone() Event {
+	c := *ev
+	c.Sender.Ancestry = c.anc[:len(ev.Sender.Ancestry)]
+	if ev.Sender.Argv != nil {
+		c.Sender.Argv = append([]byte(nil), ev.Sender.Argv...)
+	}
+	return c
+}
