@@ -122,7 +122,9 @@ func TestDispositions(t *testing.T) {
 		if second.Result != ResultAlreadyPending || second.Kind != VerdictMerged {
 			t.Errorf("second: result %v verdict %+v, want already_pending/merged", second.Result, second.Verdict)
 		}
-		if n := len(col.since(from, func(e *Event) bool { return e.Type == TypeDeliver && e.Target.PID == uint32(c.pid()) && int(e.Sig) == int(syscall.SIGTERM) })); n != 0 {
+		if n := len(col.since(from, func(e *Event) bool {
+			return e.Type == TypeDeliver && e.Target.PID == uint32(c.pid()) && int(e.Sig) == int(syscall.SIGTERM)
+		})); n != 0 {
 			t.Errorf("%d deliver events for a blocked signal, want 0", n)
 		}
 		_ = end
