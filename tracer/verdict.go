@@ -56,6 +56,7 @@ type Verdict struct {
 var (
 	sigKill = int(syscall.SIGKILL)
 	sigStop = int(syscall.SIGSTOP)
+	sigCont = int(syscall.SIGCONT)
 )
 
 // Judge predicts what the signal does to its receiver, following
@@ -71,6 +72,15 @@ func Judge(in VerdictInput) Verdict {
 	case ResultAlreadyPending:
 		return Verdict{Kind: VerdictMerged}
 	case ResultIgnored:
+		// prepare_signal() resumes a stopped group on SIGCONT before it
+		// asks sig_ignored(), which then reports SIG_DFL (SIGCONT is in
+		// SIG_KERNEL_IGNORE_MASK) and SIG_IGN as ignored: the receiver
+		// continued all the same. A blocked, waited-for or handled signal
+		// is never ignored there; for those "ignored" means the group is
+		// already exiting and prepare_signal() did nothing.
+		if in.Sig == sigCont && in.Disposition != DispHandler && !in.Blocked && !in.SigWait {
+			return Verdict{Kind: VerdictContinue}
+		}
 		// Includes a pid namespace's init receiving a signal it has no
 		// handler for (sig_task_ignored(): SIGNAL_UNKILLABLE).
 		return Verdict{Kind: VerdictIgnored}
