@@ -116,6 +116,11 @@ func Judge(in VerdictInput) Verdict {
 		}
 		return Verdict{Kind: VerdictFatal, Fatal: true, Unprepared: signals.Catchable(in.Sig)}
 	case signals.Stop:
+		// get_signal() skips every default action but SIGKILL's and
+		// SIGSTOP's for a SIGNAL_UNKILLABLE task, stopping included.
+		if in.Unkillable {
+			return Verdict{Kind: VerdictIgnored}
+		}
 		return Verdict{Kind: VerdictStop}
 	case signals.Continue:
 		return Verdict{Kind: VerdictContinue}
