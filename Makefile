@@ -10,7 +10,7 @@ BIN     := bin/sigtrace
 all: build
 
 build:
-	$(GO) build -trimpath -o $(BIN) ./cmd/sigtrace
+	$(GO) build -trimpath -buildvcs=auto -o $(BIN) ./cmd/sigtrace
 
 # Builds and starts the live tracer (with sudo when not root).
 run: build
