@@ -12,5 +12,8 @@ func TestMain(m *testing.M) {
 	if os.Getenv("SIGTRACE_AS_MAIN") == "1" {
 		os.Exit(run(os.Args[1:]))
 	}
+	if os.Getenv("SIGTRACE_VICTIM") == "1" {
+		os.Exit(victim())
+	}
 	os.Exit(m.Run())
 }

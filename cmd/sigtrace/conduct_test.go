@@ -1,0 +1,457 @@
+package main
+
+// End-to-end tests of the command line: the test binary runs as sigtrace
+// (SIGTRACE_AS_MAIN=1) with the real BPF programs, and as a victim daemon
+// (SIGTRACE_VICTIM=1) that has no SIGHUP handler.
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/sigtrace/sigtrace/tracer"
+)
+
+// victim resets SIGHUP to the kernel default (the Go runtime would catch
+// it), says ready, and lives until stdin closes.
+func victim() int {
+	sa := [4]uint64{} // struct sigaction: handler SIG_DFL, no flags
+	if _, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(syscall.SIGHUP), uintptr(unsafe.Pointer(&sa)), 0, 8, 0, 0); e != 0 {
+		return 111
+	}
+	fmt.Println("ready")
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	return 0
+}
+
+func requireRoot(t *testing.T) {
+	t.Helper()
+	caps, err := tracer.EffectiveCaps()
+	if err == nil && tracer.HasBPFCaps(caps) {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("needs root; under CI=true privileged tests may not skip")
+	}
+	t.Skip("needs root")
+}
+
+func timeout() time.Duration {
+	if os.Getenv("SIGTRACE_GUEST") != "" {
+		return 60 * time.Second
+	}
+	return 10 * time.Second
+}
+
+func self(t *testing.T) string {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return exe
+}
+
+// sigtraceProc is a running `sigtrace` with its output captured.
+type sigtraceProc struct {
+	cmd    *exec.Cmd
+	stdout *bufio.Reader
+	outR   io.ReadCloser
+	mu     sync.Mutex
+	stderr strings.Builder
+	done   chan struct{}
+}
+
+// startSigtrace runs sigtrace with args and returns once it has printed
+// its ready line on stderr (probes attached).
+func startSigtrace(t *testing.T, args ...string) *sigtraceProc {
+	t.Helper()
+	cmd := exec.Command(self(t), args...)
+	cmd.Env = append(os.Environ(), "SIGTRACE_AS_MAIN=1")
+	outR, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	errR, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &sigtraceProc{cmd: cmd, stdout: bufio.NewReader(outR), outR: outR, done: make(chan struct{})}
+	ready := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(errR)
+		signalled := false
+		for sc.Scan() {
+			p.mu.Lock()
+			p.stderr.WriteString(sc.Text() + "\n")
+			p.mu.Unlock()
+			if !signalled && sc.Text() == readyLine {
+				ready <- true
+				signalled = true
+			}
+		}
+		if !signalled {
+			ready <- false
+		}
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-p.done
+		_ = cmd.Wait()
+	})
+	select {
+	case ok := <-ready:
+		if !ok {
+			<-p.done
+			t.Fatalf("sigtrace ended before attaching: %s", p.errText())
+		}
+	case <-time.After(timeout()):
+		t.Fatalf("sigtrace did not attach within %v", timeout())
+	}
+	return p
+}
+
+func (p *sigtraceProc) errText() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stderr.String()
+}
+
+// nextJSON reads the next JSON line matching pred, bounded.
+func (p *sigtraceProc) nextJSON(t *testing.T, what string, pred func(map[string]any) bool) map[string]any {
+	t.Helper()
+	type res struct {
+		m   map[string]any
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		for {
+			line, err := p.stdout.ReadBytes('\n')
+			if err != nil {
+				ch <- res{err: err}
+				return
+			}
+			var m map[string]any
+			if err := json.Unmarshal(line, &m); err != nil {
+				ch <- res{err: fmt.Errorf("bad JSON line %q: %w", line, err)}
+				return
+			}
+			if pred(m) {
+				ch <- res{m: m}
+				return
+			}
+		}
+	}()
+	select {
+	case r := <-ch:
+		if r.err != nil {
+			t.Fatalf("waiting for %s: %v (stderr: %s)", what, r.err, p.errText())
+		}
+		return r.m
+	case <-time.After(timeout()):
+		t.Fatalf("no %s within %v", what, timeout())
+		return nil
+	}
+}
+
+// wait reaps sigtrace, bounded, and returns its exit status.
+func (p *sigtraceProc) wait(t *testing.T) int {
+	t.Helper()
+	exited := make(chan error, 1)
+	go func() {
+		<-p.done
+		exited <- p.cmd.Wait()
+	}()
+	select {
+	case <-exited:
+	case <-time.After(timeout()):
+		t.Fatalf("sigtrace did not exit within %v", timeout())
+	}
+	return p.cmd.ProcessState.ExitCode()
+}
+
+func field(m map[string]any, path ...string) any {
+	var cur any = m
+	for _, k := range path {
+		mm, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = mm[k]
+	}
+	return cur
+}
+
+func num(v any) int {
+	f, _ := v.(float64)
+	return int(f)
+}
+
+type victimProc struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+}
+
+func startVictim(t *testing.T, name string) *victimProc {
+	t.Helper()
+	link := filepath.Join(t.TempDir(), name)
+	if err := os.Symlink(self(t), link); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(link)
+	cmd.Env = append(os.Environ(), "SIGTRACE_VICTIM=1")
+	stdin, _ := cmd.StdinPipe()
+	out, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	line := make(chan string, 1)
+	go func() { s, _ := bufio.NewReader(out).ReadString('\n'); line <- s }()
+	select {
+	case s := <-line:
+		if strings.TrimSpace(s) != "ready" {
+			t.Fatalf("victim said %q", s)
+		}
+	case <-time.After(timeout()):
+		t.Fatal("victim not ready")
+	}
+	return &victimProc{cmd: cmd, stdin: stdin}
+}
+
+// runNightlyjob runs `pkill -HUP -x name` from a script named nightlyjob,
+// the way a forgotten logrotate postrotate stanza would.
+func runNightlyjob(t *testing.T, name string) {
+	t.Helper()
+	script := filepath.Join(t.TempDir(), "nightlyjob")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\npkill -HUP -x "+name+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(script).CombinedOutput(); err != nil {
+		t.Fatalf("nightlyjob: %v: %s", err, out)
+	}
+}
+
+func TestTraceJSONEndToEnd(t *testing.T) {
+	requireRoot(t)
+	p := startSigtrace(t, "trace", "-o", "json", "-s", "HUP")
+	name := fmt.Sprintf("logdev%06d", rand.Intn(1000000))
+	v := startVictim(t, name)
+	runNightlyjob(t, name)
+
+	ev := p.nextJSON(t, "the SIGHUP generate event", func(m map[string]any) bool {
+		return m["type"] == "generate" && num(field(m, "target", "pid")) == v.cmd.Process.Pid
+	})
+	checks := []struct {
+		path []string
+		want any
+	}{
+		{[]string{"signal", "name"}, "SIGHUP"},
+		{[]string{"signal", "num"}, float64(1)},
+		{[]string{"code"}, "SI_USER"},
+		{[]string{"sender", "comm"}, "pkill"},
+		{[]string{"target", "comm"}, name},
+		{[]string{"scope"}, "process"},
+		{[]string{"result"}, "delivered"},
+		{[]string{"disposition"}, "default"},
+		{[]string{"default_action"}, "terminate"},
+		{[]string{"blocked"}, false},
+		{[]string{"verdict"}, "fatal"},
+		{[]string{"fatal"}, true},
+		{[]string{"unprepared"}, true},
+	}
+	for _, c := range checks {
+		if got := field(ev, c.path...); got != c.want {
+			t.Errorf("%s = %v, want %v", strings.Join(c.path, "."), got, c.want)
+		}
+	}
+	if _, err := time.Parse(time.RFC3339Nano, ev["time"].(string)); err != nil {
+		t.Errorf("time %v is not RFC 3339: %v", ev["time"], err)
+	}
+	argv, _ := field(ev, "sender", "argv").([]any)
+	if !slices.Contains(argv, any(name)) {
+		t.Errorf("sender.argv = %v, want it to hold %s", argv, name)
+	}
+	anc, _ := field(ev, "sender", "ancestry").([]any)
+	if len(anc) == 0 || field(anc[0].(map[string]any), "comm") != "nightlyjob" {
+		t.Errorf("sender.ancestry = %v, want nightlyjob first", anc)
+	}
+	_ = v.cmd.Wait()
+	if ws := v.cmd.ProcessState.Sys().(syscall.WaitStatus); !ws.Signaled() || ws.Signal() != syscall.SIGHUP {
+		t.Errorf("victim: %v, want killed by SIGHUP", v.cmd.ProcessState)
+	}
+
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(t); code != 0 {
+		t.Errorf("exit status after SIGTERM = %d, want 0; stderr: %s", code, p.errText())
+	}
+}
+
+func TestTraceTableEndToEnd(t *testing.T) {
+	requireRoot(t)
+	p := startSigtrace(t, "trace", "-s", "HUP", "--count", "1")
+	name := fmt.Sprintf("tabdev%06d", rand.Intn(1000000))
+	startVictim(t, name)
+	runNightlyjob(t, name)
+	// Read to EOF (sigtrace exits after --count 1) before reaping: Wait
+	// closes the pipe.
+	got := make(chan []byte, 1)
+	go func() { b, _ := io.ReadAll(p.stdout); got <- b }()
+	var text string
+	select {
+	case b := <-got:
+		text = string(b)
+	case <-time.After(timeout()):
+		t.Fatalf("sigtrace --count 1 did not end within %v", timeout())
+	}
+	if code := p.wait(t); code != 0 {
+		t.Fatalf("exit status %d, stderr: %s", code, p.errText())
+	}
+	for _, want := range []string{"TIME", "VERDICT", "SIGHUP", "SI_USER", "pkill[", "← nightlyjob", name + "[", "FATAL", "unprepared"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("table lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "\x1b[") {
+		t.Errorf("colour codes written to a pipe:\n%q", text)
+	}
+	if n := strings.Count(strings.TrimSpace(text), "\n"); n != 1 {
+		t.Errorf("--count 1 printed %d rows, want header + 1:\n%s", n, text)
+	}
+}
+
+// TestOwnSignals: sigtrace survives SIGHUP, SIGUSR1 and SIGUSR2 (it ignores
+// them, and traces them like any other), and SIGTERM ends it with status 0
+// after flushing what it saw.
+func TestOwnSignals(t *testing.T) {
+	requireRoot(t)
+	p := startSigtrace(t, "trace", "-o", "json", "-s", "HUP,USR1,USR2", "--no-deliver")
+	pid := p.cmd.Process.Pid
+	for _, s := range []syscall.Signal{syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2} {
+		if err := syscall.Kill(pid, s); err != nil {
+			t.Fatal(err)
+		}
+		ev := p.nextJSON(t, s.String()+" to sigtrace", func(m map[string]any) bool {
+			return m["type"] == "generate" && num(field(m, "target", "pid")) == pid
+		})
+		if ev["verdict"] != "ignored" || ev["fatal"] != false {
+			t.Errorf("%v to sigtrace: verdict %v fatal %v, want ignored", s, ev["verdict"], ev["fatal"])
+		}
+	}
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(t); code != 0 {
+		t.Errorf("exit status after SIGTERM = %d, want 0; stderr: %s", code, p.errText())
+	}
+}
+
+// TestClosedStdout: `sigtrace trace | head -1` ends quietly, status 0.
+func TestClosedStdout(t *testing.T) {
+	requireRoot(t)
+	p := startSigtrace(t, "trace", "-o", "json", "-s", "USR2", "--no-deliver")
+	pid := p.cmd.Process.Pid
+	if err := syscall.Kill(pid, syscall.SIGUSR2); err != nil {
+		t.Fatal(err)
+	}
+	p.nextJSON(t, "first line", func(map[string]any) bool { return true })
+	p.outR.Close() // what head does after one line
+
+	// Each SIGUSR2 makes sigtrace write another line into the closed pipe;
+	// keep sending until it notices and exits.
+	deadline := time.After(timeout())
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+loop:
+	for {
+		select {
+		case <-p.done:
+			break loop
+		case <-tick.C:
+			_ = syscall.Kill(pid, syscall.SIGUSR2)
+		case <-deadline:
+			t.Fatalf("sigtrace kept running with a closed stdout; stderr: %s", p.errText())
+		}
+	}
+	code := p.wait(t)
+	if code != 0 {
+		t.Errorf("exit status %d, want 0", code)
+	}
+	if e := p.errText(); strings.Contains(e, "panic") || strings.Contains(e, "goroutine ") {
+		t.Errorf("stderr has a crash: %s", e)
+	}
+}
+
+func TestDurationEnds(t *testing.T) {
+	requireRoot(t)
+	p := startSigtrace(t, "trace", "--duration", "300ms", "-s", "SYS")
+	if code := p.wait(t); code != 0 {
+		t.Errorf("exit status %d, want 0; stderr: %s", code, p.errText())
+	}
+}
+
+// TestUnprivileged: as nobody, one line that says what is missing and
+// suggests sudo, and a non-zero status.
+func TestUnprivileged(t *testing.T) {
+	requireRoot(t) // to become nobody
+	dir, err := os.MkdirTemp("", "sigtrace-nobody")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "sigtrace")
+	data, err := os.ReadFile(self(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"trace"}, {"doctor"}} {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), "SIGTRACE_AS_MAIN=1")
+		cmd.Dir = dir
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		var stderr, stdout strings.Builder
+		cmd.Stderr = &stderr
+		cmd.Stdout = &stdout
+		err := cmd.Run()
+		if err == nil {
+			t.Errorf("%v as nobody succeeded", args)
+			continue
+		}
+		lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+		if len(lines) != 1 {
+			t.Errorf("%v: stderr has %d lines, want 1: %q", args, len(lines), stderr.String())
+		}
+		if args[0] == "trace" && (!strings.Contains(lines[0], "root") || !strings.Contains(lines[0], "sudo")) {
+			t.Errorf("trace as nobody: %q, want it to name root and suggest sudo", lines[0])
+		}
+		if args[0] == "doctor" && !strings.Contains(stdout.String(), "FAIL  privileges") {
+			t.Errorf("doctor as nobody:\n%s", stdout.String())
+		}
+	}
+}
