@@ -63,9 +63,14 @@ func (d *Decoder) Decode(raw []byte, ev *Event) error {
 	case sigtraceEventTypeEV_DELIVER:
 		ev.Type = TypeDeliver
 		ev.Scope = ScopeThread
-		if flags&sigtraceEventFlagsF_GROUP_EXIT != 0 {
+		// group_exit_code is a wait status. A signal that kills the
+		// group leaves its number in the low 7 bits (0x80: core
+		// dumped); exit_group() leaves status<<8 there, and its other
+		// threads take the same internal SIGKILL. That is no death by
+		// a signal: only a signal number makes it a group exit.
+		if sig := int(r.ExitCode & 0x7f); flags&sigtraceEventFlagsF_GROUP_EXIT != 0 && sig != 0 {
 			ev.GroupExit = true
-			ev.ExitSignal = int(r.ExitCode & 0x7f)
+			ev.ExitSignal = sig
 			ev.CoreDumped = r.ExitCode&0x80 != 0
 		}
 		return nil
