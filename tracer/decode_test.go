@@ -1,0 +1,495 @@
+package tracer
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/sigtrace/sigtrace/signals"
+)
+
+// Raw samples are laid out with encoding/binary (packed, native byte
+// order), not by casting the Go structs: the C records have no holes, so
+// the packed form is exactly what the BPF side writes, and the test checks
+// the decoder's unsafe view against it rather than against itself.
+
+// sampleComm is a NUL-padded TASK_COMM_LEN comm as the kernel keeps it.
+func sampleComm(s string) (c [16]int8) {
+	for i := 0; i < len(s) && i < 15; i++ {
+		c[i] = int8(s[i])
+	}
+	return c
+}
+
+func sampleArgv(s string) (a [256]int8, n uint16) {
+	for i := 0; i < len(s) && i < 256; i++ {
+		a[i] = int8(s[i])
+	}
+	return a, uint16(min(len(s), 256))
+}
+
+// rawSample encodes a record as the ring buffer hands it over, in storage
+// that is 8-byte aligned like a ring-buffer sample. trim shortens it.
+func rawSample(t testing.TB, ev sigtraceEvent, d *sigtraceSenderDetail, trim int) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := binary.Write(&buf, binary.NativeEndian, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if buf.Len() != 112 {
+		t.Fatalf("struct event packs to %d bytes, bpf/sigtrace.h says 112", buf.Len())
+	}
+	if d != nil {
+		if err := binary.Write(&buf, binary.NativeEndian, d); err != nil {
+			t.Fatal(err)
+		}
+		if buf.Len() != 112+420 {
+			t.Fatalf("struct sender_detail packs to %d bytes, bpf/sigtrace.h says 420", buf.Len()-112)
+		}
+		// struct event_full is padded to its 8-byte alignment.
+		buf.Write(make([]byte, 4))
+	}
+	n := buf.Len() - trim
+	words := make([]uint64, (n+7)/8+1)
+	raw := unsafe.Slice((*byte)(unsafe.Pointer(&words[0])), len(words)*8)[:n]
+	copy(raw, buf.Bytes())
+	return raw
+}
+
+const (
+	fGroup      = uint32(sigtraceEventFlagsF_GROUP)
+	fBlocked    = uint32(sigtraceEventFlagsF_BLOCKED)
+	fNoInfo     = uint32(sigtraceEventFlagsF_INFO_NOINFO)
+	fPriv       = uint32(sigtraceEventFlagsF_INFO_PRIV)
+	fUnkillable = uint32(sigtraceEventFlagsF_UNKILLABLE)
+	fTraced     = uint32(sigtraceEventFlagsF_TRACED)
+	fSigWait    = uint32(sigtraceEventFlagsF_SIGWAIT)
+	fKThread    = uint32(sigtraceEventFlagsF_SENDER_KTHREAD)
+	fDetail     = uint32(sigtraceEventFlagsF_DETAIL)
+	fArgvTrunc  = uint32(sigtraceEventFlagsF_ARGV_TRUNC)
+	fGroupExit  = uint32(sigtraceEventFlagsF_GROUP_EXIT)
+)
+
+// The flag values are part of the record format: a renumbering in
+// sigtrace.h must show up here.
+func TestRecordFlagValues(t *testing.T) {
+	for name, c := range map[string]struct{ got, want uint32 }{
+		"F_GROUP": {fGroup, 1}, "F_BLOCKED": {fBlocked, 2}, "F_INFO_NOINFO": {fNoInfo, 4}, "F_INFO_PRIV": {fPriv, 8},
+		"F_UNKILLABLE": {fUnkillable, 16}, "F_TRACED": {fTraced, 32}, "F_SIGWAIT": {fSigWait, 64},
+		"F_SENDER_KTHREAD": {fKThread, 128}, "F_DETAIL": {fDetail, 256}, "F_ARGV_TRUNC": {fArgvTrunc, 512},
+		"F_GROUP_EXIT": {fGroupExit, 1024},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s = %d, want %d", name, c.got, c.want)
+		}
+	}
+	if sigtraceEventTypeEV_GENERATE != 1 || sigtraceEventTypeEV_DELIVER != 2 {
+		t.Errorf("event types renumbered")
+	}
+}
+
+const sampleTs = 12_345_678_901 // ns since boot
+
+// pkillEvent is the canonical incident: logrotate's postrotate pkill -HUP
+// kills a daemon that has no SIGHUP handler.
+func pkillEvent() (sigtraceEvent, sigtraceSenderDetail) {
+	ev := sigtraceEvent{
+		TsNs: sampleTs, Type: uint32(sigtraceEventTypeEV_GENERATE),
+		Sig: 1, Code: 0, Result: 0, Flags: fGroup | fDetail,
+		SiPid: 5001, SiUid: 0,
+		SenderPid: 5001, SenderTid: 5001, SenderUid: 0,
+		TargetPid: 3003, TargetTid: 3003, TargetUid: 998,
+		SenderComm: sampleComm("pkill"), TargetComm: sampleComm("logdeviced"),
+	}
+	var d sigtraceSenderDetail
+	for i, a := range []struct {
+		pid  uint32
+		comm string
+	}{{5000, "sh"}, {4990, "nightlyjob"}, {800, "cron"}, {1, "systemd"}} {
+		d.Ancestry[i] = sigtraceAncestor{Pid: a.pid, Comm: sampleComm(a.comm)}
+		d.AncestryLen++
+	}
+	d.Argv, d.ArgvLen = sampleArgv("pkill\x00-HUP\x00-x\x00logdeviced\x00")
+	return ev, d
+}
+
+func anc(pid uint32, comm string) Ancestor {
+	a := Ancestor{PID: pid}
+	copy(a.Comm[:], comm)
+	return a
+}
+
+func comm16(s string) (c [16]byte) {
+	copy(c[:], s)
+	return c
+}
+
+// comparable strips what Decode is free to lay out as it likes (its
+// backing arrays, the time's location) so two Events compare by value.
+func comparable(ev Event) Event {
+	ev.anc = [8]Ancestor{}
+	ev.argvBuf = [256]byte{}
+	ev.Time = time.Time{}
+	if len(ev.Sender.Ancestry) == 0 {
+		ev.Sender.Ancestry = nil
+	}
+	if len(ev.Sender.Argv) == 0 {
+		ev.Sender.Argv = nil
+	}
+	if len(ev.Target.Ancestry) == 0 {
+		ev.Target.Ancestry = nil
+	}
+	if len(ev.Target.Argv) == 0 {
+		ev.Target.Argv = nil
+	}
+	return ev
+}
+
+// eventDiff lists the fields in which two Events differ.
+func eventDiff(got, want Event) []string {
+	var out []string
+	g, w := reflect.ValueOf(got), reflect.ValueOf(want)
+	for i := 0; i < g.NumField(); i++ {
+		f := g.Type().Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		if !reflect.DeepEqual(g.Field(i).Interface(), w.Field(i).Interface()) {
+			out = append(out, fmt.Sprintf("%s = %+v, want %+v", f.Name, g.Field(i).Interface(), w.Field(i).Interface()))
+		}
+	}
+	return out
+}
+
+func TestDecode(t *testing.T) {
+	dec := NewDecoder()
+	wantTime := dec.BootTime().Add(sampleTs)
+
+	pk, pkd := pkillEvent()
+
+	truncArgv := strings.Repeat("x", 250) + "\x00yyyyyyyy" // 259 bytes: cut at 256
+	tr, trd := pkillEvent()
+	tr.Flags |= fArgvTrunc
+	trd.Argv, trd.ArgvLen = sampleArgv(truncArgv)
+
+	corrupt, corruptd := pkillEvent()
+	corruptd.AncestryLen = 200 // more than the array holds
+	corruptd.ArgvLen = 1000
+
+	segv := sigtraceEvent{
+		TsNs: sampleTs, Type: uint32(sigtraceEventTypeEV_GENERATE),
+		Sig: 11, Code: 1, Flags: 0,
+		SenderPid: 6000, SenderTid: 6001, SenderUid: 1000, SenderComm: sampleComm("crashy"),
+		TargetPid: 6000, TargetTid: 6001, TargetUid: 1000, TargetComm: sampleComm("crashy"),
+	}
+	// A kernel signal whose record carries detail anyway: it is not
+	// attributed to current.
+	segvDetail, segvDetaild := segv, pkd
+	segvDetail.Flags |= fDetail
+
+	handled := pk
+	handled.Flags = fGroup
+	handled.Handler = 0x55d0c0de1234
+	handled.SaFlags = 0x14000004 // SA_RESTORER|SA_RESTART|SA_SIGINFO
+
+	blocked := pk
+	blocked.Sig = 15
+	blocked.Flags = fGroup | fBlocked | fTraced
+
+	sigwait := pk
+	sigwait.Sig = 10
+	sigwait.Code = -1 // SI_QUEUE
+	sigwait.Flags = fGroup | fSigWait
+
+	nsInit := pk
+	nsInit.Sig = 15
+	nsInit.Result = 1
+	nsInit.Flags = fGroup | fUnkillable
+
+	pending := pk
+	pending.Result = 2
+	pending.Flags = fGroup
+
+	overflow := pk
+	overflow.Sig = 40
+	overflow.Code = -1
+	overflow.Result = 3
+	overflow.Flags = fGroup
+
+	pipe := sigtraceEvent{
+		TsNs: sampleTs, Type: uint32(sigtraceEventTypeEV_GENERATE),
+		Sig: 13, Code: 0, Flags: fNoInfo, SiPid: 7000,
+		SenderPid: 7000, SenderTid: 7000, SenderComm: sampleComm("yes"),
+		TargetPid: 7000, TargetTid: 7000, TargetComm: sampleComm("yes"),
+	}
+	priv := pk
+	priv.Sig = 9
+	priv.Code = 0x80
+	priv.Flags = fGroup | fPriv
+	kthread := pk
+	kthread.Sig = 9
+	kthread.Flags = fGroup | fNoInfo | fKThread
+	kthread.SenderComm = sampleComm("kworker/0:1")
+
+	thread := pk
+	thread.Sig = 10
+	thread.Code = -6 // SI_TKILL
+	thread.Flags = fDetail
+	thread.TargetTid = 3010
+
+	deliver := sigtraceEvent{
+		TsNs: sampleTs, Type: uint32(sigtraceEventTypeEV_DELIVER),
+		Sig: 10, Code: -6, SiPid: 5001,
+		Handler: 0x401136, SaFlags: 0x10000004,
+		TargetPid: 3003, TargetTid: 3010, TargetUid: 998, TargetComm: sampleComm("logdeviced"),
+	}
+	deliverExit := func(code int32) sigtraceEvent {
+		e := deliver
+		e.Sig, e.Code, e.Handler, e.SaFlags = 9, 0, 0, 0
+		e.Flags = fNoInfo | fGroupExit
+		e.ExitCode = code
+		return e
+	}
+
+	pkSender := Process{PID: 5001, TID: 5001, UID: 0, HasUID: true, Comm: comm16("pkill"),
+		Argv:     []byte("pkill\x00-HUP\x00-x\x00logdeviced\x00"),
+		Ancestry: []Ancestor{anc(5000, "sh"), anc(4990, "nightlyjob"), anc(800, "cron"), anc(1, "systemd")}}
+	daemon := Process{PID: 3003, TID: 3003, UID: 998, HasUID: true, Comm: comm16("logdeviced")}
+	fatalUnprepared := Verdict{Kind: VerdictFatal, Fatal: true, Unprepared: true}
+
+	with := func(p Process, f func(*Process)) Process { f(&p); return p }
+
+	for _, tc := range []struct {
+		name string
+		raw  []byte
+		want Event
+	}{
+		{"generate with detail: pkill -HUP", rawSample(t, pk, &pkd, 0), Event{
+			Type: TypeGenerate, Sig: 1, Code: 0, Sender: pkSender, Target: daemon, Scope: ScopeProcess,
+			Result: ResultDelivered, Disposition: DispDefault, DefaultAction: signals.Terminate,
+			Verdict: fatalUnprepared,
+		}},
+		{"argv truncated", rawSample(t, tr, &trd, 0), Event{
+			Type: TypeGenerate, Sig: 1, Target: daemon, Scope: ScopeProcess,
+			Sender:        with(pkSender, func(p *Process) { p.Argv = []byte(truncArgv[:256]) }),
+			ArgvTruncated: true, DefaultAction: signals.Terminate, Verdict: fatalUnprepared,
+		}},
+		{"lengths past the arrays are clamped", rawSample(t, corrupt, &corruptd, 0), Event{
+			Type: TypeGenerate, Sig: 1, Target: daemon, Scope: ScopeProcess,
+			Sender: with(pkSender, func(p *Process) {
+				p.Argv = make([]byte, 256)
+				copy(p.Argv, "pkill\x00-HUP\x00-x\x00logdeviced\x00")
+				p.Ancestry = make([]Ancestor, 8)
+				copy(p.Ancestry, pkSender.Ancestry)
+			}),
+			DefaultAction: signals.Terminate, Verdict: fatalUnprepared,
+		}},
+		{"kernel origin: SIGSEGV SEGV_MAPERR", rawSample(t, segv, nil, 0), Event{
+			Type: TypeGenerate, Sig: 11, Code: 1, KernelSender: true, KernelReason: "invalid memory access: address not mapped",
+			Target: Process{PID: 6000, TID: 6001, UID: 1000, HasUID: true, Comm: comm16("crashy")}, Scope: ScopeThread,
+			DefaultAction: signals.Core, Verdict: fatalUnprepared,
+		}},
+		{"kernel origin ignores detail", rawSample(t, segvDetail, &segvDetaild, 0), Event{
+			Type: TypeGenerate, Sig: 11, Code: 1, KernelSender: true, KernelReason: "invalid memory access: address not mapped",
+			Target: Process{PID: 6000, TID: 6001, UID: 1000, HasUID: true, Comm: comm16("crashy")}, Scope: ScopeThread,
+			DefaultAction: signals.Core, Verdict: fatalUnprepared,
+		}},
+		{"handler", rawSample(t, handled, nil, 0), Event{
+			Type: TypeGenerate, Sig: 1, Sender: with(pkSender, func(p *Process) { p.Argv, p.Ancestry = nil, nil }),
+			Target: daemon, Scope: ScopeProcess, Disposition: DispHandler, Handler: 0x55d0c0de1234, SAFlags: 0x14000004,
+			DefaultAction: signals.Terminate, Verdict: Verdict{Kind: VerdictHandled},
+		}},
+		{"blocked and traced", rawSample(t, blocked, nil, 0), Event{
+			Type: TypeGenerate, Sig: 15, Sender: with(pkSender, func(p *Process) { p.Argv, p.Ancestry = nil, nil }),
+			Target: daemon, Scope: ScopeProcess, Blocked: true, Traced: true,
+			DefaultAction: signals.Terminate, Verdict: Verdict{Kind: VerdictBlocked, FatalWhenUnblocked: true},
+		}},
+		{"sigwait, SI_QUEUE", rawSample(t, sigwait, nil, 0), Event{
+			Type: TypeGenerate, Sig: 10, Code: -1, Sender: with(pkSender, func(p *Process) { p.Argv, p.Ancestry = nil, nil }),
+			Target: daemon, Scope: ScopeProcess, SigWait: true,
+			DefaultAction: signals.Terminate, Verdict: Verdict{Kind: VerdictHandled},
+		}},
+		{"pid namespace init: result ignored", rawSample(t, nsInit, nil, 0), Event{
+			Type: TypeGenerate, Sig: 15, Sender: with(pkSender, func(p *Process) { p.Argv, p.Ancestry = nil, nil }),
+			Target: daemon, Scope: ScopeProcess, Result: ResultIgnored, Unkillable: true,
+			DefaultAction: signals.Terminate, Verdict: Verdict{Kind: VerdictIgnored},
+		}},
+		{"already pending: merged", rawSample(t, pending, nil, 0), Event{
+			Type: TypeGenerate, Sig: 1, Sender: with(pkSender, func(p *Process) { p.Argv, p.Ancestry = nil, nil }),
+			Target: daemon, Scope: ScopeProcess, Result: ResultAlreadyPending,
+			DefaultAction: signals.Terminate, Verdict: Verdict{Kind: VerdictMerged},
+		}},
+		{"overflow: dropped", rawSample(t, overflow, nil, 0), Event{
+			Type: TypeGenerate, Sig: 40, Code: -1, Sender: with(pkSender, func(p *Process) { p.Argv, p.Ancestry = nil, nil }),
+			Target: daemon, Scope: ScopeProcess, Result: ResultOverflow,
+			DefaultAction: signals.Terminate, Verdict: Verdict{Kind: VerdictDropped},
+		}},
+		{"SIGPIPE from a write: NOINFO, thread, self", rawSample(t, pipe, nil, 0), Event{
+			Type: TypeGenerate, Sig: 13, KernelSender: true, KernelReason: "broken pipe: write with no reader",
+			Target: Process{PID: 7000, TID: 7000, HasUID: true, Comm: comm16("yes")}, Scope: ScopeThread,
+			DefaultAction: signals.Terminate, Verdict: fatalUnprepared,
+		}},
+		{"SEND_SIG_PRIV", rawSample(t, priv, nil, 0), Event{
+			Type: TypeGenerate, Sig: 9, Code: 0x80, KernelSender: true, KernelReason: "killed by the kernel (OOM killer or fatal error)",
+			Target: daemon, Scope: ScopeProcess, DefaultAction: signals.Terminate, Verdict: Verdict{Kind: VerdictFatal, Fatal: true},
+		}},
+		{"kernel thread sender", rawSample(t, kthread, nil, 0), Event{
+			Type: TypeGenerate, Sig: 9, KernelSender: true, KernelReason: "kernel thread",
+			Target: daemon, Scope: ScopeProcess, DefaultAction: signals.Terminate, Verdict: Verdict{Kind: VerdictFatal, Fatal: true},
+		}},
+		{"thread-directed tgkill", rawSample(t, thread, &pkd, 0), Event{
+			Type: TypeGenerate, Sig: 10, Code: -6, Sender: pkSender,
+			Target: with(daemon, func(p *Process) { p.TID = 3010 }), Scope: ScopeThread,
+			DefaultAction: signals.Terminate, Verdict: fatalUnprepared,
+		}},
+		{"deliver to a handler", rawSample(t, deliver, nil, 0), Event{
+			Type: TypeDeliver, Sig: 10, Code: -6,
+			Target: with(daemon, func(p *Process) { p.TID = 3010 }), Scope: ScopeThread,
+			Disposition: DispHandler, Handler: 0x401136, SAFlags: 0x10000004, DefaultAction: signals.Terminate,
+		}},
+		{"deliver, group dying of SIGHUP", rawSample(t, deliverExit(1), nil, 0), Event{
+			Type: TypeDeliver, Sig: 9, Target: with(daemon, func(p *Process) { p.TID = 3010 }), Scope: ScopeThread,
+			DefaultAction: signals.Terminate, GroupExit: true, ExitSignal: 1,
+		}},
+		{"deliver, group dying of SIGSEGV with a core dump", rawSample(t, deliverExit(0x8b), nil, 0), Event{
+			Type: TypeDeliver, Sig: 9, Target: with(daemon, func(p *Process) { p.TID = 3010 }), Scope: ScopeThread,
+			DefaultAction: signals.Terminate, GroupExit: true, ExitSignal: 11, CoreDumped: true,
+		}},
+		// group_exit_code is a wait status: bit 7 is "core dumped",
+		// whatever the signal.
+		{"deliver, exit code 0x81", rawSample(t, deliverExit(0x81), nil, 0), Event{
+			Type: TypeDeliver, Sig: 9, Target: with(daemon, func(p *Process) { p.TID = 3010 }), Scope: ScopeThread,
+			DefaultAction: signals.Terminate, GroupExit: true, ExitSignal: 1, CoreDumped: true,
+		}},
+		// exit_group(3) in another thread: group_exit_code is 3<<8 and
+		// the other threads take an internal SIGKILL. Nobody dies of a
+		// signal.
+		{"deliver, group calling exit(3)", rawSample(t, deliverExit(3<<8), nil, 0), Event{
+			Type: TypeDeliver, Sig: 9, Target: with(daemon, func(p *Process) { p.TID = 3010 }), Scope: ScopeThread,
+			DefaultAction: signals.Terminate,
+		}},
+		{"deliver, group calling exit(0)", rawSample(t, deliverExit(0), nil, 0), Event{
+			Type: TypeDeliver, Sig: 9, Target: with(daemon, func(p *Process) { p.TID = 3010 }), Scope: ScopeThread,
+			DefaultAction: signals.Terminate,
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got Event
+			if err := dec.Decode(tc.raw, &got); err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			if !got.Time.Equal(wantTime) {
+				t.Errorf("Time = %v, want %v (boot + %d ns)", got.Time, wantTime, sampleTs)
+			}
+			for _, d := range eventDiff(comparable(got), comparable(tc.want)) {
+				t.Error(d)
+			}
+		})
+	}
+}
+
+func TestDecodeArgvStrings(t *testing.T) {
+	pk, pkd := pkillEvent()
+	var ev Event
+	if err := NewDecoder().Decode(rawSample(t, pk, &pkd, 0), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ev.Sender.ArgvStrings(), []string{"pkill", "-HUP", "-x", "logdeviced"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("ArgvStrings = %q, want %q", got, want)
+	}
+	if got := ev.Sender.CommString(); got != "pkill" {
+		t.Errorf("CommString = %q", got)
+	}
+	if got := ev.Target.CommString(); got != "logdeviced" {
+		t.Errorf("target CommString = %q", got)
+	}
+	// A full 15-byte comm has no NUL inside the first 15 bytes.
+	full := comm16("abcdefghijklmnop")
+	if got := string(CommBytes(full[:])); got != "abcdefghijklmnop" {
+		t.Errorf("CommBytes of a 16-byte comm = %q", got)
+	}
+}
+
+// Decode reuses the Event: nothing of a previous record may leak into the
+// next one.
+func TestDecodeReusesEvent(t *testing.T) {
+	dec := NewDecoder()
+	pk, pkd := pkillEvent()
+	pk.Flags |= fBlocked | fArgvTrunc
+	pk.Handler = 0x1234
+	var ev Event
+	if err := dec.Decode(rawSample(t, pk, &pkd, 0), &ev); err != nil {
+		t.Fatal(err)
+	}
+	segv := sigtraceEvent{TsNs: 1, Type: uint32(sigtraceEventTypeEV_GENERATE), Sig: 11, Code: 1,
+		TargetPid: 9, TargetTid: 9, TargetComm: sampleComm("x")}
+	if err := dec.Decode(rawSample(t, segv, nil, 0), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if len(ev.Sender.Argv) != 0 || len(ev.Sender.Ancestry) != 0 || ev.ArgvTruncated || ev.Blocked || ev.Handler != 0 || ev.Sender.PID != 0 {
+		t.Errorf("state of the previous record leaked: %+v", comparable(ev))
+	}
+}
+
+func TestDecodeShortAndUnknown(t *testing.T) {
+	dec := NewDecoder()
+	pk, pkd := pkillEvent()
+	plain := pk
+	plain.Flags = fGroup
+	for _, tc := range []struct {
+		name  string
+		raw   []byte
+		short bool
+		msg   string
+	}{
+		{"empty", []byte{}, true, "0 bytes"},
+		{"nil", nil, true, "0 bytes"},
+		{"header short by one", rawSample(t, plain, nil, 1), true, "111 bytes"},
+		{"detail announced, not there", rawSample(t, pk, nil, 0), true, "sender detail"},
+		// Short by one byte of the detail itself (past its padding).
+		{"detail short by one", rawSample(t, pk, &pkd, 5), true, "sender detail"},
+		{"unknown type 3", rawSample(t, sigtraceEvent{Type: 3, Sig: 1}, nil, 0), false, "unknown record type 3"},
+		{"unknown type 0", rawSample(t, sigtraceEvent{Type: 0, Sig: 1}, nil, 0), false, "unknown record type 0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var ev Event
+			err := dec.Decode(tc.raw, &ev)
+			if err == nil {
+				t.Fatalf("Decode succeeded: %+v", comparable(ev))
+			}
+			if errors.Is(err, ErrShortRecord) != tc.short {
+				t.Errorf("errors.Is(%v, ErrShortRecord) = %v, want %v", err, !tc.short, tc.short)
+			}
+			if !strings.Contains(err.Error(), tc.msg) {
+				t.Errorf("error %q does not mention %q", err, tc.msg)
+			}
+		})
+	}
+	// Exactly header + detail (no trailing padding) is enough.
+	var ev Event
+	if err := dec.Decode(rawSample(t, pk, &pkd, 4), &ev); err != nil {
+		t.Errorf("header + detail without padding: %v", err)
+	}
+}
+
+func TestEventEnumStrings(t *testing.T) {
+	for ty, want := range map[EventType]string{TypeGenerate: "generate", TypeDeliver: "deliver", TypeLost: "lost", EventType(0): "", EventType(9): "unknown"} {
+		if got := ty.String(); got != want {
+			t.Errorf("EventType(%d) = %q, want %q", ty, got, want)
+		}
+	}
+	if ScopeProcess.String() != "process" || ScopeThread.String() != "thread" {
+		t.Errorf("scope names: %q %q", ScopeProcess, ScopeThread)
+	}
+	for d, want := range map[Disposition]string{DispDefault: "default", DispIgnore: "ignore", DispHandler: "handler"} {
+		if got := d.String(); got != want {
+			t.Errorf("Disposition(%d) = %q, want %q", d, got, want)
+		}
+	}
+}
