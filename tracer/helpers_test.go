@@ -166,6 +166,24 @@ func runHelper(mode string) int {
 		}()
 		ready(<-tid)
 		return echo()
+	case "storm":
+		// kill(2) in a tight loop at a target that ignores the signal:
+		// generation only, the highest rate the kernel allows.
+		runtime.LockOSThread()
+		target, err := strconv.Atoi(os.Getenv("SIGTRACE_STORM_TARGET"))
+		helperMust(err)
+		d, err := time.ParseDuration(os.Getenv("SIGTRACE_STORM_FOR"))
+		helperMust(err)
+		ready()
+		n := 0
+		for end := time.Now().Add(d); time.Now().Before(end); {
+			for i := 0; i < 1000; i++ {
+				_ = syscall.Kill(target, syscall.SIGUSR1)
+			}
+			n += 1000
+		}
+		fmt.Println(n)
+		return 0
 	}
 	fmt.Fprintln(os.Stderr, "unknown helper mode", mode)
 	return 112
@@ -185,7 +203,7 @@ type spawnOpt func(*exec.Cmd)
 
 // withName runs the helper through a symlink called name, so its comm
 // (the kernel takes it from the exec'd file name) is name.
-func withName(t *testing.T, name string) spawnOpt {
+func withName(t testing.TB, name string) spawnOpt {
 	return func(c *exec.Cmd) {
 		link := filepath.Join(t.TempDir(), name)
 		if err := os.Symlink(selfExe(t), link); err != nil {
@@ -204,7 +222,7 @@ func withSysProcAttr(a *syscall.SysProcAttr) spawnOpt {
 	return func(c *exec.Cmd) { c.SysProcAttr = a }
 }
 
-func selfExe(t *testing.T) string {
+func selfExe(t testing.TB) string {
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -222,7 +240,7 @@ func sigList(sigs ...syscall.Signal) string {
 }
 
 // spawn starts a helper and waits (bounded) for its "ready" line.
-func spawn(t *testing.T, mode string, opts ...spawnOpt) *child {
+func spawn(t testing.TB, mode string, opts ...spawnOpt) *child {
 	t.Helper()
 	cmd := exec.Command(selfExe(t))
 	cmd.Env = append(os.Environ(), helperEnv+"="+mode)
@@ -276,7 +294,7 @@ func (c *child) pid() int { return c.cmd.Process.Pid }
 // alive asks the helper to echo a byte: true if it did, false if it died
 // (EOF). The kernel marks a fatal signal's group exit inside kill(2), so
 // a process killed by an earlier signal cannot answer.
-func (c *child) alive(t *testing.T) bool {
+func (c *child) alive(t testing.TB) bool {
 	t.Helper()
 	if _, err := c.stdin.Write([]byte{'x'}); err != nil {
 		return false
@@ -296,7 +314,7 @@ func (c *child) alive(t *testing.T) bool {
 }
 
 // wait closes stdin (a live helper then exits 0) and reaps it, bounded.
-func (c *child) wait(t *testing.T) *os.ProcessState {
+func (c *child) wait(t testing.TB) *os.ProcessState {
 	t.Helper()
 	if c.waited {
 		return c.state
@@ -337,7 +355,7 @@ func waitTimeout() time.Duration {
 
 // requirePrivileged skips without root, except under CI=true where a skip
 // would hide a broken suite.
-func requirePrivileged(t *testing.T) {
+func requirePrivileged(t testing.TB) {
 	t.Helper()
 	caps, err := EffectiveCaps()
 	if err == nil && HasBPFCaps(caps) {
@@ -373,7 +391,7 @@ func (c *collector) len() int {
 
 // waitFor returns the first event at index >= from that matches, waiting
 // up to waitTimeout for it.
-func (c *collector) waitFor(t *testing.T, from int, what string, match func(*Event) bool) (Event, int) {
+func (c *collector) waitFor(t testing.TB, from int, what string, match func(*Event) bool) (Event, int) {
 	t.Helper()
 	deadline := time.After(waitTimeout())
 	i := from
@@ -411,7 +429,7 @@ func (c *collector) since(from int, match func(*Event) bool) []Event {
 
 // startTracer loads and attaches the real BPF programs and collects events
 // until the test ends.
-func startTracer(t *testing.T, opts Options) (*Tracer, *collector) {
+func startTracer(t testing.TB, opts Options) (*Tracer, *collector) {
 	t.Helper()
 	requirePrivileged(t)
 	tr, err := New(opts)
@@ -436,7 +454,7 @@ func startTracer(t *testing.T, opts Options) (*Tracer, *collector) {
 // every event caused synchronously before it is then in the collector,
 // since the tracepoint runs inside kill(2). Returns the collector length
 // just past the barrier event.
-func barrier(t *testing.T, col *collector, from int) int {
+func barrier(t testing.TB, col *collector, from int) int {
 	t.Helper()
 	self := uint32(os.Getpid())
 	if err := syscall.Kill(os.Getpid(), syscall.SIGWINCH); err != nil {
