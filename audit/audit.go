@@ -1,0 +1,421 @@
+// Package audit finds, on a live host, the processes that a configured
+// signal sender would kill: a logrotate postrotate, a cron job or a unit's
+// ExecReload= that sends SIGHUP (or USR1, ...) to a process that neither
+// catches, ignores nor blocks it. It reads the configuration (logrotate,
+// systemd units, cron), finds the senders in their shell with a real shell
+// parser, resolves their targets among the live processes with each tool's
+// own matching rules, and judges each pair from /proc/PID/status.
+package audit
+
+import (
+	"fmt"
+	"os"
+	"sort"
+
+	"github.com/sigtrace/sigtrace/signals"
+	"golang.org/x/sys/unix"
+)
+
+// Options say what to audit.
+type Options struct {
+	Root string // the configuration's root directory ("/" for this system)
+	Proc string // where /proc is mounted
+	All  bool   // also list every process unprepared for HUP, USR1, USR2, PIPE
+	Self int    // a PID to leave out (the auditing process), or 0
+}
+
+// Risk values.
+const (
+	RiskFatal      = "fatal"      // the target would die of the signal
+	RiskOK         = "ok"         // handled, ignored, blocked, or a stop that is meant to end it
+	RiskUnresolved = "unresolved" // no live target could be found: the reason says what would match
+	RiskUnprepared = "unprepared" // --all: no handler for a signal whose default kills
+)
+
+// Finding is one (source, signal, target) judgement, or with --all one
+// process unprepared for one signal.
+type Finding struct {
+	Kind          string  `json:"kind"` // "sender" or "exposure" (--all)
+	Source        *Source `json:"source,omitempty"`
+	Sender        string  `json:"sender,omitempty"`   // the tool: kill, pkill, killall, systemctl kill, systemd, ...
+	Selector      string  `json:"selector,omitempty"` // what the sender names, in words
+	Signal        *Signal `json:"signal,omitempty"`   // absent when the signal is not known (indirect senders)
+	Target        *Target `json:"target,omitempty"`   // absent when unresolved
+	Disposition   string  `json:"disposition,omitempty"`
+	DefaultAction string  `json:"default_action,omitempty"`
+	Risk          string  `json:"risk"`
+	Reason        string  `json:"reason,omitempty"`
+}
+
+// Signal is a signal as the JSON schema names it.
+type Signal struct {
+	Num  int    `json:"num"`
+	Name string `json:"name"`
+}
+
+// Target is the process a finding is about.
+type Target struct {
+	PID     int    `json:"pid"`
+	Comm    string `json:"comm"`
+	Cmdline string `json:"cmdline"`
+	Unit    string `json:"unit,omitempty"`
+}
+
+// Report is the result of one audit.
+type Report struct {
+	Findings []Finding
+	Warnings []Warning
+	Files    int // configuration files read
+	Senders  int // signal senders found in them
+	Procs    int // live processes examined
+	Inactive int // senders of units that have no live process, left out
+}
+
+// Fatal reports whether any configured sender would kill its target.
+func (r *Report) Fatal() bool {
+	for _, f := range r.Findings {
+		if f.Kind == "sender" && f.Risk == RiskFatal {
+			return true
+		}
+	}
+	return false
+}
+
+// Count returns how many sender findings have the given risk.
+func (r *Report) Count(risk string) int {
+	n := 0
+	for _, f := range r.Findings {
+		if f.Kind == "sender" && f.Risk == risk {
+			n++
+		}
+	}
+	return n
+}
+
+// exposureSignals are the signals --all checks every process for: the ones
+// daemons are sent for reloads and log reopening, and SIGPIPE.
+var exposureSignals = []int{int(unix.SIGHUP), int(unix.SIGUSR1), int(unix.SIGUSR2), int(unix.SIGPIPE)}
+
+// Run audits the configuration under opts.Root against the processes under
+// opts.Proc. It fails only when those cannot be read at all; problems with
+// single files are warnings in the report.
+func Run(opts Options) (*Report, error) {
+	if opts.Root == "" {
+		opts.Root = "/"
+	}
+	if opts.Proc == "" {
+		opts.Proc = "/proc"
+	}
+	fi, err := os.Stat(opts.Root)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read --root %s: %s", opts.Root, errText(err))
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("--root %s is not a directory", opts.Root)
+	}
+	if _, err := os.ReadDir(opts.Root); err != nil {
+		return nil, fmt.Errorf("cannot read --root %s: %s", opts.Root, errText(err))
+	}
+	procs, err := ScanProcs(opts.Proc, opts.Self)
+	if err != nil {
+		return nil, err
+	}
+
+	rf := &rootFS{root: opts.Root}
+	col := &collector{}
+	senders, units := collectSenders(rf, col)
+	res := &resolver{procs: procs, root: rf, units: units, users: readPasswd(rf)}
+
+	rep := &Report{Procs: len(procs.List)}
+	seen := map[string]bool{}
+	for _, snd := range senders {
+		if snd.Unit != "" && !res.unitActive(snd.Unit) {
+			rep.Inactive++ // its ExecReload=/KillSignal= cannot run now
+			continue
+		}
+		rep.Senders++
+		rep.Findings = append(rep.Findings, judgeSender(res, snd, seen)...)
+	}
+	if opts.All {
+		for _, p := range procs.List {
+			if p.NSInit {
+				continue // the kernel drops signals init has no handler for
+			}
+			for _, sig := range exposureSignals {
+				if p.Disposition(sig) != "default" {
+					continue
+				}
+				rep.Findings = append(rep.Findings, Finding{Kind: "exposure", Signal: sigOf(sig), Target: targetOf(p),
+					Disposition: "default", DefaultAction: signals.DefaultAction(sig).String(), Risk: RiskUnprepared,
+					Reason: "no handler: " + signals.Name(sig) + " would terminate it"})
+			}
+		}
+	}
+	sortFindings(rep.Findings)
+	sort.SliceStable(col.warnings, func(i, j int) bool {
+		a, b := col.warnings[i], col.warnings[j]
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		return a.Line < b.Line
+	})
+	rep.Warnings = col.warnings
+	rep.Files = col.files
+	return rep, nil
+}
+
+// collectSenders reads logrotate, systemd and cron configuration.
+func collectSenders(r *rootFS, col *collector) ([]Sender, map[string]*unit) {
+	var scripts []*script
+
+	// logrotate: logrotate.conf, what it includes, and logrotate.d.
+	queue := []string{"/etc/logrotate.conf", "/etc/logrotate.d"}
+	done := map[string]bool{}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		if done[r.real(p)] {
+			continue
+		}
+		done[r.real(p)] = true
+		files := []string{p}
+		if fi, err := os.Stat(r.real(p)); err == nil && fi.IsDir() {
+			files = nil
+			for _, e := range r.listDir(p, col) {
+				files = append(files, e.path)
+			}
+		}
+		for _, f := range files {
+			if p != f {
+				if done[r.real(f)] {
+					continue
+				}
+				done[r.real(f)] = true
+			}
+			data, ok := r.read(f, col)
+			if !ok {
+				continue
+			}
+			sc, inc, warns := parseLogrotate(r.display(f), data)
+			col.warn(warns...)
+			scripts = append(scripts, sc...)
+			queue = append(queue, inc...)
+		}
+	}
+
+	// cron: the system crontab and cron.d have a user field, the spool
+	// does not; run-parts directories hold whole scripts.
+	cronFiles := []struct {
+		path   string
+		system bool
+	}{{"/etc/crontab", true}}
+	for _, e := range r.listDir("/etc/cron.d", col) {
+		cronFiles = append(cronFiles, struct {
+			path   string
+			system bool
+		}{e.path, true})
+	}
+	for _, dir := range []string{"/var/spool/cron/crontabs", "/var/spool/cron/tabs", "/var/spool/cron"} {
+		for _, e := range r.listDir(dir, col) {
+			cronFiles = append(cronFiles, struct {
+				path   string
+				system bool
+			}{e.path, false})
+		}
+	}
+	for _, cf := range cronFiles {
+		data, ok := r.read(cf.path, col)
+		if !ok {
+			continue
+		}
+		sc, warns := parseCrontab(r.display(cf.path), data, cf.system)
+		col.warn(warns...)
+		scripts = append(scripts, sc...)
+	}
+	for _, period := range []string{"hourly", "daily", "weekly", "monthly"} {
+		for _, e := range r.listDir("/etc/cron."+period, col) {
+			if e.mode&0o111 == 0 {
+				continue // run-parts runs executable files only
+			}
+			data, ok := r.read(e.path, col)
+			if !ok || !isShellScript(data) {
+				continue
+			}
+			scripts = append(scripts, &script{file: r.display(e.path), lines: splitLines(data), firstLine: 1,
+				text: string(data), context: "cron." + period, intent: IntentNotify})
+		}
+	}
+
+	var senders []Sender
+	for _, sc := range scripts {
+		s, warns := scanScript(sc)
+		col.warn(warns...)
+		senders = append(senders, s...)
+	}
+
+	units := loadUnits(r, col)
+	names := make([]string, 0, len(units))
+	for n := range units {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		senders = append(senders, unitSenders(units[n], col)...)
+	}
+	return senders, units
+}
+
+// judgeSender resolves a sender's targets and judges each one.
+func judgeSender(res *resolver, snd Sender, seen map[string]bool) []Finding {
+	src := snd.Source
+	var sig *Signal
+	if snd.Signal != 0 {
+		sig = sigOf(snd.Signal)
+	}
+	var out []Finding
+	unresolved := func(sel Selector, reason string) {
+		out = append(out, Finding{Kind: "sender", Source: &src, Sender: snd.Tool, Selector: sel.Describe(),
+			Signal: sig, Risk: RiskUnresolved, Reason: reason})
+	}
+	if snd.Indirect != "" {
+		for _, sel := range snd.Targets {
+			unresolved(sel, sel.Reason+res.reloadHint(snd.Indirect))
+		}
+		return out
+	}
+	if snd.Signal == 0 {
+		for _, sel := range snd.Targets {
+			unresolved(sel, fmt.Sprintf("the signal %s is only known when the command runs", snd.SigText))
+		}
+		return out
+	}
+	for _, sel := range snd.Targets {
+		procs, why := res.resolve(sel, snd.Signal)
+		if len(procs) == 0 {
+			unresolved(sel, why)
+			continue
+		}
+		for _, p := range procs {
+			key := fmt.Sprintf("%s:%d:%d:%d", src.File, src.Line, snd.Signal, p.PID)
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			f := judge(snd.Signal, snd.Intent, p)
+			f.Source, f.Sender, f.Selector = &src, snd.Tool, sel.Describe()
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// reloadHint points an indirect sender at the unit's own reload, when the
+// audit read that unit.
+func (r *resolver) reloadHint(unitName string) string {
+	u := r.units[unitName]
+	if u == nil {
+		return ""
+	}
+	var where []string
+	for _, e := range u.exec["ExecReload"] {
+		where = append(where, fmt.Sprintf("ExecReload=%s (%s:%d)", e.value, e.file, e.line))
+	}
+	if u.get("Type") == "notify-reload" {
+		sig := u.get("ReloadSignal")
+		if sig == "" {
+			sig = "SIGHUP"
+		}
+		where = append(where, "ReloadSignal "+sig+" ("+u.file+")")
+	}
+	if len(where) == 0 {
+		return fmt.Sprintf("; %s defines no ExecReload=", unitName)
+	}
+	s := "; " + unitName + " reloads with "
+	for i, w := range where {
+		if i > 0 {
+			s += ", "
+		}
+		s += w
+	}
+	return s + ", judged on its own line"
+}
+
+// judge decides what sig does to p.
+func judge(sig int, intent Intent, p *Proc) Finding {
+	act := signals.DefaultAction(sig)
+	f := Finding{Kind: "sender", Signal: sigOf(sig), Target: targetOf(p),
+		Disposition: p.Disposition(sig), DefaultAction: act.String(), Risk: RiskOK}
+	switch {
+	case !signals.Catchable(sig):
+		if act.Kills() {
+			f.Risk = RiskFatal
+			f.Reason = signals.Name(sig) + " cannot be caught"
+		} else {
+			f.Reason = signals.Name(sig) + " stops the process; it cannot be caught"
+		}
+	case f.Disposition == "handler":
+	case f.Disposition == "ignore":
+	case p.NSInit:
+		f.Reason = "init of its PID namespace: the kernel discards signals it has no handler for"
+	case !act.Kills():
+		f.Reason = "the default action of " + signals.Name(sig) + " is " + act.String()
+	case f.Disposition == "blocked":
+		f.Reason = "blocked in every thread: it stays pending (read with signalfd or sigwait), and kills if ever unblocked"
+	default:
+		f.Risk = RiskFatal
+		f.Reason = "no handler: the default action of " + signals.Name(sig) + " is " + act.String()
+	}
+	if intent == IntentStop && f.Risk == RiskFatal {
+		f.Risk = RiskOK
+		f.Reason = "a stop signal: ending the process is its purpose"
+	}
+	return f
+}
+
+func sigOf(sig int) *Signal { return &Signal{Num: sig, Name: signals.Name(sig)} }
+
+func targetOf(p *Proc) *Target {
+	return &Target{PID: p.PID, Comm: p.Comm, Cmdline: p.Cmdline(), Unit: p.Unit}
+}
+
+var riskOrder = map[string]int{RiskFatal: 0, RiskUnresolved: 1, RiskOK: 2, RiskUnprepared: 3}
+
+// sortFindings puts fatal risks first, then unresolved, ok and --all
+// exposures; within each, by file and line, then PID.
+func sortFindings(fs []Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
+		if riskOrder[a.Risk] != riskOrder[b.Risk] {
+			return riskOrder[a.Risk] < riskOrder[b.Risk]
+		}
+		if (a.Source == nil) != (b.Source == nil) {
+			return a.Source != nil
+		}
+		if a.Source != nil {
+			if a.Source.File != b.Source.File {
+				return a.Source.File < b.Source.File
+			}
+			if a.Source.Line != b.Source.Line {
+				return a.Source.Line < b.Source.Line
+			}
+		}
+		pa, pb := 0, 0
+		if a.Target != nil {
+			pa = a.Target.PID
+		}
+		if b.Target != nil {
+			pb = b.Target.PID
+		}
+		if pa != pb {
+			return pa < pb
+		}
+		sa, sb := 0, 0
+		if a.Signal != nil {
+			sa = a.Signal.Num
+		}
+		if b.Signal != nil {
+			sb = b.Signal.Num
+		}
+		return sa < sb
+	})
+}

@@ -1,0 +1,167 @@
+package audit
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// WriteJSON writes one finding per line.
+func WriteJSON(w io.Writer, rep *Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	for i := range rep.Findings {
+		if err := enc.Encode(&rep.Findings[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteTable writes the findings as a table, fatal risks first, each with
+// its file and line; reasons go on an indented line below their row.
+// --all exposures follow, one row per process; a summary line ends it.
+func WriteTable(w io.Writer, rep *Report) error {
+	ew := &errWriter{w: w}
+	header := []string{"RISK", "SIGNAL", "TARGET", "DISPOSITION", "SOURCE", "COMMAND"}
+	var rows [][]string
+	var notes []string
+	var exposures []Finding
+	for _, f := range rep.Findings {
+		if f.Kind == "exposure" {
+			exposures = append(exposures, f)
+			continue
+		}
+		risk := f.Risk
+		if risk == RiskFatal {
+			risk = "FATAL"
+		}
+		sig, target, disp := "-", "-", "-"
+		if f.Signal != nil {
+			sig = f.Signal.Name
+		}
+		if f.Target != nil {
+			target = fmt.Sprintf("%d %s", f.Target.PID, f.Target.Comm)
+		}
+		if f.Disposition != "" {
+			disp = f.Disposition
+		}
+		src, text := "-", ""
+		if f.Source != nil {
+			src, text = f.Source.String(), f.Source.Text
+		}
+		rows = append(rows, []string{risk, sig, target, disp, src, text})
+		note := f.Reason
+		if f.Risk == RiskFatal && strings.HasPrefix(note, "no handler:") {
+			note = ""
+		}
+		notes = append(notes, note)
+	}
+	if len(rows) > 0 {
+		widths := columnWidths(header, rows)
+		writeRow(ew, widths, header)
+		for i, r := range rows {
+			writeRow(ew, widths, r)
+			if notes[i] != "" {
+				fmt.Fprintf(ew, "%s-> %s\n", strings.Repeat(" ", widths[0]+2), notes[i])
+			}
+		}
+	}
+
+	if len(exposures) > 0 {
+		if len(rows) > 0 {
+			fmt.Fprintln(ew)
+		}
+		fmt.Fprintln(ew, "Unprepared processes (--all): no handler, and the default action terminates")
+		byPID := map[int][]string{}
+		var order []*Target
+		for _, f := range exposures {
+			if _, ok := byPID[f.Target.PID]; !ok {
+				order = append(order, f.Target)
+			}
+			byPID[f.Target.PID] = append(byPID[f.Target.PID], f.Signal.Name)
+		}
+		h := []string{"PID", "COMM", "SIGNALS", "CMDLINE"}
+		var er [][]string
+		for _, t := range order {
+			er = append(er, []string{fmt.Sprint(t.PID), t.Comm, strings.Join(byPID[t.PID], ","), t.Cmdline})
+		}
+		widths := columnWidths(h, er)
+		writeRow(ew, widths, h)
+		for _, r := range er {
+			writeRow(ew, widths, r)
+		}
+	}
+
+	if len(rep.Findings) > 0 {
+		fmt.Fprintln(ew)
+	}
+	fmt.Fprintln(ew, summary(rep))
+	return ew.err
+}
+
+func summary(rep *Report) string {
+	var s string
+	if rep.Senders == 0 {
+		s = "No configured signal senders found"
+	} else {
+		s = fmt.Sprintf("%d fatal, %d unresolved, %d ok: %d signal sender%s",
+			rep.Count(RiskFatal), rep.Count(RiskUnresolved), rep.Count(RiskOK), rep.Senders, plural(rep.Senders))
+	}
+	s += fmt.Sprintf(" (%d configuration file%s read, %d processes examined", rep.Files, plural(rep.Files), rep.Procs)
+	if rep.Inactive > 0 {
+		s += fmt.Sprintf("; %d sender%s of units with no live process left out", rep.Inactive, plural(rep.Inactive))
+	}
+	return s + ")."
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func columnWidths(header []string, rows [][]string) []int {
+	w := make([]int, len(header))
+	for i, h := range header {
+		w[i] = len(h)
+	}
+	for _, r := range rows {
+		for i, c := range r {
+			if len(c) > w[i] {
+				w[i] = len(c)
+			}
+		}
+	}
+	return w
+}
+
+func writeRow(w io.Writer, widths []int, cells []string) {
+	var b strings.Builder
+	for i, c := range cells {
+		if i == len(cells)-1 {
+			b.WriteString(c)
+			break
+		}
+		b.WriteString(c)
+		b.WriteString(strings.Repeat(" ", widths[i]-len(c)+2))
+	}
+	fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
+}
+
+// errWriter keeps the first write error, so a closed pipe ends output once.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}

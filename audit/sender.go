@@ -1,0 +1,182 @@
+package audit
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Source is where a configured sender is written.
+type Source struct {
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+	Text    string `json:"text"`
+	Context string `json:"context,omitempty"` // "logrotate postrotate", "cron", "systemd ExecReload"
+}
+
+func (s Source) String() string { return fmt.Sprintf("%s:%d", s.File, s.Line) }
+
+// Intent says what a sender is for. A stop signal that kills its target
+// does what it was configured to do; a reload or rotation that kills it
+// is the incident this audit exists to prevent.
+type Intent int
+
+const (
+	IntentNotify Intent = iota // reload, rotate, reopen: the target must survive
+	IntentStop                 // ExecStop=, KillSignal=: ending the target is the point
+)
+
+// Sender is one configured command that sends a signal: its signal, and
+// the selectors naming its targets.
+type Sender struct {
+	Source  Source
+	Tool    string // "kill", "pkill", "killall", "systemctl kill", "start-stop-daemon", "systemd"
+	Signal  int    // 0 when it is not a literal (SignalText says what was written)
+	SigText string
+	Targets []Selector
+	Intent  Intent
+	// Unit is the systemd unit whose own file holds this sender: its
+	// ExecReload= and the like run only while the unit is active.
+	Unit string
+	// Indirect, when set, says why the signal cannot be known from here
+	// ("invoke-rc.d rsyslog rotate runs ...").
+	Indirect string
+}
+
+// SelKind is how a sender names its target.
+type SelKind int
+
+const (
+	SelPID     SelKind = iota // a literal PID
+	SelPidfile                // the PID written in a file
+	SelMainPID                // a systemd unit's main process ($MAINPID)
+	SelUnit                   // every process of a unit's cgroup (systemctl kill, KillMode=control-group)
+	SelMatch                  // processes matched by name, pattern, user... (pkill, killall, pidof)
+	SelUnknown                // something that cannot be resolved statically
+)
+
+// Selector names the target processes of a sender.
+type Selector struct {
+	Kind   SelKind
+	PID    int
+	Path   string // SelPidfile
+	Unit   string // SelMainPID, SelUnit
+	Match  *Match // SelMatch
+	Text   string // as written in the source, for messages
+	Reason string // SelUnknown: why it cannot be resolved
+}
+
+// Match is the process selection of pkill/pgrep, killall, pidof and
+// start-stop-daemon: every criterion that is set must hold.
+type Match struct {
+	Tool string // which tool's semantics apply: "pkill", "pgrep", "killall", "pidof", "start-stop-daemon"
+
+	// Name matching.
+	Pattern    string // pkill/pgrep: an extended regular expression; killall/pidof: a name
+	Exact      bool   // pkill -x, killall -e
+	Full       bool   // pkill -f: match the whole command line
+	IgnoreCase bool   // pkill -i, killall -I
+	Regex      bool   // killall -r
+	Comm       string // start-stop-daemon --name: the comm, exactly
+	Exe        string // start-stop-daemon --exec, killall /path: the executable
+
+	// Other criteria.
+	Pidfile        string   // pkill -F, start-stop-daemon --pidfile
+	EUsers         []string // pkill -u, killall -u, start-stop-daemon --user
+	RUsers         []string // pkill -U
+	PPIDs          []int    // pkill -P
+	PGroups        []int    // pkill -g
+	Sessions       []int    // pkill -s
+	Newest, Oldest bool     // pkill -n, -o
+	Single         bool     // pidof -s
+	Omit           []int    // pidof -o
+	RequireHandler bool     // pkill -H: only processes with a handler for the signal
+	Unsupported    []string // criteria given but not evaluated (listed in reasons)
+}
+
+// Describe says in words what the selector would signal, for the
+// "unresolved" reasons and the selector field.
+func (s Selector) Describe() string {
+	switch s.Kind {
+	case SelPID:
+		return fmt.Sprintf("PID %d", s.PID)
+	case SelPidfile:
+		return "the PID in " + s.Path
+	case SelMainPID:
+		return "the main process of " + s.Unit
+	case SelUnit:
+		return "every process of " + s.Unit
+	case SelMatch:
+		return s.Match.Describe()
+	}
+	return s.Text
+}
+
+// Describe renders the match criteria ("processes named nginx (killall)").
+func (m *Match) Describe() string {
+	var parts []string
+	switch {
+	case m.Tool == "killall" && m.Exe != "":
+		parts = append(parts, "processes running "+m.Exe)
+	case m.Tool == "killall" && m.Regex:
+		parts = append(parts, fmt.Sprintf("processes whose name matches /%s/", m.Pattern))
+	case m.Tool == "killall":
+		parts = append(parts, "processes named "+m.Pattern)
+	case m.Tool == "pidof":
+		parts = append(parts, "processes named "+m.Pattern+" (argv[0], exe or comm)")
+	case m.Pattern != "":
+		what := "name"
+		if m.Full {
+			what = "command line"
+		}
+		re := m.Pattern
+		if m.Exact {
+			re = "^(" + re + ")$"
+		}
+		parts = append(parts, fmt.Sprintf("processes whose %s matches /%s/", what, re))
+	}
+	if m.Comm != "" {
+		parts = append(parts, "named "+m.Comm)
+	}
+	if m.Exe != "" && m.Tool != "killall" {
+		parts = append(parts, "running "+m.Exe)
+	}
+	if m.Pidfile != "" {
+		parts = append(parts, "with the PID in "+m.Pidfile)
+	}
+	if len(m.EUsers) > 0 {
+		parts = append(parts, "of user "+strings.Join(m.EUsers, ","))
+	}
+	if len(m.RUsers) > 0 {
+		parts = append(parts, "of real user "+strings.Join(m.RUsers, ","))
+	}
+	if len(m.PPIDs) > 0 {
+		parts = append(parts, "with parent "+joinInts(m.PPIDs))
+	}
+	if len(m.PGroups) > 0 {
+		parts = append(parts, "in process group "+joinInts(m.PGroups))
+	}
+	if len(m.Sessions) > 0 {
+		parts = append(parts, "in session "+joinInts(m.Sessions))
+	}
+	if m.RequireHandler {
+		parts = append(parts, "that handle the signal")
+	}
+	if m.Newest {
+		parts = append(parts, "(newest only)")
+	}
+	if m.Oldest {
+		parts = append(parts, "(oldest only)")
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "every process")
+	}
+	return strings.Join(parts, " ") + " (" + m.Tool + ")"
+}
+
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = fmt.Sprint(n)
+	}
+	return strings.Join(s, ",")
+}

@@ -1,0 +1,558 @@
+package audit
+
+import (
+	"bytes"
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+
+	"mvdan.cc/sh/v3/syntax"
+)
+
+// script is shell text found in a configuration file (a logrotate
+// postrotate block, a cron command, a unit's ExecReload=), with what is
+// needed to point back at the file.
+type script struct {
+	file      string
+	lines     []string // the whole file, to quote source lines
+	firstLine int      // the file line of the script's first line
+	text      string
+	context   string // "logrotate postrotate", "cron", "systemd ExecReload"
+	intent    Intent
+	unit      string // the unit whose $MAINPID is meant, for systemd scripts
+}
+
+func (sc *script) lineText(n int) string {
+	if n >= 1 && n <= len(sc.lines) {
+		return strings.TrimSpace(sc.lines[n-1])
+	}
+	return ""
+}
+
+// value is what a shell word expands to, as far as it can be known without
+// running anything: a literal string, or PIDs from a selector ($(cat
+// PIDFILE), $(pidof x), $MAINPID), or nothing known.
+type value struct {
+	lit   string
+	isLit bool
+	sels  []Selector
+	text  string // the word as written
+}
+
+// maxShellDepth bounds sh -c nesting.
+const maxShellDepth = 4
+
+// shellScan walks one parsed script and collects its signal senders.
+type shellScan struct {
+	sc      *script
+	lineOff int // script lines before this (nested) piece
+	depth   int
+	vars    map[string]value
+	stdin   map[*syntax.CallExpr][]Selector // PIDs piped into `xargs kill`
+	stmtOf  map[*syntax.CallExpr]*syntax.Stmt
+	senders []Sender
+	warns   []Warning
+}
+
+// scanScript finds every signal sender in a script. A syntax error is
+// reported as a warning at its line; the lines that parse on their own are
+// still scanned, since sh runs the commands before a broken one.
+func scanScript(sc *script) ([]Sender, []Warning) {
+	s := newShellScan(sc, 0, 0)
+	s.scan(sc.text)
+	return s.senders, s.warns
+}
+
+func newShellScan(sc *script, lineOff, depth int) *shellScan {
+	return &shellScan{
+		sc: sc, lineOff: lineOff, depth: depth,
+		vars:   map[string]value{},
+		stdin:  map[*syntax.CallExpr][]Selector{},
+		stmtOf: map[*syntax.CallExpr]*syntax.Stmt{},
+	}
+}
+
+func parseShell(text string) (*syntax.File, error) {
+	return syntax.NewParser(syntax.Variant(syntax.LangBash)).Parse(strings.NewReader(text), "")
+}
+
+func (s *shellScan) scan(text string) {
+	f, err := parseShell(text)
+	if err == nil {
+		s.walk(f)
+		return
+	}
+	line, msg := 1, err.Error()
+	if pe, ok := err.(syntax.ParseError); ok {
+		line, msg = int(pe.Pos.Line()), pe.Text
+		if line < 1 {
+			line = 1
+		}
+	}
+	s.warns = append(s.warns, Warning{File: s.sc.file, Line: s.fileLine(line),
+		Msg: fmt.Sprintf("shell syntax error in %s: %s; scanning its lines one by one", s.sc.context, msg)})
+	base := s.lineOff
+	for i, l := range strings.Split(text, "\n") {
+		f, err := parseShell(l)
+		if err != nil {
+			continue
+		}
+		s.lineOff = base + i
+		s.walk(f)
+	}
+	s.lineOff = base
+}
+
+func (s *shellScan) fileLine(scriptLine int) int {
+	return s.sc.firstLine + s.lineOff + scriptLine - 1
+}
+
+func (s *shellScan) source(n syntax.Node) Source {
+	fl := s.fileLine(int(n.Pos().Line()))
+	return Source{File: s.sc.file, Line: fl, Text: s.sc.lineText(fl), Context: s.sc.context}
+}
+
+func (s *shellScan) walk(f *syntax.File) {
+	syntax.Walk(f, func(n syntax.Node) bool {
+		switch x := n.(type) {
+		case *syntax.Stmt:
+			if c, ok := x.Cmd.(*syntax.CallExpr); ok {
+				s.stmtOf[c] = x
+			}
+		case *syntax.BinaryCmd:
+			if x.Op == syntax.Pipe || x.Op == syntax.PipeAll {
+				if c, ok := x.Y.Cmd.(*syntax.CallExpr); ok {
+					if sels := s.pidProducer(x.X); sels != nil {
+						s.stdin[c] = sels
+					}
+				}
+			}
+		case *syntax.DeclClause:
+			for _, a := range x.Args {
+				s.assign(a)
+			}
+		case *syntax.ForClause:
+			if it, ok := x.Loop.(*syntax.WordIter); ok && it.Name != nil {
+				var v value
+				for _, w := range it.Items {
+					wv := s.word(w)
+					v.sels = append(v.sels, wv.sels...)
+					if wv.isLit && len(it.Items) == 1 {
+						v = wv
+					}
+				}
+				v.text = "$" + it.Name.Value
+				s.vars[it.Name.Value] = v
+			}
+		case *syntax.CallExpr:
+			if len(x.Args) == 0 {
+				for _, a := range x.Assigns {
+					s.assign(a)
+				}
+				return true
+			}
+			s.call(x)
+		}
+		return true
+	})
+}
+
+func (s *shellScan) assign(a *syntax.Assign) {
+	if a.Name == nil || a.Append || a.Index != nil || a.Array != nil {
+		return
+	}
+	if a.Value == nil {
+		if !a.Naked {
+			s.vars[a.Name.Value] = value{isLit: true}
+		}
+		return
+	}
+	v := s.word(a.Value)
+	if v.isLit || v.sels != nil {
+		s.vars[a.Name.Value] = v
+	} else {
+		delete(s.vars, a.Name.Value)
+	}
+}
+
+// printWord renders a word as it was written.
+func printWord(w *syntax.Word) string {
+	var b bytes.Buffer
+	if err := syntax.NewPrinter().Print(&b, w); err != nil {
+		return ""
+	}
+	return b.String()
+}
+
+// word expands a word as far as possible without running anything.
+func (s *shellScan) word(w *syntax.Word) value {
+	text := printWord(w)
+	parts := w.Parts
+	if len(parts) == 1 {
+		if dq, ok := parts[0].(*syntax.DblQuoted); ok && len(dq.Parts) == 1 {
+			parts = dq.Parts
+		}
+	}
+	if len(parts) == 1 {
+		switch x := parts[0].(type) {
+		case *syntax.CmdSubst:
+			if len(x.Stmts) == 1 {
+				if sels := s.pidProducer(x.Stmts[0]); sels != nil {
+					return value{sels: sels, text: text}
+				}
+			}
+		case *syntax.ParamExp:
+			if v := s.param(x); v.sels != nil {
+				v.text = text
+				return v
+			}
+		}
+	}
+	var b strings.Builder
+	if s.literal(&b, w.Parts, false) {
+		return value{lit: b.String(), isLit: true, text: text}
+	}
+	return value{text: text}
+}
+
+func (s *shellScan) literal(b *strings.Builder, parts []syntax.WordPart, quoted bool) bool {
+	for _, p := range parts {
+		switch x := p.(type) {
+		case *syntax.Lit:
+			b.WriteString(unescape(x.Value, quoted))
+		case *syntax.SglQuoted:
+			if x.Dollar {
+				return false
+			}
+			b.WriteString(x.Value)
+		case *syntax.DblQuoted:
+			if !s.literal(b, x.Parts, true) {
+				return false
+			}
+		case *syntax.ParamExp:
+			v := s.param(x)
+			if !v.isLit {
+				return false
+			}
+			b.WriteString(v.lit)
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// unescape removes the backslashes the shell would: all of them outside
+// quotes, those before $ ` " \ inside double quotes.
+func unescape(s string, quoted bool) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) {
+			next := s[i+1]
+			if !quoted || strings.IndexByte("$`\"\\\n", next) >= 0 {
+				if next != '\n' {
+					b.WriteByte(next)
+				}
+				i++
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// param expands $NAME: a variable set earlier in the script, $MAINPID in a
+// unit, or the default of ${NAME:-default}.
+func (s *shellScan) param(pe *syntax.ParamExp) value {
+	if pe.Param == nil || pe.Excl || pe.Length || pe.Width || pe.Index != nil ||
+		pe.Slice != nil || pe.Repl != nil || pe.Names != 0 || pe.NestedParam != nil {
+		return value{}
+	}
+	name := pe.Param.Value
+	if pe.Exp != nil && pe.Exp.Op != syntax.DefaultUnset && pe.Exp.Op != syntax.DefaultUnsetOrNull {
+		return value{}
+	}
+	if v, ok := s.vars[name]; ok && (pe.Exp == nil || v.sels != nil || v.lit != "") {
+		return v
+	}
+	if name == "MAINPID" && s.sc.unit != "" {
+		return value{sels: []Selector{{Kind: SelMainPID, Unit: s.sc.unit, Text: "$MAINPID"}}}
+	}
+	if pe.Exp != nil && pe.Exp.Word != nil {
+		return s.word(pe.Exp.Word)
+	}
+	return value{}
+}
+
+// pidProducer recognises a command whose output is PIDs: `cat PIDFILE`,
+// `< PIDFILE`, `head -1 PIDFILE`, `pidof NAME`, `pgrep ...`, `systemctl
+// show -p MainPID --value UNIT`, possibly followed by a filter (`| head
+// -1`) or `|| true`.
+func (s *shellScan) pidProducer(st *syntax.Stmt) []Selector {
+	if st == nil {
+		return nil
+	}
+	if st.Cmd == nil {
+		for _, r := range st.Redirs {
+			if r.Op == syntax.RdrIn && r.Word != nil {
+				if v := s.word(r.Word); v.isLit {
+					return []Selector{{Kind: SelPidfile, Path: v.lit, Text: "$(<" + v.lit + ")"}}
+				}
+			}
+		}
+		return nil
+	}
+	switch c := st.Cmd.(type) {
+	case *syntax.BinaryCmd:
+		switch c.Op {
+		case syntax.OrStmt, syntax.AndStmt:
+			return s.pidProducer(c.X)
+		case syntax.Pipe:
+			if y, ok := c.Y.Cmd.(*syntax.CallExpr); ok {
+				args := s.args(y)
+				if len(args) > 0 && args[0].isLit {
+					switch path.Base(args[0].lit) {
+					case "head", "tail", "tr", "cut", "sort", "uniq", "sed", "awk", "xargs":
+						return s.pidProducer(c.X)
+					}
+				}
+			}
+		}
+	case *syntax.CallExpr:
+		args := stripWrappers(s.args(c))
+		if len(args) == 0 || !args[0].isLit {
+			return nil
+		}
+		name, rest := path.Base(args[0].lit), args[1:]
+		switch name {
+		case "cat", "head", "tail":
+			for i := 0; i < len(rest); i++ {
+				a := rest[i]
+				if a.isLit && (a.lit == "-n" || a.lit == "-c") {
+					i++
+					continue
+				}
+				if a.isLit && strings.HasPrefix(a.lit, "-") {
+					continue
+				}
+				if a.isLit {
+					return []Selector{{Kind: SelPidfile, Path: a.lit, Text: a.text}}
+				}
+				return nil
+			}
+			for _, r := range st.Redirs {
+				if r.Op == syntax.RdrIn && r.Word != nil {
+					if v := s.word(r.Word); v.isLit {
+						return []Selector{{Kind: SelPidfile, Path: v.lit, Text: v.text}}
+					}
+				}
+			}
+		case "pidof":
+			return parsePidof(rest)
+		case "pgrep":
+			if m, _, ok := parsePkill("pgrep", rest); ok {
+				return []Selector{{Kind: SelMatch, Match: m, Text: "$(pgrep ...)"}}
+			}
+		case "systemctl":
+			return systemctlShowMainPID(rest)
+		}
+	}
+	return nil
+}
+
+func (s *shellScan) args(c *syntax.CallExpr) []value {
+	out := make([]value, len(c.Args))
+	for i, w := range c.Args {
+		out[i] = s.word(w)
+	}
+	return out
+}
+
+// stripWrappers drops commands that run their arguments as a command:
+// command, exec, nohup, sudo, env, nice, timeout... `command -v kill`
+// looks a name up and runs nothing: it yields no command.
+func stripWrappers(args []value) []value {
+	for len(args) > 0 && args[0].isLit {
+		switch path.Base(args[0].lit) {
+		case "command", "builtin", "exec", "nohup", "setsid", "chronic":
+			if len(args) > 1 && args[1].isLit && (args[1].lit == "-v" || args[1].lit == "-V") {
+				return nil
+			}
+			args = args[1:]
+			for len(args) > 0 && args[0].isLit && strings.HasPrefix(args[0].lit, "-") {
+				args = args[1:]
+			}
+		case "sudo":
+			args = skipOptions(args[1:], "ugCDhprtUTR")
+		case "env":
+			args = args[1:]
+			for len(args) > 0 && args[0].isLit {
+				a := args[0].lit
+				if a == "-u" || a == "--unset" || a == "-C" || a == "--chdir" || a == "-S" {
+					args = args[min(2, len(args)):]
+					continue
+				}
+				if strings.HasPrefix(a, "-") || strings.Contains(a, "=") {
+					args = args[1:]
+					continue
+				}
+				break
+			}
+		case "nice", "ionice":
+			args = skipOptions(args[1:], "ncp")
+		case "timeout":
+			args = skipOptions(args[1:], "sk")
+			if len(args) > 0 {
+				args = args[1:] // the duration
+			}
+		default:
+			return args
+		}
+	}
+	return args
+}
+
+// skipOptions drops leading options; letters in withArg take an argument.
+func skipOptions(args []value, withArg string) []value {
+	for len(args) > 0 && args[0].isLit && strings.HasPrefix(args[0].lit, "-") {
+		a := args[0].lit
+		args = args[1:]
+		if a == "--" {
+			break
+		}
+		if len(a) == 2 && strings.IndexByte(withArg, a[1]) >= 0 && len(args) > 0 {
+			args = args[1:]
+		}
+	}
+	return args
+}
+
+// call looks at one simple command and records it when it sends a signal.
+func (s *shellScan) call(c *syntax.CallExpr) {
+	args := stripWrappers(s.args(c))
+	if len(args) == 0 || !args[0].isLit {
+		return
+	}
+	cmd := args[0].lit
+	name, rest := path.Base(cmd), args[1:]
+	src := s.source(c)
+	switch name {
+	case "xargs":
+		s.xargs(c, src, rest)
+	case "kill":
+		s.add(parseKill(src, rest, nil, s.sc.unit))
+	case "pkill":
+		m, sig, ok := parsePkill("pkill", rest)
+		if ok {
+			s.add(matchSender(src, "pkill", sig, m))
+		}
+	case "killall":
+		s.add(parseKillall(src, rest)...)
+	case "start-stop-daemon":
+		s.add(parseStartStopDaemon(src, rest)...)
+	case "systemctl":
+		s.add(parseSystemctl(src, rest)...)
+	case "invoke-rc.d", "service", "rc-service":
+		s.add(indirectInitScript(src, name, rest)...)
+	case "sh", "bash", "dash", "ash", "ksh", "zsh", "su", "runuser":
+		s.nested(c, name, rest)
+	default:
+		if d := path.Dir(cmd); d == "/etc/init.d" || d == "/etc/rc.d/init.d" {
+			s.add(indirectInitScript(src, cmd, rest)...)
+		}
+	}
+}
+
+func (s *shellScan) add(senders ...Sender) {
+	for _, snd := range senders {
+		if snd.Tool == "" {
+			continue
+		}
+		snd.Intent = s.sc.intent
+		snd.Unit = s.sc.unit
+		s.senders = append(s.senders, snd)
+	}
+}
+
+// xargs handles `cat PIDFILE | xargs kill -HUP` and `pgrep x | xargs kill`.
+func (s *shellScan) xargs(c *syntax.CallExpr, src Source, rest []value) {
+	replace := ""
+	for len(rest) > 0 && rest[0].isLit && strings.HasPrefix(rest[0].lit, "-") {
+		a := rest[0].lit
+		rest = rest[1:]
+		switch {
+		case a == "-I" && len(rest) > 0:
+			replace, rest = rest[0].lit, rest[1:]
+		case strings.HasPrefix(a, "-I") && len(a) > 2:
+			replace = a[2:]
+		case len(a) == 2 && strings.IndexByte("nLPsEdaI", a[1]) >= 0 && len(rest) > 0:
+			rest = rest[1:]
+		}
+	}
+	rest = stripWrappers(rest)
+	if len(rest) == 0 || !rest[0].isLit || path.Base(rest[0].lit) != "kill" {
+		return
+	}
+	in, ok := s.stdin[c]
+	if !ok {
+		in = []Selector{{Kind: SelUnknown, Text: "xargs", Reason: "PIDs read from a pipe whose source is not a pidfile, pidof or pgrep"}}
+	}
+	s.add(parseKill(src, rest[1:], &stdinPIDs{sels: in, replace: replace}, s.sc.unit))
+}
+
+// nested scans the script of `sh -c '...'` and `su -c '...'`.
+func (s *shellScan) nested(c *syntax.CallExpr, name string, rest []value) {
+	if s.depth >= maxShellDepth {
+		return
+	}
+	for i, a := range rest {
+		if !a.isLit {
+			continue
+		}
+		var body *value
+		switch {
+		case (a.lit == "-c" || a.lit == "--command") && i+1 < len(rest):
+			if name == "su" || name == "runuser" || strings.HasPrefix(a.lit, "-") {
+				body = &rest[i+1]
+			}
+		case strings.HasPrefix(a.lit, "--command="):
+			v := value{lit: strings.TrimPrefix(a.lit, "--command="), isLit: true}
+			body = &v
+		case strings.HasPrefix(a.lit, "-") && !strings.HasPrefix(a.lit, "--") && strings.Contains(a.lit, "c") &&
+			name != "su" && name != "runuser" && i+1 < len(rest):
+			body = &rest[i+1] // sh -ec '...'
+		}
+		if body == nil {
+			continue
+		}
+		if !body.isLit {
+			return
+		}
+		inner := newShellScan(s.sc, s.lineOff+int(c.Pos().Line())-1, s.depth+1)
+		inner.scan(body.lit)
+		s.senders = append(s.senders, inner.senders...)
+		s.warns = append(s.warns, inner.warns...)
+		return
+	}
+}
+
+// stdinPIDs are the PIDs xargs appends to (or substitutes into) a kill.
+type stdinPIDs struct {
+	sels    []Selector
+	replace string
+}
+
+func atoiList(s string) []int {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if n, err := strconv.Atoi(strings.TrimSpace(f)); err == nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sigtrace/sigtrace/audit"
+)
+
+func init() { extraCommands = append(extraCommands, newAuditCmd) }
+
+func newAuditCmd() *cobra.Command {
+	var opts audit.Options
+	var output string
+	cmd := &cobra.Command{
+		Use:   "audit",
+		Short: "Find the processes a configured signal (logrotate, systemd, cron) would kill",
+		Long: `audit reads the signal senders configured on this system (logrotate
+scripts, systemd ExecReload=/ExecStop=/KillSignal=, cron jobs), finds the
+live processes each one targets, and reports those that have no handler for
+the signal and would die of it.
+
+Exit status: 0 when no configured sender would kill its target, 1 when one
+would (a fatal risk), 2 on error.`,
+		Example: `  sigtrace audit
+  sigtrace audit -o json | jq 'select(.risk == "fatal")'
+  sigtrace audit --root /mnt/image --all`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "table" && output != "json" {
+				return fmt.Errorf("unknown output format %q: use -o table or -o json", output)
+			}
+			if opts.Proc == "/proc" {
+				opts.Self = os.Getpid()
+			}
+			rep, err := audit.Run(opts)
+			if err != nil {
+				return err
+			}
+			stderr := cmd.ErrOrStderr()
+			for _, w := range rep.Warnings {
+				fmt.Fprintf(stderr, "sigtrace: warning: %s\n", w)
+			}
+			out := cmd.OutOrStdout()
+			if output == "json" {
+				err = audit.WriteJSON(out, rep)
+			} else {
+				err = audit.WriteTable(out, rep)
+			}
+			if err != nil && !errors.Is(err, syscall.EPIPE) {
+				return fmt.Errorf("writing the report: %w", err)
+			}
+			if rep.Fatal() {
+				return &exitError{code: 1}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Root, "root", "/", "read the configuration under `DIR` (a mounted image or container root)")
+	f.StringVar(&opts.Proc, "proc", "/proc", "read processes from `DIR` instead of /proc")
+	f.StringVarP(&output, "output", "o", "table", "output format: table or json (one finding per line)")
+	f.BoolVar(&opts.All, "all", false, "also list every process unprepared for SIGHUP, SIGUSR1, SIGUSR2 or SIGPIPE")
+	return cmd
+}
