@@ -446,8 +446,8 @@ func TestVerdictTruth(t *testing.T) {
 	for i := 0; i < n; i++ {
 		sig := pool[rng.Intn(len(pool))]
 		disp := rng.Intn(3) // 0 default, 1 ignore, 2 handler
-		if disp == 2 && (synchronous[sig] || !signals.Catchable(sig)) {
-			disp = 0
+		if !signals.Catchable(sig) || (disp == 2 && synchronous[sig]) {
+			disp = 0 // SIGKILL cannot be ignored or caught (rt_sigaction: EINVAL)
 		}
 		block := rng.Intn(3) == 0
 		var c *child
