@@ -70,6 +70,7 @@ struct {
 #define SI_KERNEL 0x80
 #define SI_QUEUE -1
 #define SI_TKILL -6
+#define SIGKILL 9
 #define SIGPIPE 13
 #define SIGXFSZ 25
 #define MAX_THREADS_WALKED 64
@@ -331,10 +332,16 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 SEC("tp_btf/signal_deliver")
 int BPF_PROG(on_deliver, int sig, struct kernel_siginfo *info, struct k_sigaction *ka)
 {
-	if (!want_deliver || !sig_wanted(sig))
+	if (!want_deliver)
+		return 0;
+	struct task_struct *cur = (struct task_struct *)bpf_get_current_task();
+	/* A fatal default action arrives here as SIGKILL (complete_signal());
+	 * it passes the signal filter when its cause, the group exit code,
+	 * does, so `-s HUP` still shows the process dying of SIGHUP. */
+	if (!sig_wanted(sig) &&
+	    !(sig == SIGKILL && sig_wanted(BPF_CORE_READ(cur, signal, group_exit_code) & 0x7f)))
 		return 0;
 
-	struct task_struct *cur = (struct task_struct *)bpf_get_current_task();
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32;
 	__u32 flags = 0;
