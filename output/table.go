@@ -17,7 +17,7 @@ type Table struct {
 // Column widths; a longer cell pushes the rest of its row right rather
 // than being cut, since a truncated name is worse than a ragged row.
 const (
-	wTime   = 15
+	wTime   = 16 // "15:04:05.000000" and a space
 	wSignal = 11
 	wCode   = 12
 	wSender = 42
@@ -71,7 +71,7 @@ func (t *Table) AppendRow(b []byte, ev *tracer.Event) []byte {
 		b = t.color(b, ansiDim)
 		b = append(b, "  ↳ delivered"...)
 		b = t.color(b, ansiReset)
-		b = pad(b, len("  ↳ delivered"), wSender)
+		b = pad(b, runeLen(b[start:]), wSender)
 	} else {
 		b = t.appendSender(b, ev)
 		b = pad(b, runeLen(b[start:]), wSender)
