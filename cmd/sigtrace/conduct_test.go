@@ -455,3 +455,27 @@ func TestUnprivileged(t *testing.T) {
 		}
 	}
 }
+
+// TestLostReportedAtExit: a reader stalled on a full stdout pipe overflows
+// a 1 MiB ring; the stream carries lost records and stderr the total.
+func TestLostReportedAtExit(t *testing.T) {
+	requireRoot(t)
+	p := startSigtrace(t, "trace", "-o", "json", "-s", "USR2", "--no-deliver", "--ring-size", "1")
+	pid := p.cmd.Process.Pid
+	// Nobody reads stdout yet: the 64 KiB pipe fills, sigtrace blocks in
+	// write, and the ring (about 9,000 records) overflows.
+	for i := 0; i < 20000; i++ {
+		_ = syscall.Kill(pid, syscall.SIGUSR2)
+	}
+	p.nextJSON(t, "a lost record", func(m map[string]any) bool { return m["type"] == "lost" && num(m["count"]) > 0 })
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _, _ = io.Copy(io.Discard, p.stdout) }()
+	if code := p.wait(t); code != 0 {
+		t.Errorf("exit status %d", code)
+	}
+	if e := p.errText(); !strings.Contains(e, "events lost") {
+		t.Errorf("stderr does not report the lost total: %q", e)
+	}
+}
