@@ -2,6 +2,7 @@ package output
 
 import (
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/sigtrace/sigtrace/signals"
 	"github.com/sigtrace/sigtrace/tracer"
@@ -94,7 +95,7 @@ func (t *Table) appendSender(b []byte, ev *tracer.Event) []byte {
 		b = append(b, "kernel: "...)
 		return append(b, ev.KernelReason...)
 	}
-	b = append(b, tracer.CommBytes(ev.Sender.Comm[:])...)
+	b = appendComm(b, ev.Sender.Comm[:])
 	b = append(b, '[')
 	b = strconv.AppendUint(b, uint64(ev.Sender.PID), 10)
 	b = append(b, ']')
@@ -106,13 +107,13 @@ func (t *Table) appendSender(b []byte, ev *tracer.Event) []byte {
 			break // init ends every chain; it says nothing
 		}
 		b = append(b, " ← "...)
-		b = append(b, tracer.CommBytes(a.Comm[:])...)
+		b = appendComm(b, a.Comm[:])
 	}
 	return b
 }
 
 func appendTarget(b []byte, p *tracer.Process, withTID bool) []byte {
-	b = append(b, tracer.CommBytes(p.Comm[:])...)
+	b = appendComm(b, p.Comm[:])
 	b = append(b, '[')
 	b = strconv.AppendUint(b, uint64(p.PID), 10)
 	if withTID && p.TID != p.PID {
@@ -120,6 +121,25 @@ func appendTarget(b []byte, p *tracer.Process, withTID bool) []byte {
 		b = strconv.AppendUint(b, uint64(p.TID), 10)
 	}
 	return append(b, ']')
+}
+
+// appendComm appends a command name for a terminal. Processes choose
+// their own (prctl(PR_SET_NAME)), so control characters, which would
+// break the row or smuggle escape sequences to the terminal, and bytes
+// that are not UTF-8 are shown as '?'.
+func appendComm(b []byte, comm []byte) []byte {
+	s := tracer.CommBytes(comm)
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRune(s[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1, r < 0x20, r >= 0x7f && r < 0xa0:
+			b = append(b, '?')
+		default:
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return b
 }
 
 func (t *Table) appendVerdict(b []byte, ev *tracer.Event) []byte {
