@@ -1,0 +1,198 @@
+package output
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/sigtrace/sigtrace/signals"
+	"github.com/sigtrace/sigtrace/tracer"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// golden compares got with testdata/name, or rewrites it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run 'go test ./output -update' to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		gl, wl := bytes.Split(got, []byte("\n")), bytes.Split(want, []byte("\n"))
+		for i := 0; i < max(len(gl), len(wl)); i++ {
+			var g, w []byte
+			if i < len(gl) {
+				g = gl[i]
+			}
+			if i < len(wl) {
+				w = wl[i]
+			}
+			if !bytes.Equal(g, w) {
+				t.Errorf("%s line %d:\n got: %q\nwant: %q", path, i+1, g, w)
+			}
+		}
+		t.Errorf("%s differs (if the change is intended, rerun with -update and review the diff)", path)
+	}
+}
+
+func comm(s string) (c [16]byte) {
+	copy(c[:], s)
+	return c
+}
+
+func ancestor(pid uint32, name string) tracer.Ancestor {
+	return tracer.Ancestor{PID: pid, Comm: comm(name)}
+}
+
+// baseTime is a fixed instant, in UTC so the golden files do not depend
+// on the machine's zone.
+var baseTime = time.Date(2026, 3, 14, 0, 0, 1, 123456789, time.UTC)
+
+type namedEvent struct {
+	name string
+	ev   tracer.Event
+}
+
+// fixtures are representative events, built field by field as Decode
+// would fill them.
+func fixtures() []namedEvent {
+	at := func(ms int) time.Time { return baseTime.Add(time.Duration(ms) * time.Millisecond) }
+	daemon := tracer.Process{PID: 3003, TID: 3003, UID: 998, HasUID: true, Comm: comm("logdeviced")}
+	pkill := tracer.Process{
+		PID: 5001, TID: 5001, UID: 0, HasUID: true, Comm: comm("pkill"),
+		Argv:     []byte("pkill\x00-HUP\x00-x\x00logdeviced\x00"),
+		Ancestry: []tracer.Ancestor{ancestor(5000, "sh"), ancestor(4990, "nightlyjob"), ancestor(800, "cron"), ancestor(1, "systemd")},
+	}
+	bash := tracer.Process{
+		PID: 2100, TID: 2100, UID: 1000, HasUID: true, Comm: comm("bash"),
+		Argv:     []byte("-bash\x00"),
+		Ancestry: []tracer.Ancestor{ancestor(2099, "sshd"), ancestor(900, "sshd"), ancestor(1, "systemd")},
+	}
+	kill := tracer.Process{
+		PID: 2200, TID: 2200, UID: 1000, HasUID: true, Comm: comm("kill"),
+		Argv:     []byte("kill\x00-USR1\x003003\x00"),
+		Ancestry: []tracer.Ancestor{ancestor(2100, "bash"), ancestor(2099, "sshd")},
+	}
+	deep := tracer.Process{
+		PID: 6100, TID: 6100, UID: 0, HasUID: true, Comm: comm("svc-restart"),
+		Argv: []byte("svc-restart\x00--all\x00--reason\x00" + string(bytes.Repeat([]byte("x"), 200))),
+		Ancestry: []tracer.Ancestor{ancestor(6099, "bash"), ancestor(6098, "make"), ancestor(6097, "ansible"),
+			ancestor(6096, "python3"), ancestor(6095, "sshd"), ancestor(6094, "sshd"), ancestor(900, "sshd"), ancestor(1, "systemd")},
+	}
+	crashy := tracer.Process{PID: 6000, TID: 6001, UID: 1000, HasUID: true, Comm: comm("crashy")}
+	thread := daemon
+	thread.TID = 3010
+	fatalUnprepared := tracer.Verdict{Kind: tracer.VerdictFatal, Fatal: true, Unprepared: true}
+
+	gen := func(ms, sig int, code int32, sender tracer.Process, target tracer.Process) tracer.Event {
+		return tracer.Event{
+			Time: at(ms), Type: tracer.TypeGenerate, Sig: sig, Code: code,
+			Sender: sender, Target: target, Scope: tracer.ScopeProcess,
+			DefaultAction: signals.DefaultAction(sig),
+		}
+	}
+
+	var out []namedEvent
+	add := func(name string, ev tracer.Event) { out = append(out, namedEvent{name, ev}) }
+
+	ev := gen(0, 1, 0, pkill, daemon)
+	ev.Verdict = fatalUnprepared
+	add("pkill from a cron job kills an unprepared daemon", ev)
+
+	ev = gen(1, 11, 1, tracer.Process{}, crashy)
+	ev.KernelSender, ev.KernelReason = true, "invalid memory access: address not mapped"
+	ev.Scope = tracer.ScopeThread
+	ev.Verdict = fatalUnprepared
+	add("kernel SIGSEGV SEGV_MAPERR", ev)
+
+	ev = gen(2, 9, 0, bash, daemon)
+	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictFatal, Fatal: true}
+	add("SIGKILL: fatal, not unprepared", ev)
+
+	ev = gen(3, 10, 0, kill, daemon)
+	ev.Disposition, ev.Handler, ev.SAFlags = tracer.DispHandler, 0x55d0c0de1234, 0x14000004
+	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictHandled}
+	add("handled by a handler", ev)
+
+	ev = gen(4, 15, 0, bash, daemon)
+	ev.Blocked = true
+	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictBlocked, FatalWhenUnblocked: true}
+	add("blocked, fatal when unblocked", ev)
+
+	ev = gen(5, 15, 0, bash, daemon)
+	ev.Blocked, ev.Result = true, tracer.ResultAlreadyPending
+	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictMerged}
+	add("merged with a pending one", ev)
+
+	ev = gen(6, 37, -1, kill, daemon)
+	ev.Result = tracer.ResultOverflow
+	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictDropped}
+	add("dropped: RT queue overflow", ev)
+
+	ev = gen(7, 12, -6, kill, thread)
+	ev.Scope = tracer.ScopeThread
+	ev.Verdict = fatalUnprepared
+	add("thread-directed, kills the whole process", ev)
+
+	ev = gen(8, 15, 0, deep, daemon)
+	ev.ArgvTruncated = true
+	ev.Disposition, ev.Handler = tracer.DispHandler, 0x401136
+	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictHandled}
+	add("deep ancestry, argv truncated", ev)
+
+	ev = gen(9, 15, 0, bash, tracer.Process{PID: 4000, TID: 4000, UID: 0, HasUID: true, Comm: comm("init")})
+	ev.Result, ev.Unkillable = tracer.ResultIgnored, true
+	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictIgnored}
+	add("pid namespace init: ignored", ev)
+
+	ev = gen(10, 18, 0, bash, daemon)
+	ev.Result = tracer.ResultIgnored
+	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictContinue}
+	add("SIGCONT continues", ev)
+
+	ev = gen(11, 14, 0x80, tracer.Process{}, daemon)
+	ev.KernelSender, ev.KernelReason = true, "timer expired (alarm/setitimer)"
+	ev.Disposition, ev.Handler = tracer.DispIgnore, 1
+	ev.Traced = true
+	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictIgnored}
+	add("SIGALRM from the kernel, SIG_IGN, traced", ev)
+
+	ev = gen(12, 10, -1, kill, daemon)
+	ev.SigWait = true
+	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictHandled}
+	add("sigwait", ev)
+
+	add("deliver to a handler with SA_RESTART|SA_SIGINFO", tracer.Event{
+		Time: at(13), Type: tracer.TypeDeliver, Sig: 10, Code: 0, Target: thread, Scope: tracer.ScopeThread,
+		Disposition: tracer.DispHandler, Handler: 0x55d0c0de1234, SAFlags: 0x14000004,
+		DefaultAction: signals.Terminate,
+	})
+	add("deliver to the default action", tracer.Event{
+		Time: at(14), Type: tracer.TypeDeliver, Sig: 15, Code: 0, Target: daemon, Scope: tracer.ScopeThread,
+		DefaultAction: signals.Terminate,
+	})
+	add("deliver, group dying of SIGHUP", tracer.Event{
+		Time: at(15), Type: tracer.TypeDeliver, Sig: 9, Code: 0, Target: thread, Scope: tracer.ScopeThread,
+		DefaultAction: signals.Terminate, GroupExit: true, ExitSignal: 1,
+	})
+	add("deliver, group dying of SIGSEGV, core dumped", tracer.Event{
+		Time: at(16), Type: tracer.TypeDeliver, Sig: 9, Code: 0, Target: crashy, Scope: tracer.ScopeThread,
+		DefaultAction: signals.Terminate, GroupExit: true, ExitSignal: 11, CoreDumped: true,
+	})
+	add("lost", tracer.Event{Time: at(17), Type: tracer.TypeLost, Lost: 42})
+	return out
+}

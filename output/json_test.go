@@ -1,0 +1,497 @@
+package output
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sigtrace/sigtrace/signals"
+	"github.com/sigtrace/sigtrace/tracer"
+)
+
+func TestJSONGolden(t *testing.T) {
+	var b []byte
+	for _, f := range fixtures() {
+		b = AppendJSON(b, &f.ev)
+	}
+	golden(t, "events.json.golden", b)
+}
+
+// schema checks one decoded object against the SPEC: field names, their
+// JSON types and allowed values, and that they say what the Event says.
+type schema struct {
+	t    *testing.T
+	name string
+}
+
+func (s schema) errorf(format string, args ...any) {
+	s.t.Helper()
+	s.t.Errorf("%s: %s", s.name, fmt.Sprintf(format, args...))
+}
+
+func (s schema) field(obj map[string]any, key string) (any, bool) {
+	s.t.Helper()
+	v, ok := obj[key]
+	if !ok {
+		s.errorf("no %q in %v", key, obj)
+	}
+	return v, ok
+}
+
+func (s schema) str(obj map[string]any, key string) string {
+	s.t.Helper()
+	v, ok := s.field(obj, key)
+	if !ok {
+		return ""
+	}
+	str, isStr := v.(string)
+	if !isStr {
+		s.errorf("%q is %T (%v), want a string", key, v, v)
+	}
+	return str
+}
+
+func (s schema) num(obj map[string]any, key string) float64 {
+	s.t.Helper()
+	v, ok := s.field(obj, key)
+	if !ok {
+		return 0
+	}
+	n, isNum := v.(float64)
+	if !isNum {
+		s.errorf("%q is %T (%v), want a number", key, v, v)
+	}
+	return n
+}
+
+func (s schema) boolean(obj map[string]any, key string) bool {
+	s.t.Helper()
+	v, ok := s.field(obj, key)
+	if !ok {
+		return false
+	}
+	b, isBool := v.(bool)
+	if !isBool {
+		s.errorf("%q is %T (%v), want a bool", key, v, v)
+	}
+	return b
+}
+
+func (s schema) object(obj map[string]any, key string) map[string]any {
+	s.t.Helper()
+	v, ok := s.field(obj, key)
+	if !ok {
+		return map[string]any{}
+	}
+	o, isObj := v.(map[string]any)
+	if !isObj {
+		s.errorf("%q is %T (%v), want an object", key, v, v)
+		return map[string]any{}
+	}
+	return o
+}
+
+func (s schema) array(obj map[string]any, key string) []any {
+	s.t.Helper()
+	v, ok := s.field(obj, key)
+	if !ok {
+		return nil
+	}
+	a, isArr := v.([]any)
+	if !isArr {
+		s.errorf("%q is %T (%v), want an array", key, v, v)
+	}
+	return a
+}
+
+func (s schema) oneOf(obj map[string]any, key string, allowed ...string) string {
+	s.t.Helper()
+	v := s.str(obj, key)
+	if !slices.Contains(allowed, v) {
+		s.errorf("%q = %q, want one of %q", key, v, allowed)
+	}
+	return v
+}
+
+func (s schema) process(obj map[string]any, p *tracer.Process) {
+	s.t.Helper()
+	if got := s.num(obj, "pid"); got != float64(p.PID) {
+		s.errorf("pid = %v, want %d", got, p.PID)
+	}
+	if got := s.num(obj, "tid"); got != float64(p.TID) {
+		s.errorf("tid = %v, want %d", got, p.TID)
+	}
+	if got := s.str(obj, "comm"); got != string(tracer.CommBytes(p.Comm[:])) {
+		s.errorf("comm = %q, want %q", got, tracer.CommBytes(p.Comm[:]))
+	}
+	if p.HasUID {
+		if got := s.num(obj, "uid"); got != float64(p.UID) {
+			s.errorf("uid = %v, want %d", got, p.UID)
+		}
+	}
+	if len(p.Argv) > 0 {
+		argv := s.array(obj, "argv")
+		want := p.ArgvStrings()
+		if len(argv) != len(want) {
+			s.errorf("argv = %q, want %q", argv, want)
+		}
+		for i, a := range argv {
+			str, ok := a.(string)
+			if !ok {
+				s.errorf("argv[%d] is %T", i, a)
+			} else if i < len(want) && str != validUTF8(want[i]) {
+				s.errorf("argv[%d] = %q, want %q", i, str, validUTF8(want[i]))
+			}
+		}
+	}
+	if len(p.Ancestry) > 0 {
+		anc := s.array(obj, "ancestry")
+		if len(anc) != len(p.Ancestry) {
+			s.errorf("ancestry has %d entries, want %d", len(anc), len(p.Ancestry))
+		}
+		for i, a := range anc {
+			o, ok := a.(map[string]any)
+			if !ok {
+				s.errorf("ancestry[%d] is %T", i, a)
+				continue
+			}
+			if i < len(p.Ancestry) {
+				if got := s.num(o, "pid"); got != float64(p.Ancestry[i].PID) {
+					s.errorf("ancestry[%d].pid = %v, want %d", i, got, p.Ancestry[i].PID)
+				}
+				if got := s.str(o, "comm"); got != string(tracer.CommBytes(p.Ancestry[i].Comm[:])) {
+					s.errorf("ancestry[%d].comm = %q", i, got)
+				}
+			}
+		}
+	}
+}
+
+// validUTF8 is what a JSON decoder must read back for arbitrary bytes:
+// every byte that is not part of valid UTF-8 becomes U+FFFD.
+func validUTF8(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func (s schema) check(obj map[string]any, ev *tracer.Event) {
+	s.t.Helper()
+	ts := s.str(obj, "time")
+	if tm, err := time.Parse(time.RFC3339Nano, ts); err != nil {
+		s.errorf("time %q is not RFC 3339: %v", ts, err)
+	} else if !tm.Equal(ev.Time) {
+		s.errorf("time %q, want %v (nanoseconds kept)", ts, ev.Time)
+	}
+	typ := s.oneOf(obj, "type", "generate", "deliver", "lost")
+	if typ != ev.Type.String() {
+		s.errorf("type %q, want %q", typ, ev.Type)
+	}
+	if typ == "lost" {
+		if got := s.num(obj, "count"); got != float64(ev.Lost) {
+			s.errorf("count = %v, want %d", got, ev.Lost)
+		}
+		return
+	}
+	sig := s.object(obj, "signal")
+	if got := s.num(sig, "num"); got != float64(ev.Sig) {
+		s.errorf("signal.num = %v, want %d", got, ev.Sig)
+	}
+	if got := s.str(sig, "name"); got != signals.Name(ev.Sig) {
+		s.errorf("signal.name = %q, want %q", got, signals.Name(ev.Sig))
+	}
+	if code, ok := s.field(obj, "code"); ok {
+		switch c := code.(type) {
+		case string:
+			if c != signals.CodeName(ev.Sig, ev.Code) {
+				s.errorf("code = %q, want %q", c, signals.CodeName(ev.Sig, ev.Code))
+			}
+		case float64:
+			if c != float64(ev.Code) {
+				s.errorf("code = %v, want %d", c, ev.Code)
+			}
+		default:
+			s.errorf("code is %T, want a name or a number", code)
+		}
+	}
+	s.process(s.object(obj, "target"), &ev.Target)
+	disp := s.oneOf(obj, "disposition", "default", "ignore", "handler")
+	if disp != ev.Disposition.String() {
+		s.errorf("disposition %q, want %q", disp, ev.Disposition)
+	}
+	if disp == "handler" {
+		if got, want := s.str(obj, "handler"), fmt.Sprintf("0x%x", ev.Handler); got != want {
+			s.errorf("handler = %q, want %q", got, want)
+		}
+	} else if _, ok := obj["handler"]; ok {
+		s.errorf("handler present with disposition %q", disp)
+	}
+
+	if typ == "deliver" {
+		flags := s.array(obj, "flags")
+		want := SAFlagNames(ev.SAFlags)
+		if len(flags) != len(want) {
+			s.errorf("flags = %v, want %v", flags, want)
+		}
+		for i, f := range flags {
+			if str, ok := f.(string); !ok || !strings.HasPrefix(str, "SA_") || (i < len(want) && str != want[i]) {
+				s.errorf("flags[%d] = %v", i, f)
+			}
+		}
+		if ev.GroupExit {
+			ge := s.object(obj, "group_exit")
+			if got := s.num(s.object(ge, "signal"), "num"); got != float64(ev.ExitSignal) {
+				s.errorf("group_exit.signal.num = %v, want %d", got, ev.ExitSignal)
+			}
+			if got := s.boolean(ge, "core_dumped"); got != ev.CoreDumped {
+				s.errorf("group_exit.core_dumped = %v", got)
+			}
+		} else if _, ok := obj["group_exit"]; ok {
+			s.errorf("group_exit without a group exit")
+		}
+		return
+	}
+
+	sender := s.object(obj, "sender")
+	if ev.KernelSender {
+		if !s.boolean(sender, "kernel") {
+			s.errorf("sender.kernel is not true")
+		}
+		if got := s.str(sender, "reason"); got != ev.KernelReason || got == "" {
+			s.errorf("sender.reason = %q, want %q", got, ev.KernelReason)
+		}
+		if _, ok := sender["pid"]; ok {
+			s.errorf("kernel sender names a pid: %v", sender)
+		}
+	} else {
+		if _, ok := sender["kernel"]; ok {
+			s.errorf("process sender with a kernel field: %v", sender)
+		}
+		s.process(sender, &ev.Sender)
+		if ev.ArgvTruncated && len(ev.Sender.Argv) > 0 && !s.boolean(sender, "argv_truncated") {
+			s.errorf("argv_truncated missing")
+		}
+	}
+	if got := s.oneOf(obj, "scope", "process", "thread"); got != ev.Scope.String() {
+		s.errorf("scope %q, want %q", got, ev.Scope)
+	}
+	if got := s.oneOf(obj, "result", "delivered", "ignored", "already_pending", "overflow", "lose_info"); got != ev.Result.String() {
+		s.errorf("result %q, want %q", got, ev.Result)
+	}
+	if got := s.oneOf(obj, "default_action", "terminate", "core", "ignore", "stop", "continue"); got != signals.DefaultAction(ev.Sig).String() {
+		s.errorf("default_action %q, want %q", got, signals.DefaultAction(ev.Sig))
+	}
+	if got := s.boolean(obj, "blocked"); got != ev.Blocked {
+		s.errorf("blocked = %v", got)
+	}
+	if got := s.oneOf(obj, "verdict", "fatal", "handled", "ignored", "blocked", "stop", "continue", "merged", "dropped"); got != ev.Kind.String() {
+		s.errorf("verdict %q, want %q", got, ev.Kind)
+	}
+	if got := s.boolean(obj, "fatal"); got != ev.Fatal {
+		s.errorf("fatal = %v", got)
+	}
+	if got := s.boolean(obj, "unprepared"); got != ev.Unprepared {
+		s.errorf("unprepared = %v", got)
+	}
+	if ev.Blocked {
+		if got := s.boolean(obj, "fatal_when_unblocked"); got != ev.FatalWhenUnblocked {
+			s.errorf("fatal_when_unblocked = %v", got)
+		}
+	}
+}
+
+func TestJSONSchema(t *testing.T) {
+	for _, f := range fixtures() {
+		line := AppendJSON(nil, &f.ev)
+		if !bytes.HasSuffix(line, []byte("}\n")) || bytes.Count(line, []byte("\n")) != 1 {
+			t.Errorf("%s: not one object on one line: %q", f.name, line)
+			continue
+		}
+		var obj map[string]any
+		if err := json.Unmarshal(line, &obj); err != nil {
+			t.Errorf("%s: invalid JSON: %v\n%s", f.name, err, line)
+			continue
+		}
+		schema{t, f.name}.check(obj, &f.ev)
+	}
+}
+
+// TestJSONAppends: the renderer appends to what is in the buffer and does
+// not touch it.
+func TestJSONAppends(t *testing.T) {
+	evs := fixtures()
+	prefix := []byte("previous line\n")
+	b := AppendJSON(append([]byte(nil), prefix...), &evs[0].ev)
+	if !bytes.HasPrefix(b, prefix) {
+		t.Errorf("AppendJSON overwrote the buffer: %q", b)
+	}
+	if string(b[len(prefix):]) != string(AppendJSON(nil, &evs[0].ev)) {
+		t.Errorf("AppendJSON output depends on the buffer")
+	}
+}
+
+func TestJSONHostileStrings(t *testing.T) {
+	args := []string{
+		"sh", "-c", `echo "quoted" 'single' \back\slash\\ end\`,
+		"tab\there", "new\nline", "cr\rret", "nul-free \x01\x02\x1b[31m bell\x07 del\x7f",
+		"bad utf8 \xff\xfe end", "truncated \xc3", "overlong \xc0\xaf", "surrogate \xed\xa0\x80",
+		"valid é 日本 🙂", "line sep \u2028 para \u2029", "</script>", "",
+	}
+	var argv []byte
+	for _, a := range args {
+		argv = append(argv, a...)
+		argv = append(argv, 0)
+	}
+	ev := tracer.Event{
+		Time: baseTime, Type: tracer.TypeGenerate, Sig: 1,
+		Sender: tracer.Process{
+			PID: 1, TID: 1, Comm: comm("we\"ird\\\n\xff"), Argv: argv,
+			Ancestry: []tracer.Ancestor{ancestor(2, "a\tb\x00junk")},
+		},
+		Target:        tracer.Process{PID: 2, TID: 2, Comm: comm("\x1b]0;pwn\x07")},
+		DefaultAction: signals.Terminate,
+		Verdict:       tracer.Verdict{Kind: tracer.VerdictFatal, Fatal: true, Unprepared: true},
+	}
+	line := AppendJSON(nil, &ev)
+	if !json.Valid(line) {
+		t.Fatalf("invalid JSON: %q", line)
+	}
+	if bytes.Count(line, []byte("\n")) != 1 {
+		t.Errorf("raw newline inside the object: %q", line)
+	}
+	for _, c := range line[:len(line)-1] {
+		if c < 0x20 || c == 0x7f {
+			t.Errorf("raw control byte %#x in %q", c, line)
+			break
+		}
+	}
+	var obj struct {
+		Sender struct {
+			Comm     string   `json:"comm"`
+			Argv     []string `json:"argv"`
+			Ancestry []struct {
+				Comm string `json:"comm"`
+			} `json:"ancestry"`
+		} `json:"sender"`
+		Target struct {
+			Comm string `json:"comm"`
+		} `json:"target"`
+	}
+	if err := json.Unmarshal(line, &obj); err != nil {
+		t.Fatal(err)
+	}
+	if len(obj.Sender.Argv) != len(args) {
+		t.Fatalf("argv has %d entries, want %d: %q", len(obj.Sender.Argv), len(args), obj.Sender.Argv)
+	}
+	for i, a := range args {
+		if got, want := obj.Sender.Argv[i], validUTF8(a); got != want {
+			t.Errorf("argv[%d] = %q, want %q", i, got, want)
+		}
+	}
+	if want := validUTF8("we\"ird\\\n\xff"); obj.Sender.Comm != want {
+		t.Errorf("sender comm = %q, want %q", obj.Sender.Comm, want)
+	}
+	if len(obj.Sender.Ancestry) != 1 || obj.Sender.Ancestry[0].Comm != "a\tb" {
+		t.Errorf("ancestry = %+v, want comm \"a\\tb\" (cut at the NUL)", obj.Sender.Ancestry)
+	}
+	if obj.Target.Comm != "\x1b]0;pwn\x07" {
+		t.Errorf("target comm = %q", obj.Target.Comm)
+	}
+}
+
+func TestJSONKernelReasonEscaped(t *testing.T) {
+	ev := tracer.Event{Time: baseTime, Type: tracer.TypeGenerate, Sig: 14, Code: 0x80,
+		KernelSender: true, KernelReason: "a \"quoted\"\\ reason\n", DefaultAction: signals.Terminate}
+	line := AppendJSON(nil, &ev)
+	var obj struct {
+		Sender struct {
+			Kernel bool   `json:"kernel"`
+			Reason string `json:"reason"`
+		} `json:"sender"`
+	}
+	if err := json.Unmarshal(line, &obj); err != nil {
+		t.Fatalf("%v: %q", err, line)
+	}
+	if !obj.Sender.Kernel || obj.Sender.Reason != ev.KernelReason {
+		t.Errorf("sender = %+v", obj.Sender)
+	}
+}
+
+// Codes without a name are numbers, named ones strings.
+func TestJSONCode(t *testing.T) {
+	for _, tc := range []struct {
+		sig  int
+		code int32
+		want any
+	}{
+		{1, 0, "SI_USER"},
+		{11, 1, "SEGV_MAPERR"},
+		{17, 1, "CLD_EXITED"},
+		{10, -6, "SI_TKILL"},
+		{1, 3, float64(3)},
+		{1, -100, float64(-100)},
+		{11, 99, float64(99)},
+	} {
+		ev := tracer.Event{Time: baseTime, Type: tracer.TypeDeliver, Sig: tc.sig, Code: tc.code}
+		var obj map[string]any
+		if err := json.Unmarshal(AppendJSON(nil, &ev), &obj); err != nil {
+			t.Fatal(err)
+		}
+		if obj["code"] != tc.want {
+			t.Errorf("sig %d code %d: \"code\": %#v, want %#v", tc.sig, tc.code, obj["code"], tc.want)
+		}
+	}
+}
+
+func TestNewRenderer(t *testing.T) {
+	for _, tc := range []struct {
+		format string
+		want   string
+	}{{"table", "*output.Table"}, {"", "*output.Table"}, {"json", "output.JSON"}} {
+		r, err := New(tc.format, false)
+		if err != nil {
+			t.Errorf("New(%q): %v", tc.format, err)
+			continue
+		}
+		if got := fmt.Sprintf("%T", r); got != tc.want {
+			t.Errorf("New(%q) = %s, want %s", tc.format, got, tc.want)
+		}
+	}
+	for _, bad := range []string{"yaml", "JSON", "csv"} {
+		_, err := New(bad, false)
+		if err == nil || !strings.Contains(err.Error(), bad) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("New(%q) error = %v, want one line naming it", bad, err)
+		}
+	}
+	// JSON has no header line: a recording is one object per line.
+	if h := (JSON{}).AppendHeader(nil); len(h) != 0 {
+		t.Errorf("JSON header = %q", h)
+	}
+}
+
+func TestSAFlagNames(t *testing.T) {
+	for _, tc := range []struct {
+		flags uint64
+		want  []string
+	}{
+		{0, nil},
+		{0x04000000, nil}, // SA_RESTORER is libc's, not the user's
+		{0x10000004, []string{"SA_SIGINFO", "SA_RESTART"}},
+		{0x14000004, []string{"SA_SIGINFO", "SA_RESTART"}},
+		{0x08000000, []string{"SA_ONSTACK"}},
+		{0xc0000000, []string{"SA_NODEFER", "SA_RESETHAND"}},
+		{0x00000003, []string{"SA_NOCLDSTOP", "SA_NOCLDWAIT"}},
+		{0xdc000007, []string{"SA_NOCLDSTOP", "SA_NOCLDWAIT", "SA_SIGINFO", "SA_ONSTACK", "SA_RESTART", "SA_NODEFER", "SA_RESETHAND"}},
+	} {
+		got := SAFlagNames(tc.flags)
+		if len(got) != len(tc.want) || (len(got) > 0 && !slices.Equal(got, tc.want)) {
+			t.Errorf("SAFlagNames(%#x) = %q, want %q", tc.flags, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,222 @@
+package output
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/sigtrace/sigtrace/signals"
+	"github.com/sigtrace/sigtrace/tracer"
+)
+
+func renderTable(color bool, evs []namedEvent) []byte {
+	tb := &Table{Color: color}
+	b := tb.AppendHeader(nil)
+	for i := range evs {
+		b = tb.AppendRow(b, &evs[i].ev)
+	}
+	return b
+}
+
+func TestTableGolden(t *testing.T) {
+	golden(t, "table.golden", renderTable(false, fixtures()))
+	golden(t, "table_color.golden", renderTable(true, fixtures()))
+}
+
+var ownColors = strings.NewReplacer(ansiReset, "", ansiRed, "", ansiYellow, "", ansiDim, "")
+
+func TestTableNoColor(t *testing.T) {
+	out := renderTable(false, fixtures())
+	if i := bytes.IndexByte(out, 0x1b); i >= 0 {
+		t.Errorf("escape byte at %d with Color=false: %q", i, out[max(0, i-20):min(len(out), i+20)])
+	}
+}
+
+func TestTableColor(t *testing.T) {
+	const redFatal = "\x1b[1;31mFATAL\x1b[0m"
+	evs := fixtures()
+	for i := range evs {
+		row := string((&Table{Color: true}).AppendRow(nil, &evs[i].ev))
+		plain := string((&Table{Color: false}).AppendRow(nil, &evs[i].ev))
+		if got := ownColors.Replace(row); got != plain {
+			t.Errorf("%s: colour changes more than escapes:\n color: %q\n plain: %q", evs[i].name, got, plain)
+		}
+		if strings.Contains(ownColors.Replace(row), "\x1b") {
+			t.Errorf("%s: an escape that is not a colour: %q", evs[i].name, row)
+		}
+		fatal := evs[i].ev.Type == tracer.TypeGenerate && evs[i].ev.Fatal
+		if got := strings.Contains(row, redFatal); got != fatal {
+			t.Errorf("%s: red FATAL present = %v, want %v: %q", evs[i].name, got, fatal, row)
+		}
+		if fatal && !strings.Contains(plain, "FATAL") {
+			t.Errorf("%s: fatal row without FATAL: %q", evs[i].name, plain)
+		}
+	}
+}
+
+// TestTableContent: what each row must say, whatever the layout.
+func TestTableContent(t *testing.T) {
+	evs := fixtures()
+	want := map[string][]string{
+		"pkill from a cron job kills an unprepared daemon": {"SIGHUP", "SI_USER", "pkill[5001] ← sh ← nightlyjob ← cron ", "logdeviced[3003]", "FATAL unprepared: no SIGHUP handler, default terminate"},
+		"kernel SIGSEGV SEGV_MAPERR":                       {"SIGSEGV", "SEGV_MAPERR", "kernel: invalid memory access: address not mapped", "crashy[6000/6001]", "FATAL", "core"},
+		"SIGKILL: fatal, not unprepared":                   {"SIGKILL", "bash[2100] ← sshd ← sshd ", "FATAL"},
+		"handled by a handler":                             {"SIGUSR1", "kill[2200] ← bash ← sshd", "handled"},
+		"blocked, fatal when unblocked":                    {"blocked, FATAL when unblocked"},
+		"merged with a pending one":                        {"merged"},
+		"dropped: RT queue overflow":                       {"SIGRTMIN+3", "SI_QUEUE", "dropped"},
+		"thread-directed, kills the whole process":         {"SI_TKILL", "logdeviced[3003/3010]", "FATAL", "kills the whole process"},
+		"deep ancestry, argv truncated":                    {"svc-restart[6100] ← bash ← make ← ansible ← python3 ← …"},
+		"pid namespace init: ignored":                      {"init[4000]", "ignored", "namespace init"},
+		"SIGCONT continues":                                {"SIGCONT", "continue"},
+		"SIGALRM from the kernel, SIG_IGN, traced":         {"kernel: timer expired", "ignored", "[traced]"},
+		"sigwait": {"handled (sigwait)"},
+		"deliver to a handler with SA_RESTART|SA_SIGINFO": {"↳ delivered", "logdeviced[3003/3010]", "handler 0x55d0c0de1234", "SA_SIGINFO", "SA_RESTART"},
+		"deliver to the default action":                   {"↳ delivered", "default: terminate"},
+		"deliver, group dying of SIGHUP":                  {"SIGKILL", "dying of SIGHUP"},
+		"deliver, group dying of SIGSEGV, core dumped":    {"dying of SIGSEGV (core dumped)"},
+		"lost": {"LOST 42 events"},
+	}
+	unprepared := map[string]bool{}
+	for i := range evs {
+		ev := &evs[i].ev
+		row := string((&Table{}).AppendRow(nil, ev))
+		if strings.Count(row, "\n") != 1 || !strings.HasSuffix(row, "\n") {
+			t.Errorf("%s: not one line: %q", evs[i].name, row)
+		}
+		if !strings.HasPrefix(row, "00:00:01.") {
+			t.Errorf("%s: row does not start with the time: %q", evs[i].name, row)
+		}
+		parts, ok := want[evs[i].name]
+		if !ok {
+			t.Errorf("fixture %q has no expectations here", evs[i].name)
+		}
+		for _, p := range parts {
+			if !strings.Contains(row, p) {
+				t.Errorf("%s: row lacks %q:\n%s", evs[i].name, p, row)
+			}
+		}
+		if strings.Contains(row, "unprepared") {
+			unprepared[evs[i].name] = true
+		}
+		if ev.Type == tracer.TypeGenerate && ev.Unprepared != strings.Contains(row, "unprepared") {
+			t.Errorf("%s: \"unprepared\" shown = %v, event says %v", evs[i].name, !ev.Unprepared, ev.Unprepared)
+		}
+	}
+	// init (pid 1) ends a chain and is not shown.
+	row := string((&Table{}).AppendRow(nil, &evs[0].ev))
+	if strings.Contains(row, "systemd") {
+		t.Errorf("pid 1 shown in the chain: %q", row)
+	}
+}
+
+// displayCol is the terminal column (0-based) where byte offset i starts.
+func displayCol(s string, i int) int {
+	return len([]rune(s[:i]))
+}
+
+// TestTableAlignment: a cell starts in its header's column whenever the
+// cells before it fit their width.
+func TestTableAlignment(t *testing.T) {
+	evs := fixtures()
+	out := string(renderTable(false, evs))
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	header := lines[0]
+	col := map[string]int{}
+	for _, h := range []string{"TIME", "SIGNAL", "CODE", "SENDER", "TARGET", "VERDICT"} {
+		i := strings.Index(header, h)
+		if i < 0 {
+			t.Fatalf("header lacks %s: %q", h, header)
+		}
+		col[h] = i
+	}
+	// Rows whose SENDER cell is wider than its column push the rest right
+	// on purpose; every other row must line up.
+	overflow := map[string]bool{"kernel SIGSEGV SEGV_MAPERR": true, "deep ancestry, argv truncated": true}
+	for i, line := range lines[1:] {
+		ev := &evs[i].ev
+		name := evs[i].name
+		if ev.Type == tracer.TypeLost {
+			continue
+		}
+		cells := []struct {
+			column, text string
+		}{
+			{"SIGNAL", signals.Name(ev.Sig) + " "},
+			{"CODE", signals.CodeName(ev.Sig, ev.Code) + " "},
+		}
+		if !overflow[name] {
+			cells = append(cells, struct{ column, text string }{"TARGET", string(tracer.CommBytes(ev.Target.Comm[:])) + "["})
+		}
+		for _, c := range cells {
+			at := strings.Index(line, c.text)
+			if at < 0 {
+				t.Errorf("%s: no %q in %q", name, c.text, line)
+				continue
+			}
+			if got := displayCol(line, at); got != col[c.column] {
+				t.Errorf("%s: %s cell %q starts in column %d, header in %d:\n%s\n%s", name, c.column, c.text, got, col[c.column], header, line)
+			}
+		}
+		if overflow[name] {
+			continue
+		}
+		runes := []rune(line)
+		if v := col["VERDICT"]; len(runes) <= v || runes[v] == ' ' || runes[v-1] != ' ' {
+			t.Errorf("%s: the VERDICT cell does not start in column %d:\n%s\n%s", name, v, header, line)
+		}
+	}
+}
+
+// Command names are whatever a process set (prctl(PR_SET_NAME)): they
+// must not reach the terminal as control sequences.
+func TestTableHostileComm(t *testing.T) {
+	ev := tracer.Event{
+		Time: baseTime, Type: tracer.TypeGenerate, Sig: 1,
+		Sender: tracer.Process{PID: 1, TID: 1, Comm: comm("a\nb\x1b[2J"),
+			Ancestry: []tracer.Ancestor{ancestor(2, "\x1b]0;title\x07"), ancestor(3, "ok\r")}},
+		Target:        tracer.Process{PID: 4, TID: 4, Comm: comm("\x1b[31mred\x7f")},
+		DefaultAction: signals.Terminate,
+		Verdict:       tracer.Verdict{Kind: tracer.VerdictFatal, Fatal: true, Unprepared: true},
+	}
+	deliver := tracer.Event{Time: baseTime, Type: tracer.TypeDeliver, Sig: 1, Target: ev.Target, Scope: tracer.ScopeThread}
+	row := string((&Table{}).AppendRow(nil, &ev))
+	for _, want := range []string{"a?b?[2J[1] ← ?]0;title? ← ok?", "?[31mred?[4]"} {
+		if !strings.Contains(row, want) {
+			t.Errorf("row lacks %q: %q", want, row)
+		}
+	}
+	// Printable UTF-8 is kept; C1 controls (U+0080..U+009F) and bytes
+	// that are not UTF-8 are not.
+	uni := tracer.Event{Time: baseTime, Type: tracer.TypeDeliver, Sig: 1, Scope: tracer.ScopeThread,
+		Target: tracer.Process{PID: 5, TID: 5, Comm: comm("café\u009b\xff日")}}
+	if row := string((&Table{}).AppendRow(nil, &uni)); !strings.Contains(row, "café??日[5]") {
+		t.Errorf("row = %q, want café??日[5]", row)
+	}
+	for _, color := range []bool{false, true} {
+		for _, e := range []*tracer.Event{&ev, &deliver} {
+			row := (&Table{Color: color}).AppendRow(nil, e)
+			// Remove only the table's own colours: a comm's "\x1b[2J"
+			// looks just like one.
+			body := []byte(ownColors.Replace(string(row[:len(row)-1])))
+			for _, c := range body {
+				if c < 0x20 || c == 0x7f {
+					t.Errorf("color=%v: control byte %#x from a comm reaches the terminal: %q", color, c, row)
+					break
+				}
+			}
+			if bytes.Count(row, []byte("\n")) != 1 {
+				t.Errorf("color=%v: a comm broke the row: %q", color, row)
+			}
+		}
+	}
+}
+
+func TestTableAppends(t *testing.T) {
+	evs := fixtures()
+	prefix := []byte("kept")
+	b := (&Table{}).AppendRow(append([]byte(nil), prefix...), &evs[0].ev)
+	if !bytes.HasPrefix(b, prefix) || !bytes.Equal(b[len(prefix):], (&Table{}).AppendRow(nil, &evs[0].ev)) {
+		t.Errorf("AppendRow does not append: %q", b)
+	}
+}
