@@ -51,7 +51,7 @@ func WriteTable(w io.Writer, rep *Report) error {
 		if f.Source != nil {
 			src, text = f.Source.String(), f.Source.Text
 		}
-		rows = append(rows, []string{risk, sig, target, disp, src, text})
+		rows = append(rows, []string{risk, sig, target, disp, src, strings.ReplaceAll(text, "\t", " ")})
 		note := f.Reason
 		if f.Risk == RiskFatal && strings.HasPrefix(note, "no handler:") {
 			note = ""

@@ -240,9 +240,15 @@ func execCommandLine(v, unitName string) string {
 		v = v[1:]
 	}
 	if at {
-		if f := strings.Fields(v); len(f) >= 2 {
-			i := strings.Index(v, f[1])
-			v = f[0] + " " + strings.TrimSpace(v[i+len(f[1]):])
+		// "@/bin/kill kill -HUP $MAINPID": the second word is argv[0].
+		v = strings.TrimLeft(v, " \t")
+		if exe, rest, ok := strings.Cut(v, " "); ok {
+			rest = strings.TrimLeft(rest, " \t")
+			if i := strings.IndexAny(rest, " \t"); i >= 0 {
+				v = exe + " " + strings.TrimLeft(rest[i:], " \t")
+			} else {
+				v = exe
+			}
 		}
 	}
 	return expandSpecifiers(v, unitName)
