@@ -1,0 +1,208 @@
+package main
+
+import (
+	"io"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sigtrace/sigtrace/tracer"
+)
+
+// tfParse parses a trace command line the way cobra does for `sigtrace
+// trace` and converts it to tracer options.
+func tfParse(t *testing.T, args ...string) (tracer.Options, error) {
+	t.Helper()
+	f := &traceFlags{}
+	cmd := &cobra.Command{Use: "trace"}
+	f.register(cmd)
+	if err := cmd.ParseFlags(args); err != nil {
+		return tracer.Options{}, err
+	}
+	return f.tracerOptions()
+}
+
+func TestTraceFlagsToOptions(t *testing.T) {
+	def := tracer.Options{RingSize: tracer.DefaultRingSize}
+	with := func(f func(*tracer.Options)) tracer.Options { o := def; f(&o); return o }
+	for _, tc := range []struct {
+		args []string
+		want tracer.Options
+	}{
+		{nil, def},
+		{[]string{"-o", "table"}, def},
+		{[]string{"-o", "json"}, def},
+		{[]string{"--output=json"}, def},
+		{[]string{"-s", "HUP"}, with(func(o *tracer.Options) { o.Signals = []int{1} })},
+		{[]string{"-s", "HUP,USR1"}, with(func(o *tracer.Options) { o.Signals = []int{1, 10} })},
+		{[]string{"-s", "HUP", "-s", "15"}, with(func(o *tracer.Options) { o.Signals = []int{1, 15} })},
+		{[]string{"--signal", "sigterm,SIGKILL,9"}, with(func(o *tracer.Options) { o.Signals = []int{15, 9, 9} })},
+		{[]string{"-s", "RTMIN+3"}, with(func(o *tracer.Options) { o.Signals = []int{37} })},
+		{[]string{"-s", "SIGRTMIN+3,SIGRTMAX-2,rtmin"}, with(func(o *tracer.Options) { o.Signals = []int{37, 62, 34} })},
+		{[]string{"-s", "IOT,POLL"}, with(func(o *tracer.Options) { o.Signals = []int{6, 29} })},
+		{[]string{"-p", "1234"}, with(func(o *tracer.Options) { o.AnyPIDs = []uint32{1234} })},
+		{[]string{"-p", "1,2", "-p", "3"}, with(func(o *tracer.Options) { o.AnyPIDs = []uint32{1, 2, 3} })},
+		{[]string{"--target-pid", "10", "--sender-pid", "20,21"}, with(func(o *tracer.Options) {
+			o.TargetPIDs = []uint32{10}
+			o.SenderPIDs = []uint32{20, 21}
+		})},
+		{[]string{"--pid", "4294967295"}, with(func(o *tracer.Options) { o.AnyPIDs = []uint32{4294967295} })},
+		{[]string{"--comm", "nginx"}, with(func(o *tracer.Options) { o.Comms = []string{"nginx"} })},
+		{[]string{"--comm", "nginx,cron", "--comm", " sshd "}, with(func(o *tracer.Options) { o.Comms = []string{"nginx", "cron", "sshd"} })},
+		{[]string{"--no-deliver"}, with(func(o *tracer.Options) { o.NoDeliver = true })},
+		{[]string{"--ring-size", "1"}, with(func(o *tracer.Options) { o.RingSize = 1 << 20 })},
+		{[]string{"--ring-size", "64"}, with(func(o *tracer.Options) { o.RingSize = 64 << 20 })},
+		{[]string{"--ring-size", "1024"}, with(func(o *tracer.Options) { o.RingSize = 1 << 30 })},
+		// Verdict classes, counts and durations are applied in Go, not
+		// in the kernel: they leave the options alone.
+		{[]string{"--fatal", "--failed", "--count", "3", "--duration", "10s"}, def},
+	} {
+		got, err := tfParse(t, tc.args...)
+		if err != nil {
+			t.Errorf("%q: %v", tc.args, err)
+			continue
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%q:\n got %+v\nwant %+v", tc.args, got, tc.want)
+		}
+	}
+}
+
+func TestTraceFlagsKeepGoSideFilters(t *testing.T) {
+	f := &traceFlags{}
+	cmd := &cobra.Command{Use: "trace"}
+	f.register(cmd)
+	if err := cmd.ParseFlags([]string{"--fatal", "--failed", "--count", "3", "--duration", "1m30s"}); err != nil {
+		t.Fatal(err)
+	}
+	if !f.fatal || !f.failed || f.count != 3 || f.duration != 90*time.Second {
+		t.Errorf("flags = %+v", f)
+	}
+}
+
+// Every bad value is one line that names the flag or the value.
+func TestTraceFlagErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args     []string
+		mentions []string
+	}{
+		{[]string{"-s", "FOO"}, []string{"unknown signal", `"FOO"`}},
+		{[]string{"-s", "HUP,FOO"}, []string{"unknown signal", `"FOO"`}},
+		{[]string{"-s", "0"}, []string{"0", "out of range"}},
+		{[]string{"-s", "65"}, []string{"65", "out of range"}},
+		{[]string{"-s", "RTMIN+40"}, []string{`"RTMIN+40"`}},
+		{[]string{"-s", ","}, []string{"empty signal list"}},
+		{[]string{"-p", "abc"}, []string{"--pid", `"abc"`}},
+		{[]string{"-p", "0"}, []string{"--pid", `"0"`}},
+		{[]string{"-p", "-1"}, []string{"--pid", `"-1"`}},
+		{[]string{"--pid=-1"}, []string{"--pid", `"-1"`}},
+		{[]string{"-p", "12,x"}, []string{"--pid", `"x"`}},
+		{[]string{"-p", "4294967296"}, []string{"--pid", `"4294967296"`}},
+		{[]string{"--target-pid", "abc"}, []string{"--target-pid", `"abc"`}},
+		{[]string{"--sender-pid", "0"}, []string{"--sender-pid", `"0"`}},
+		{[]string{"--ring-size", "3"}, []string{"--ring-size 3", "power of two"}},
+		{[]string{"--ring-size", "0"}, []string{"--ring-size 0"}},
+		{[]string{"--ring-size", "2048"}, []string{"--ring-size 2048"}},
+		{[]string{"--ring-size=-4"}, []string{"--ring-size -4"}},
+		{[]string{"--ring-size", "big"}, []string{"ring-size", `"big"`}},
+		{[]string{"-o", "yaml"}, []string{"output format", `"yaml"`}},
+		{[]string{"-o", ""}, []string{"output format", `""`}},
+		{[]string{"--count=-1"}, []string{"--count -1"}},
+		{[]string{"--count", "many"}, []string{"count", `"many"`}},
+		{[]string{"--duration=-5s"}, []string{"--duration -5s"}},
+		{[]string{"--duration", "soon"}, []string{"duration", `"soon"`}},
+		{[]string{"--comm", " "}, []string{"--comm"}},
+		{[]string{"--bogus"}, []string{"--bogus"}},
+	} {
+		_, err := tfParse(t, tc.args...)
+		if err == nil {
+			t.Errorf("%q: accepted, want an error", tc.args)
+			continue
+		}
+		msg := err.Error()
+		if strings.Contains(msg, "\n") {
+			t.Errorf("%q: error on several lines: %q", tc.args, msg)
+		}
+		for _, m := range tc.mentions {
+			if !strings.Contains(msg, m) {
+				t.Errorf("%q: error %q does not mention %s", tc.args, msg, m)
+			}
+		}
+	}
+}
+
+// tfRun runs the command line in-process and captures what it prints.
+func tfRun(t *testing.T, args ...string) (status int, stdout, stderr string) {
+	t.Helper()
+	capture := func(f **os.File) (done func() string) {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		saved := *f
+		*f = w
+		out := make(chan string)
+		go func() {
+			b, _ := io.ReadAll(r)
+			out <- string(b)
+		}()
+		return func() string {
+			*f = saved
+			w.Close()
+			s := <-out
+			r.Close()
+			return s
+		}
+	}
+	doneOut := capture(&os.Stdout)
+	doneErr := capture(&os.Stderr)
+	status = run(args)
+	return status, doneOut(), doneErr()
+}
+
+// Paths that fail before anything is loaded: no privileges needed.
+func TestTraceCommandErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args     []string
+		mentions []string
+	}{
+		{[]string{"trace", "sig == SIGHUP"}, []string{"not supported yet", `"sig == SIGHUP"`}},
+		{[]string{"trace", "-s", "HUP", `type == "generate"`}, []string{"not supported yet"}},
+		{[]string{"trace", "-s", "FOO"}, []string{"unknown signal", `"FOO"`}},
+		{[]string{"trace", "-p", "abc"}, []string{"--pid", `"abc"`}},
+		{[]string{"trace", "--target-pid", "0"}, []string{"--target-pid", `"0"`}},
+		{[]string{"trace", "--ring-size", "3"}, []string{"--ring-size 3"}},
+		{[]string{"trace", "-o", "yaml"}, []string{"output format", `"yaml"`}},
+		{[]string{"trace", "--count=-1"}, []string{"--count -1"}},
+		{[]string{"trace", "--count", "x"}, []string{"count", `"x"`}},
+		{[]string{"trace", "--nope"}, []string{"--nope"}},
+	} {
+		status, stdout, stderr := tfRun(t, tc.args...)
+		if status != 2 {
+			t.Errorf("%q: exit status %d, want 2 (stderr %q)", tc.args, status, stderr)
+		}
+		if stdout != "" {
+			t.Errorf("%q: printed on stdout: %q", tc.args, stdout)
+		}
+		if !strings.HasPrefix(stderr, "sigtrace: ") || !strings.HasSuffix(stderr, "\n") || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("%q: stderr is not one \"sigtrace: ...\" line: %q", tc.args, stderr)
+		}
+		for _, m := range tc.mentions {
+			if !strings.Contains(stderr, m) {
+				t.Errorf("%q: stderr %q does not mention %s", tc.args, stderr, m)
+			}
+		}
+		if strings.Contains(stderr, "goroutine ") || strings.Contains(stderr, "panic") {
+			t.Errorf("%q: a stack trace: %q", tc.args, stderr)
+		}
+	}
+	// The exact line for an unknown signal, as a user sees it.
+	_, _, stderr := tfRun(t, "trace", "-s", "FOO")
+	if want := `sigtrace: unknown signal "FOO"`; !strings.HasPrefix(stderr, want) {
+		t.Errorf("stderr = %q, want it to start with %q", stderr, want)
+	}
+}
