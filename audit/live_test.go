@@ -1,0 +1,273 @@
+package audit
+
+// End-to-end tests against real processes: a copy of sleep (no handler
+// for anything) and this test binary re-executed under other names, with a
+// SIGHUP handler or with SIGHUP ignored. Nothing here needs root, the Go
+// toolchain or anything beyond sleep (coreutils or busybox) at run time.
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/sigtrace/sigtrace/signals"
+)
+
+// childEnv makes the test binary a stand-in daemon instead of running
+// tests: "handler" catches SIGHUP with signal.Notify, "ignore" ignores it.
+const childEnv = "SIGTRACE_AUDIT_CHILD"
+
+func TestMain(m *testing.M) {
+	switch os.Getenv(childEnv) {
+	case "handler":
+		c := make(chan os.Signal, 1)
+		signal.Notify(c, syscall.SIGHUP)
+		for range c {
+		}
+	case "ignore":
+		signal.Ignore(syscall.SIGHUP)
+		for {
+			time.Sleep(time.Hour)
+		}
+	}
+	os.Exit(m.Run())
+}
+
+// readyTimeout bounds the wait for a child to be set up; generous for slow
+// emulated guests, and only reached on failure.
+const readyTimeout = 60 * time.Second
+
+// startDaemon starts cmd and polls /proc/PID until it runs under name (the
+// exec is done) and ready says its signal setup is in place.
+func startDaemon(t *testing.T, cmd *exec.Cmd, name string, ready func(st status) bool) *os.Process {
+	t.Helper()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	var err error
+	for range 20 { // a freshly written executable can be ETXTBSY for a moment
+		if err = cmd.Start(); !errors.Is(err, syscall.ETXTBSY) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+		c := exec.Command(cmd.Path, cmd.Args[1:]...)
+		c.Args[0], c.Env, c.SysProcAttr, c.Stderr = cmd.Args[0], cmd.Env, cmd.SysProcAttr, cmd.Stderr
+		cmd = c
+	}
+	if err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	})
+	dir := fmt.Sprintf("/proc/%d", cmd.Process.Pid)
+	deadline := time.Now().Add(readyTimeout)
+	last := ""
+	for {
+		select {
+		case err := <-exited:
+			exited <- err
+			t.Fatalf("%s exited before it was ready: %v; stderr: %s", name, err, stderr.String())
+		default:
+		}
+		comm, _ := os.ReadFile(dir + "/comm")
+		st, err := readStatus(dir + "/status")
+		if err == nil && strings.TrimSpace(string(comm)) == name && ready(st) {
+			return cmd.Process
+		}
+		last = fmt.Sprintf("comm %q, SigCgt %s, SigIgn %s, err %v", strings.TrimSpace(string(comm)), st.cgt, st.ign, err)
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not ready after %v: %s", name, readyTimeout, last)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// startSleepCopy runs a copy of sleep named name: a process with no
+// handler at all. With busybox, the copy is busybox, told by argv[0] to
+// be sleep; comm still comes from the file name.
+func startSleepCopy(t *testing.T, dir, name string) *os.Process {
+	t.Helper()
+	src, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Fatalf("no sleep in PATH: %v", err)
+	}
+	real, err := filepath.EvalSymlinks(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(real)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe := filepath.Join(dir, name)
+	must(t, os.WriteFile(exe, data, 0o755))
+	cmd := exec.Command(exe, "3600")
+	if filepath.Base(real) == "busybox" {
+		cmd.Args[0] = "sleep"
+	}
+	return startDaemon(t, cmd, name, func(status) bool { return true })
+}
+
+// startSelfAs re-executes the test binary through a symlink called name,
+// so that its comm is name, as a child of the given kind.
+func startSelfAs(t *testing.T, dir, name, kind string, ready func(st status) bool) *os.Process {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, name)
+	must(t, os.Symlink(self, link))
+	cmd := exec.Command(link)
+	cmd.Env = append(os.Environ(), childEnv+"="+kind)
+	return startDaemon(t, cmd, name, ready)
+}
+
+// copyTree copies a fixture root so the test can add pidfiles to it.
+func copyTree(t *testing.T, from, to string) {
+	t.Helper()
+	err := filepath.WalkDir(from, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(from, p)
+		dst := filepath.Join(to, rel)
+		if d.IsDir() {
+			return os.MkdirAll(dst, 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(dst, b, info.Mode().Perm())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+type liveDaemons struct {
+	x, h, i *os.Process
+}
+
+func startLiveDaemons(t *testing.T) liveDaemons {
+	bin := t.TempDir()
+	hup := int(syscall.SIGHUP)
+	return liveDaemons{
+		x: startSleepCopy(t, bin, "auditdaemonX"),
+		h: startSelfAs(t, bin, "auditdaemonH", "handler", func(st status) bool { return st.cgt.Has(hup) }),
+		i: startSelfAs(t, bin, "auditdaemonI", "ignore", func(st status) bool { return st.ign.Has(hup) }),
+	}
+}
+
+func TestLiveProcesses(t *testing.T) {
+	d := startLiveDaemons(t)
+	root := t.TempDir()
+	copyTree(t, "testdata/live-risky", root)
+	must(t, os.MkdirAll(filepath.Join(root, "run"), 0o755))
+	must(t, os.WriteFile(filepath.Join(root, "run/auditdaemonX.pid"), fmt.Appendf(nil, "%d\n", d.x.Pid), 0o644))
+
+	rep, err := Run(Options{Root: root, Proc: "/proc", Self: os.Getpid()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range rep.Warnings {
+		t.Errorf("warning: %s", w)
+	}
+	name := map[int]string{d.x.Pid: "X", d.h.Pid: "H", d.i.Pid: "I"}
+	var got []string
+	byKey := map[string]Finding{}
+	for _, f := range rep.Findings {
+		who := "-"
+		if f.Target != nil {
+			who = name[f.Target.PID]
+			if who == "" {
+				who = fmt.Sprintf("other:%d:%s", f.Target.PID, f.Target.Comm)
+			}
+		}
+		sig := "-"
+		if f.Signal != nil {
+			sig = f.Signal.Name
+		}
+		k := fmt.Sprintf("%s %s:%d %s %s %s", f.Risk, strings.TrimPrefix(f.Source.File, root), f.Source.Line, sig, who, f.Disposition)
+		got = append(got, k)
+		byKey[k] = f
+	}
+	want := []string{
+		"fatal /etc/logrotate.d/auditdaemon:10 SIGHUP X default",            // kill -HUP $(cat pidfile)
+		"fatal /lib/systemd/system/auditdaemonX.service:8 SIGHUP X default", // ExecReload= kill -HUP $MAINPID
+		"fatal /var/spool/cron/crontabs/root:2 SIGUSR2 X default",           // killall -USR2
+		"unresolved /etc/logrotate.d/auditdaemon:11 - - ",                   // invoke-rc.d
+		"unresolved /etc/logrotate.d/auditdaemon:32 SIGHUP - ",              // nothing named auditdaemonGone
+		"ok /etc/cron.d/auditdaemon:2 SIGUSR1 H handler",
+		"ok /etc/logrotate.d/auditdaemon:18 SIGHUP H handler", // pkill -HUP -x
+		"ok /etc/logrotate.d/auditdaemon:25 SIGHUP I ignore",  // killall -HUP
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("findings:\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
+	}
+	fx := byKey[want[0]]
+	if fx.Target.Comm != "auditdaemonX" || !strings.Contains(fx.Target.Cmdline, "3600") || fx.DefaultAction != "terminate" ||
+		fx.Source.Text != "kill -HUP $(cat /run/auditdaemonX.pid)" {
+		t.Errorf("fatal finding = %+v %+v", fx.Source, fx.Target)
+	}
+	if r := byKey[want[3]].Reason; !strings.Contains(r, "indirect: invoke-rc.d auditdaemonX rotate") ||
+		!strings.Contains(r, "auditdaemonX.service reloads with ExecReload=/bin/kill -HUP $MAINPID") {
+		t.Errorf("indirect reason = %q", r)
+	}
+	if r := byKey[want[4]].Reason; !strings.Contains(r, "processes whose name matches /^(auditdaemonGone)$/") {
+		t.Errorf("unresolved reason = %q, want what would match", r)
+	}
+	if !rep.Fatal() {
+		t.Error("Fatal() = false")
+	}
+
+	// The same daemons, configured only for the prepared ones: no risk.
+	safe, err := Run(Options{Root: "testdata/live-safe", Proc: "/proc", Self: os.Getpid()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if safe.Fatal() || safe.Count(RiskOK) != 2 || len(safe.Findings) != 2 {
+		t.Errorf("safe configuration: %+v", safe.Findings)
+	}
+}
+
+// TestLiveAll checks --all against the real children: the sleep copy is
+// unprepared for all four signals, the ignoring child not for SIGHUP.
+func TestLiveAll(t *testing.T) {
+	d := startLiveDaemons(t)
+	rep, err := Run(Options{Root: t.TempDir(), Proc: "/proc", Self: os.Getpid(), All: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[int][]string{}
+	for _, f := range rep.Findings {
+		got[f.Target.PID] = append(got[f.Target.PID], f.Signal.Name)
+	}
+	if g := strings.Join(got[d.x.Pid], ","); g != "SIGHUP,SIGUSR1,SIGUSR2,SIGPIPE" {
+		t.Errorf("sleep copy unprepared for %s", g)
+	}
+	if slices.Contains(got[d.i.Pid], signals.Name(int(syscall.SIGHUP))) || slices.Contains(got[d.h.Pid], "SIGHUP") {
+		t.Errorf("prepared children listed: H %v, I %v", got[d.h.Pid], got[d.i.Pid])
+	}
+	if rep.Fatal() {
+		t.Error("--all exposures made the audit fatal")
+	}
+}
