@@ -112,8 +112,8 @@ func appendSignal(b []byte, sig int) []byte {
 
 // appendCode writes si_code by name, or as a number when it has none.
 func appendCode(b []byte, sig int, code int32) []byte {
-	name := signals.CodeName(sig, code)
-	if name != "" && (name[0] == '-' || (name[0] >= '0' && name[0] <= '9')) {
+	name, ok := signals.LookupCode(sig, code)
+	if !ok {
 		return strconv.AppendInt(b, int64(code), 10)
 	}
 	b = append(b, '"')

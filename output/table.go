@@ -64,7 +64,11 @@ func (t *Table) AppendRow(b []byte, ev *tracer.Event) []byte {
 	b = append(b, signals.Name(ev.Sig)...)
 	b = pad(b, len(b)-start, wSignal)
 	start = len(b)
-	b = append(b, signals.CodeName(ev.Sig, ev.Code)...)
+	if name, ok := signals.LookupCode(ev.Sig, ev.Code); ok {
+		b = append(b, name...)
+	} else {
+		b = strconv.AppendInt(b, int64(ev.Code), 10)
+	}
 	b = pad(b, len(b)-start, wCode)
 
 	start = len(b)

@@ -75,13 +75,23 @@ func perSignal(sig int) []string {
 // or returns the number as a string when it has no name. Named codes do not
 // allocate.
 func CodeName(sig int, code int32) string {
-	if n, ok := genericCodes[code]; ok {
+	if n, ok := LookupCode(sig, code); ok {
 		return n
+	}
+	return strconv.Itoa(int(code))
+}
+
+// LookupCode names si_code for sig and reports whether it has a name. It
+// never allocates: renderers use it to print unnamed codes (any process
+// can sigqueue one) as numbers straight into their buffer.
+func LookupCode(sig int, code int32) (string, bool) {
+	if n, ok := genericCodes[code]; ok {
+		return n, true
 	}
 	if code > 0 {
 		if names := perSignal(sig); int(code) <= len(names) {
-			return names[code-1]
+			return names[code-1], true
 		}
 	}
-	return strconv.Itoa(int(code))
+	return "", false
 }
