@@ -333,3 +333,33 @@ func TestNamesDoNotAllocate(t *testing.T) {
 		t.Errorf("Name/CodeName of known values: %v allocations per run, want 0", allocs)
 	}
 }
+
+func TestLookupCode(t *testing.T) {
+	for _, tc := range []struct {
+		sig  int
+		code int32
+		name string
+		ok   bool
+	}{
+		{1, 0, "SI_USER", true},
+		{11, 1, "SEGV_MAPERR", true},
+		{17, 6, "CLD_CONTINUED", true},
+		{1, 1, "", false},
+		{40, -42, "", false},
+		{11, 11, "", false},
+	} {
+		name, ok := LookupCode(tc.sig, tc.code)
+		if name != tc.name || ok != tc.ok {
+			t.Errorf("LookupCode(%d, %d) = %q, %v; want %q, %v", tc.sig, tc.code, name, ok, tc.name, tc.ok)
+		}
+		// CodeName agrees, with the number for unnamed codes.
+		if want := tc.name; ok && CodeName(tc.sig, tc.code) != want {
+			t.Errorf("CodeName(%d, %d) = %q, want %q", tc.sig, tc.code, CodeName(tc.sig, tc.code), want)
+		}
+	}
+	var sink string
+	if allocs := testing.AllocsPerRun(100, func() { sink, _ = LookupCode(40, -42) }); allocs != 0 {
+		t.Errorf("LookupCode of an unnamed code: %v allocations", allocs)
+	}
+	_ = sink
+}
