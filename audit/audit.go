@@ -354,6 +354,10 @@ func judge(sig int, intent Intent, p *Proc) Finding {
 			f.Reason = signals.Name(sig) + " stops the process; it cannot be caught"
 		}
 	case f.Disposition == "handler":
+		if goRuntimeExits[sig] && p.IsGo() {
+			f.Reason = "a Go program: the Go runtime's own handler exits on " + signals.Name(sig) +
+				" unless the program asked for it with signal.Notify, which /proc cannot show"
+		}
 	case f.Disposition == "ignore":
 	case p.NSInit:
 		f.Reason = "init of its PID namespace: the kernel discards signals it has no handler for"
@@ -370,6 +374,13 @@ func judge(sig int, intent Intent, p *Proc) Finding {
 		f.Reason = "a stop signal: ending the process is its purpose"
 	}
 	return f
+}
+
+// goRuntimeExits are the signals the Go runtime catches at start and turns
+// into an exit when the program did not ask for them (os/signal, "Default
+// behavior of signals in Go programs").
+var goRuntimeExits = map[int]bool{
+	int(unix.SIGHUP): true, int(unix.SIGINT): true, int(unix.SIGTERM): true, int(unix.SIGQUIT): true,
 }
 
 func sigOf(sig int) *Signal { return &Signal{Num: sig, Name: signals.Name(sig)} }

@@ -235,6 +235,14 @@ func TestLiveProcesses(t *testing.T) {
 	if r := byKey[want[4]].Reason; !strings.Contains(r, "processes whose name matches /^(auditdaemonGone)$/") {
 		t.Errorf("unresolved reason = %q, want what would match", r)
 	}
+	// The handler child is a Go program: its SIGHUP handler is real here
+	// (signal.Notify), but /proc cannot tell that from the runtime's own.
+	if r := byKey[want[6]].Reason; !strings.Contains(r, "a Go program") {
+		t.Errorf("Go handler reason = %q", r)
+	}
+	if r := byKey[want[5]].Reason; r != "" {
+		t.Errorf("SIGUSR1 to a Go program: reason %q, want none (the runtime ignores it)", r)
+	}
 	if !rep.Fatal() {
 		t.Error("Fatal() = false")
 	}

@@ -3,6 +3,7 @@ package audit
 import (
 	"bufio"
 	"bytes"
+	"debug/buildinfo"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -48,6 +49,19 @@ type Proc struct {
 
 	procDir string
 	exe     *string
+	isGo    *bool
+}
+
+// IsGo reports whether the process runs a Go program (its executable has
+// Go build information). Such a program always shows handlers in SigCgt:
+// the Go runtime installs its own at start.
+func (p *Proc) IsGo() bool {
+	if p.isGo == nil {
+		_, err := buildinfo.ReadFile(filepath.Join(p.procDir, strconv.Itoa(p.PID), "exe"))
+		ok := err == nil
+		p.isGo = &ok
+	}
+	return *p.isGo
 }
 
 // Cmdline is argv joined with spaces, the way ps and pkill -f see it; a

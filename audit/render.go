@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 )
 
 // WriteJSON writes one finding per line.
@@ -42,7 +43,7 @@ func WriteTable(w io.Writer, rep *Report) error {
 			sig = f.Signal.Name
 		}
 		if f.Target != nil {
-			target = fmt.Sprintf("%d %s", f.Target.PID, f.Target.Comm)
+			target = fmt.Sprintf("%d %s", f.Target.PID, printable(f.Target.Comm))
 		}
 		if f.Disposition != "" {
 			disp = f.Disposition
@@ -51,7 +52,7 @@ func WriteTable(w io.Writer, rep *Report) error {
 		if f.Source != nil {
 			src, text = f.Source.String(), f.Source.Text
 		}
-		rows = append(rows, []string{risk, sig, target, disp, src, strings.ReplaceAll(text, "\t", " ")})
+		rows = append(rows, []string{risk, sig, target, disp, printable(src), printable(strings.ReplaceAll(text, "\t", " "))})
 		note := f.Reason
 		if f.Risk == RiskFatal && strings.HasPrefix(note, "no handler:") {
 			note = ""
@@ -64,7 +65,7 @@ func WriteTable(w io.Writer, rep *Report) error {
 		for i, r := range rows {
 			writeRow(ew, widths, r)
 			if notes[i] != "" {
-				fmt.Fprintf(ew, "%s-> %s\n", strings.Repeat(" ", widths[0]+2), notes[i])
+				fmt.Fprintf(ew, "%s-> %s\n", strings.Repeat(" ", widths[0]+2), printable(notes[i]))
 			}
 		}
 	}
@@ -85,7 +86,7 @@ func WriteTable(w io.Writer, rep *Report) error {
 		h := []string{"PID", "COMM", "SIGNALS", "CMDLINE"}
 		var er [][]string
 		for _, t := range order {
-			er = append(er, []string{fmt.Sprint(t.PID), t.Comm, strings.Join(byPID[t.PID], ","), t.Cmdline})
+			er = append(er, []string{fmt.Sprint(t.PID), printable(t.Comm), strings.Join(byPID[t.PID], ","), truncate(printable(t.Cmdline), maxCmdline)})
 		}
 		widths := columnWidths(h, er)
 		writeRow(ew, widths, h)
@@ -101,6 +102,50 @@ func WriteTable(w io.Writer, rep *Report) error {
 	return ew.err
 }
 
+// maxCmdline bounds the command lines shown in the --all table (JSON has
+// them whole).
+const maxCmdline = 100
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
+}
+
+// printable escapes what a terminal would interpret (control characters,
+// invalid UTF-8) in text that processes choose themselves, so a hostile
+// comm or argv cannot forge or hide rows of the table.
+func printable(s string) string {
+	clean := true
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError || (r >= 0x80 && r < 0xa0) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r < 0x20 || r == 0x7f || (r == utf8.RuneError && size <= 1) || (r >= 0x80 && r < 0xa0) {
+			for _, c := range []byte(s[i : i+size]) {
+				fmt.Fprintf(&b, "\\x%02x", c)
+			}
+		} else {
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
 func summary(rep *Report) string {
 	var s string
 	if rep.Senders == 0 {
@@ -109,7 +154,7 @@ func summary(rep *Report) string {
 		s = fmt.Sprintf("%d fatal, %d unresolved, %d ok: %d signal sender%s",
 			rep.Count(RiskFatal), rep.Count(RiskUnresolved), rep.Count(RiskOK), rep.Senders, plural(rep.Senders))
 	}
-	s += fmt.Sprintf(" (%d configuration file%s read, %d processes examined", rep.Files, plural(rep.Files), rep.Procs)
+	s += fmt.Sprintf(" (%d configuration file%s read, %d process%s examined", rep.Files, plural(rep.Files), rep.Procs, pluralES(rep.Procs))
 	if rep.Inactive > 0 {
 		s += fmt.Sprintf("; %d sender%s of units with no live process left out", rep.Inactive, plural(rep.Inactive))
 	}
@@ -121,6 +166,13 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
+}
+
+func pluralES(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "es"
 }
 
 func columnWidths(header []string, rows [][]string) []int {

@@ -141,3 +141,31 @@ func TestRunErrors(t *testing.T) {
 		t.Errorf("empty proc: err = %v", err)
 	}
 }
+
+func TestTableEscapesHostileNames(t *testing.T) {
+	proc := writeFakeProc(t, []fakeProcess{
+		{pid: 77, ppid: 1, comm: "ev\x1b[2Jil", argv: []string{"evil", "x\nFATAL  SIGHUP  1 init", "\xff"}},
+	})
+	rep, err := Run(Options{Root: t.TempDir(), Proc: proc, All: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := WriteTable(&buf, rep); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if strings.ContainsAny(out, "\x1b\xff") || strings.Contains(out, "\nFATAL") {
+		t.Errorf("control characters reach the terminal:\n%q", out)
+	}
+	if !strings.Contains(out, `77   ev\x1b[2Jil  SIGHUP,SIGUSR1,SIGUSR2,SIGPIPE  evil x\x0aFATAL  SIGHUP  1 init \xff`) {
+		t.Errorf("escaped row missing:\n%s", out)
+	}
+	var js bytes.Buffer
+	if err := WriteJSON(&js, rep); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(js.String(), "\n") != 4 {
+		t.Errorf("JSON lines broken by a newline in argv:\n%s", js.String())
+	}
+}
