@@ -52,6 +52,8 @@ Dir::State::lists "$KAPT_DIR/lists";
 Dir::State::status "$KAPT_DIR/status";
 Dir::Cache "$KAPT_DIR/cache";
 Dir::Cache::archives "$KAPT_DIR/cache/archives";
+Dir::Cache::pkgcache "pkgcache.bin";
+Dir::Cache::srcpkgcache "srcpkgcache.bin";
 APT::Architecture "amd64";
 APT::Architectures { "amd64"; "arm64"; };
 Acquire::Languages "none";
@@ -115,11 +117,13 @@ kapt_kernel() {
 kapt_fetch() {
 	name=$1 arch=$2 version=$3
 	dir=$KAPT_DIR/debs
-	deb=$(ls "$dir/${name}_$(echo "$version" | sed 's/^[0-9]*://')_$arch.deb" 2>/dev/null || true)
+	# apt-get download names files NAME_VERSION_ARCH.deb with ":" as "%3a".
+	file=$dir/${name}_$(echo "$version" | sed "s/:/%3a/")_$arch.deb
+	deb=$(ls "$file" 2>/dev/null || true)
 	if [ -z "$deb" ]; then
 		echo "kernels: downloading $name:$arch $version" >&2
 		(cd "$dir" && kapt download "$name:$arch=$version" >&2)
-		deb=$(ls "$dir/${name}_$(echo "$version" | sed 's/^[0-9]*://')_$arch.deb")
+		deb=$(ls "$file")
 	fi
 	echo "$deb"
 }
