@@ -223,6 +223,9 @@ func (r *resolver) match(m *Match, sig int) ([]*Proc, string) {
 		if (m.Tool == "pkill" || m.Tool == "pgrep") && !m.Full && len(m.Pattern) > commLen && !strings.ContainsAny(m.Pattern, `.*+?[](){}|\^$`) {
 			why += fmt.Sprintf("; process names are at most %d characters, so without -f this pattern never matches", commLen)
 		}
+		if (m.Exe != "" || m.Tool == "pidof") && os.Geteuid() != 0 {
+			why += "; reading other users' /proc/PID/exe needs root"
+		}
 		if len(m.Unsupported) > 0 {
 			why += "; not evaluated: " + strings.Join(m.Unsupported, ", ")
 		}

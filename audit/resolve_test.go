@@ -224,3 +224,42 @@ func TestRunDebianFixture(t *testing.T) {
 		t.Errorf("Procs = %d, want %d", rep.Procs, len(debianHost)-3)
 	}
 }
+
+func TestJudge(t *testing.T) {
+	const (
+		sigKILL = 9
+		sigSTOP = 19
+		sigCHLD = 17
+	)
+	plain := &Proc{PID: 10, Comm: "d"}
+	handles := &Proc{PID: 11, Comm: "d", Caught: maskOf([]int{sigHUP})}
+	ignores := &Proc{PID: 12, Comm: "d", Ignored: maskOf([]int{sigHUP})}
+	blocks := &Proc{PID: 13, Comm: "d", Blocked: maskOf([]int{sigHUP})}
+	initNS := &Proc{PID: 14, Comm: "d", NSInit: true}
+	tests := []struct {
+		name   string
+		sig    int
+		intent Intent
+		p      *Proc
+		disp   string
+		risk   string
+		reason string
+	}{
+		{"no handler", sigHUP, IntentNotify, plain, "default", RiskFatal, "no handler: the default action of SIGHUP is terminate"},
+		{"handler", sigHUP, IntentNotify, handles, "handler", RiskOK, ""},
+		{"ignored", sigHUP, IntentNotify, ignores, "ignore", RiskOK, ""},
+		{"blocked everywhere", sigHUP, IntentNotify, blocks, "blocked", RiskOK, "blocked in every thread"},
+		{"SIGKILL", sigKILL, IntentNotify, handles, "default", RiskFatal, "SIGKILL cannot be caught"},
+		{"SIGSTOP", sigSTOP, IntentNotify, plain, "default", RiskOK, "SIGSTOP stops the process"},
+		{"default ignore", sigCHLD, IntentNotify, plain, "default", RiskOK, "the default action of SIGCHLD is ignore"},
+		{"stop intent", sigTERM, IntentStop, plain, "default", RiskOK, "a stop signal"},
+		{"namespace init", sigHUP, IntentNotify, initNS, "default", RiskOK, "init of its PID namespace"},
+		{"SIGQUIT dumps core", sigQUIT, IntentNotify, plain, "default", RiskFatal, "is core"},
+	}
+	for _, tt := range tests {
+		f := judge(tt.sig, tt.intent, tt.p)
+		if f.Disposition != tt.disp || f.Risk != tt.risk || !strings.Contains(f.Reason, tt.reason) || (tt.reason == "" && f.Reason != "") {
+			t.Errorf("%s: disposition %q risk %q reason %q; want %q %q %q", tt.name, f.Disposition, f.Risk, f.Reason, tt.disp, tt.risk, tt.reason)
+		}
+	}
+}
