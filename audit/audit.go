@@ -106,15 +106,16 @@ func Run(opts Options) (*Report, error) {
 	if opts.Proc == "" {
 		opts.Proc = "/proc"
 	}
+	const rootHint = " (--root wants the directory that holds the audited system's etc/)"
 	fi, err := os.Stat(opts.Root)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read --root %s: %s", opts.Root, errText(err))
+		return nil, fmt.Errorf("cannot read --root %s: %s%s", opts.Root, errText(err), rootHint)
 	}
 	if !fi.IsDir() {
-		return nil, fmt.Errorf("--root %s is not a directory", opts.Root)
+		return nil, fmt.Errorf("--root %s is not a directory%s", opts.Root, rootHint)
 	}
 	if _, err := os.ReadDir(opts.Root); err != nil {
-		return nil, fmt.Errorf("cannot read --root %s: %s", opts.Root, errText(err))
+		return nil, fmt.Errorf("cannot read --root %s: %s%s", opts.Root, errText(err), rootHint)
 	}
 	procs, err := ScanProcs(opts.Proc, opts.Self)
 	if err != nil {

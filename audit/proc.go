@@ -112,7 +112,7 @@ type Procs struct {
 func ScanProcs(procDir string, skip int) (*Procs, error) {
 	ents, err := os.ReadDir(procDir)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read %s: %w", procDir, err)
+		return nil, fmt.Errorf("cannot read %s: %s (--proc wants a mounted proc file system)", procDir, errText(err))
 	}
 	ps := &Procs{Dir: procDir, ByID: map[int]*Proc{}}
 	sawAny := false
