@@ -517,9 +517,7 @@ func (s *shellScan) nested(c *syntax.CallExpr, name string, rest []value) {
 		var body *value
 		switch {
 		case (a.lit == "-c" || a.lit == "--command") && i+1 < len(rest):
-			if name == "su" || name == "runuser" || strings.HasPrefix(a.lit, "-") {
-				body = &rest[i+1]
-			}
+			body = &rest[i+1]
 		case strings.HasPrefix(a.lit, "--command="):
 			v := value{lit: strings.TrimPrefix(a.lit, "--command="), isLit: true}
 			body = &v

@@ -137,6 +137,9 @@ func pidOperand(v value, unit string) []Selector {
 	}
 	if !v.isLit {
 		why := "the PID comes from " + v.text + ", which is only known when the script runs"
+		if strings.HasPrefix(v.text, "-") {
+			why = "a process group (" + v.text + "), only known when the script runs"
+		}
 		if strings.Contains(v.text, "MAINPID") && unit == "" {
 			why = "$MAINPID is only set by systemd for the unit's own commands"
 		}
