@@ -34,6 +34,9 @@ func sampleArgv(s string) (a [256]int8, n uint16) {
 	return a, uint16(min(len(s), 256))
 }
 
+// fullPadding pads struct event_full (event + sender_detail) to 8 bytes.
+var fullPadding = (8 - (eventSize+detailSize)%8) % 8
+
 // rawSample encodes a record as the ring buffer hands it over, in storage
 // that is 8-byte aligned like a ring-buffer sample. trim shortens it.
 func rawSample(t testing.TB, ev sigtraceEvent, d *sigtraceSenderDetail, trim int) []byte {
@@ -42,18 +45,20 @@ func rawSample(t testing.TB, ev sigtraceEvent, d *sigtraceSenderDetail, trim int
 	if err := binary.Write(&buf, binary.NativeEndian, &ev); err != nil {
 		t.Fatal(err)
 	}
-	if buf.Len() != 112 {
-		t.Fatalf("struct event packs to %d bytes, bpf/sigtrace.h says 112", buf.Len())
+	// Packed size == in-memory size: the record has no holes, so the
+	// decoder's cast reads what the kernel wrote.
+	if buf.Len() != eventSize {
+		t.Fatalf("struct event packs to %d bytes but is %d in memory: it has holes", buf.Len(), eventSize)
 	}
 	if d != nil {
 		if err := binary.Write(&buf, binary.NativeEndian, d); err != nil {
 			t.Fatal(err)
 		}
-		if buf.Len() != 112+420 {
-			t.Fatalf("struct sender_detail packs to %d bytes, bpf/sigtrace.h says 420", buf.Len()-112)
+		if buf.Len() != eventSize+detailSize {
+			t.Fatalf("struct sender_detail packs to %d bytes but is %d in memory: it has holes", buf.Len()-eventSize, detailSize)
 		}
 		// struct event_full is padded to its 8-byte alignment.
-		buf.Write(make([]byte, 4))
+		buf.Write(make([]byte, fullPadding))
 	}
 	n := buf.Len() - trim
 	words := make([]uint64, (n+7)/8+1)
@@ -450,10 +455,10 @@ func TestDecodeShortAndUnknown(t *testing.T) {
 	}{
 		{"empty", []byte{}, true, "0 bytes"},
 		{"nil", nil, true, "0 bytes"},
-		{"header short by one", rawSample(t, plain, nil, 1), true, "111 bytes"},
+		{"header short by one", rawSample(t, plain, nil, 1), true, fmt.Sprintf("%d bytes", eventSize-1)},
 		{"detail announced, not there", rawSample(t, pk, nil, 0), true, "sender detail"},
 		// Short by one byte of the detail itself (past its padding).
-		{"detail short by one", rawSample(t, pk, &pkd, 5), true, "sender detail"},
+		{"detail short by one", rawSample(t, pk, &pkd, fullPadding+1), true, "sender detail"},
 		{"unknown type 3", rawSample(t, sigtraceEvent{Type: 3, Sig: 1}, nil, 0), false, "unknown record type 3"},
 		{"unknown type 0", rawSample(t, sigtraceEvent{Type: 0, Sig: 1}, nil, 0), false, "unknown record type 0"},
 	} {
@@ -473,7 +478,7 @@ func TestDecodeShortAndUnknown(t *testing.T) {
 	}
 	// Exactly header + detail (no trailing padding) is enough.
 	var ev Event
-	if err := dec.Decode(rawSample(t, pk, &pkd, 4), &ev); err != nil {
+	if err := dec.Decode(rawSample(t, pk, &pkd, fullPadding), &ev); err != nil {
 		t.Errorf("header + detail without padding: %v", err)
 	}
 }
