@@ -138,70 +138,97 @@ static __always_inline bool comms_wanted(const char *a, const char *b)
 	return bpf_map_lookup_elem(&comm_filter, a) || bpf_map_lookup_elem(&comm_filter, b);
 }
 
-/* The disposition the receiver has now: task->sighand->action[sig-1]. The
- * array is indexed with a runtime value, so the element size is relocated
- * too rather than taken from the build machine's headers. */
-static __always_inline void read_action(struct task_struct *t, int sig, __u64 *handler, __u64 *flags)
+/* Whether bpf_get_current_task_btf() exists (5.11+). With it, current is a
+ * BTF pointer and its fields are plain loads; without it (5.8-5.10) every
+ * field costs a bpf_probe_read_kernel() call. Resolved at load time, so the
+ * verifier only ever sees one of the two paths. */
+static __always_inline bool have_task_btf(void)
 {
-	struct sighand_struct *sh = BPF_CORE_READ(t, sighand);
+	return bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf);
+}
+
+static __always_inline struct task_struct *current_task(bool trusted)
+{
+	if (trusted)
+		return bpf_get_current_task_btf();
+	return (struct task_struct *)bpf_get_current_task();
+}
+
+/* RD(trusted, p, a.b) reads p->a.b directly when p is a BTF pointer, and
+ * through bpf_probe_read_kernel() otherwise. */
+#define RD(trusted, p, ...) ((trusted) ? (p)->__VA_ARGS__ : BPF_CORE_READ(p, __VA_ARGS__))
+
+/* The disposition the receiver has now: task->sighand->action[sig-1]. The
+ * array is indexed with a runtime value, which direct BTF access does not
+ * allow, so the pair is read with one helper call; the element size is
+ * relocated too rather than taken from the build machine's headers. */
+static __always_inline void read_action(struct sighand_struct *sh, int sig, __u64 *handler, __u64 *flags)
+{
 	if (!sh)
 		return;
 	void *base = (void *)sh + bpf_core_field_offset(struct sighand_struct, action);
 	struct k_sigaction *ka = base + (sig - 1) * bpf_core_type_size(struct k_sigaction);
+	__u32 hoff = bpf_core_field_offset(struct k_sigaction, sa.sa_handler);
+	__u32 foff = bpf_core_field_offset(struct k_sigaction, sa.sa_flags);
+	if (foff == hoff + 8) {
+		__u64 pair[2] = {};
+		bpf_probe_read_kernel(pair, sizeof(pair), (void *)ka + hoff);
+		*handler = pair[0];
+		*flags = pair[1];
+		return;
+	}
 	*handler = (__u64)BPF_CORE_READ(ka, sa.sa_handler);
 	*flags = BPF_CORE_READ(ka, sa.sa_flags);
 }
 
-static __always_inline bool blocks(struct task_struct *t, __u64 bit)
-{
-	/* sigset_t is one unsigned long word on 64-bit: 64 signals. */
-	return BPF_CORE_READ(t, blocked.sig[0]) & bit;
-}
-
 /* A process-directed signal is blocked only when every thread blocks it:
- * complete_signal() hands it to any thread that does not (wants_signal()). */
+ * complete_signal() hands it to any thread that does not (wants_signal()).
+ * Only walked when the target thread blocks it, which is rare. */
 static __always_inline bool group_blocks(struct task_struct *t, __u64 bit)
 {
-	struct signal_struct *sig = BPF_CORE_READ(t, signal);
+	struct signal_struct *sig = t->signal;
 	struct list_head *head = (void *)sig + bpf_core_field_offset(struct signal_struct, thread_head);
 	struct list_head *pos = BPF_CORE_READ(head, next);
 	__u64 off = bpf_core_field_offset(struct task_struct, thread_node);
 
 	for (int i = 0; i < MAX_THREADS_WALKED && pos && pos != head; i++) {
 		struct task_struct *th = (void *)pos - off;
-		if (!blocks(th, bit))
+		if (!(BPF_CORE_READ(th, blocked.sig[0]) & bit))
 			return false;
 		pos = BPF_CORE_READ(pos, next);
 	}
 	return true;
 }
 
-static __always_inline void fill_sender_detail(struct task_struct *cur, struct sender_detail *d, __u32 *flags)
+static __always_inline void fill_sender_detail(bool trusted, struct task_struct *cur, struct sender_detail *d, __u32 *flags)
 {
-	struct task_struct *p = BPF_CORE_READ(cur, real_parent);
+	struct task_struct *p = RD(trusted, cur, real_parent);
 	__u8 n = 0;
 
 	for (int i = 0; i < MAX_ANCESTRY; i++) {
 		if (!p)
 			break;
-		__u32 pid = BPF_CORE_READ(p, tgid);
+		__u32 pid = RD(trusted, p, tgid);
 		if (!pid)
 			break;
 		d->ancestry[i].pid = pid;
-		BPF_CORE_READ_STR_INTO(&d->ancestry[i].comm, p, comm);
+		if (trusted)
+			__builtin_memcpy(d->ancestry[i].comm, p->comm, TASK_COMM_LEN);
+		else
+			BPF_CORE_READ_INTO(&d->ancestry[i].comm, p, comm);
 		n++;
 		if (pid == 1)
 			break;
-		p = BPF_CORE_READ(p, real_parent);
+		p = RD(trusted, p, real_parent);
 	}
 	d->ancestry_len = n;
 
 	/* argv of current, read from its own memory while it still exists. */
-	struct mm_struct *mm = BPF_CORE_READ(cur, mm);
+	struct mm_struct *mm = RD(trusted, cur, mm);
 	if (!mm)
 		return;
-	unsigned long start = BPF_CORE_READ(mm, arg_start);
-	unsigned long end = BPF_CORE_READ(mm, arg_end);
+	unsigned long start = RD(trusted, mm, arg_start);
+	unsigned long end = RD(trusted, mm, arg_end);
 	unsigned long len = end - start;
 	if (end <= start)
 		return;
@@ -236,10 +263,10 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 	if (!sig_wanted(sig))
 		return 0;
 
-	struct task_struct *cur = (struct task_struct *)bpf_get_current_task();
+	/* task is a tp_btf argument: its fields are direct loads (5.5+). */
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 cur_tgid = id >> 32;
-	__u32 target_tgid = BPF_CORE_READ(task, tgid);
+	__u32 target_tgid = task->tgid;
 
 	if (!pids_wanted(cur_tgid, target_tgid)) {
 		count(STAT_FILTERED);
@@ -247,12 +274,14 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 	}
 	char scomm[TASK_COMM_LEN], tcomm[TASK_COMM_LEN];
 	bpf_get_current_comm(scomm, sizeof(scomm));
-	BPF_CORE_READ_STR_INTO(&tcomm, task, comm);
+	__builtin_memcpy(tcomm, task->comm, TASK_COMM_LEN);
 	if (!comms_wanted(scomm, tcomm)) {
 		count(STAT_FILTERED);
 		return 0;
 	}
 
+	bool trusted = have_task_btf();
+	struct task_struct *cur = current_task(trusted);
 	__u32 flags = group ? F_GROUP : 0;
 	int code = SI_USER;
 	__s32 si_pid = 0;
@@ -261,17 +290,16 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 	unsigned long info_val = arg_value(ctx, 1);
 	if (info_val == SEND_SIG_NOINFO) {
 		flags |= F_INFO_NOINFO;
-		code = SI_USER;
 		si_pid = cur_tgid;
 	} else if (info_val == SEND_SIG_PRIV) {
 		flags |= F_INFO_PRIV;
 		code = SI_KERNEL;
 	} else {
-		code = BPF_CORE_READ(info, si_code);
-		si_pid = BPF_CORE_READ(info, _sifields._kill._pid);
-		si_uid = BPF_CORE_READ(info, _sifields._kill._uid);
+		code = info->si_code;
+		si_pid = info->_sifields._kill._pid;
+		si_uid = info->_sifields._kill._uid;
 	}
-	if (BPF_CORE_READ(cur, flags) & PF_KTHREAD)
+	if (RD(trusted, cur, flags) & PF_KTHREAD)
 		flags |= F_SENDER_KTHREAD;
 
 	bool detail = sent_by_current(sig, code, flags, cur_tgid, target_tgid);
@@ -296,24 +324,24 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 	e->sender_tid = (__u32)id;
 	e->sender_uid = (__u32)bpf_get_current_uid_gid();
 	e->target_pid = target_tgid;
-	e->target_tid = BPF_CORE_READ(task, pid);
-	e->target_uid = BPF_CORE_READ(task, real_cred, uid.val);
+	e->target_tid = task->pid;
+	e->target_uid = task->real_cred->uid.val;
 	e->exit_code = 0;
 	__builtin_memcpy(e->sender_comm, scomm, TASK_COMM_LEN);
 	__builtin_memcpy(e->target_comm, tcomm, TASK_COMM_LEN);
 
 	e->handler = 0;
 	e->sa_flags = 0;
-	read_action(task, sig, &e->handler, &e->sa_flags);
+	read_action(task->sighand, sig, &e->handler, &e->sa_flags);
 
 	__u64 bit = 1ULL << (sig - 1);
-	if (blocks(task, bit) && (!group || group_blocks(task, bit)))
+	if ((task->blocked.sig[0] & bit) && (!group || group_blocks(task, bit)))
 		flags |= F_BLOCKED;
-	if (BPF_CORE_READ(task, real_blocked.sig[0]) & bit)
+	if (task->real_blocked.sig[0] & bit)
 		flags |= F_SIGWAIT;
-	if (BPF_CORE_READ(task, signal, flags) & SIGNAL_UNKILLABLE)
+	if (task->signal->flags & SIGNAL_UNKILLABLE)
 		flags |= F_UNKILLABLE;
-	if (BPF_CORE_READ(task, ptrace))
+	if (task->ptrace)
 		flags |= F_TRACED;
 
 	if (detail) {
@@ -322,7 +350,7 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 		d->ancestry_len = 0;
 		d->_pad = 0;
 		flags |= F_DETAIL;
-		fill_sender_detail(cur, d, &flags);
+		fill_sender_detail(trusted, cur, d, &flags);
 	}
 	e->flags = flags;
 	submit(e);
@@ -334,12 +362,13 @@ int BPF_PROG(on_deliver, int sig, struct kernel_siginfo *info, struct k_sigactio
 {
 	if (!want_deliver)
 		return 0;
-	struct task_struct *cur = (struct task_struct *)bpf_get_current_task();
+	bool trusted = have_task_btf();
+	struct task_struct *cur = current_task(trusted);
+	struct signal_struct *cursig = RD(trusted, cur, signal);
 	/* A fatal default action arrives here as SIGKILL (complete_signal());
 	 * it passes the signal filter when its cause, the group exit code,
 	 * does, so `-s HUP` still shows the process dying of SIGHUP. */
-	if (!sig_wanted(sig) &&
-	    !(sig == SIGKILL && sig_wanted(BPF_CORE_READ(cur, signal, group_exit_code) & 0x7f)))
+	if (!sig_wanted(sig) && !(sig == SIGKILL && sig_wanted(RD(trusted, cursig, group_exit_code) & 0x7f)))
 		return 0;
 
 	__u64 id = bpf_get_current_pid_tgid();
@@ -358,9 +387,9 @@ int BPF_PROG(on_deliver, int sig, struct kernel_siginfo *info, struct k_sigactio
 		flags |= F_INFO_PRIV;
 		code = SI_KERNEL;
 	} else {
-		code = BPF_CORE_READ(info, si_code);
-		si_pid = BPF_CORE_READ(info, _sifields._kill._pid);
-		si_uid = BPF_CORE_READ(info, _sifields._kill._uid);
+		code = info->si_code;
+		si_pid = info->_sifields._kill._pid;
+		si_uid = info->_sifields._kill._uid;
 	}
 
 	if (!pids_wanted(si_pid, tgid)) {
@@ -397,14 +426,13 @@ int BPF_PROG(on_deliver, int sig, struct kernel_siginfo *info, struct k_sigactio
 	e->handler = 0;
 	e->sa_flags = 0;
 	if (arg_value(ctx, 2)) {
-		e->handler = (__u64)BPF_CORE_READ(ka, sa.sa_handler);
-		e->sa_flags = BPF_CORE_READ(ka, sa.sa_flags);
+		e->handler = (__u64)ka->sa.sa_handler;
+		e->sa_flags = ka->sa.sa_flags;
 	}
 	e->exit_code = 0;
-	struct signal_struct *s = BPF_CORE_READ(cur, signal);
-	if (BPF_CORE_READ(s, flags) & SIGNAL_GROUP_EXIT) {
+	if (RD(trusted, cursig, flags) & SIGNAL_GROUP_EXIT) {
 		flags |= F_GROUP_EXIT;
-		e->exit_code = BPF_CORE_READ(s, group_exit_code);
+		e->exit_code = RD(trusted, cursig, group_exit_code);
 	}
 	e->flags = flags;
 	submit(e);
