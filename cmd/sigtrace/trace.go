@@ -36,6 +36,7 @@ die of; "unprepared" means it could have caught it but has no handler.`,
 			if len(args) > 0 {
 				return fmt.Errorf("filter expressions (%q) are not supported yet: use -s, -p, --target-pid, --sender-pid, --comm, --fatal or --failed", args[0])
 			}
+			f.signalSet = cmd.Flags().Changed("signal")
 			debug, _ := cmd.Flags().GetBool("debug")
 			return runTrace(cmd.Context(), f, debug)
 		},

@@ -26,6 +26,7 @@ type traceFlags struct {
 	count       int
 	ringSizeMiB int
 	readyFile   string
+	signalSet   bool // -s was given, even as -s "": an empty set is an error
 }
 
 func (f *traceFlags) register(cmd *cobra.Command) {
@@ -46,13 +47,15 @@ func (f *traceFlags) register(cmd *cobra.Command) {
 	_ = fl.MarkHidden("ready-file")
 }
 
+// tracerOptions is called after parsing, so Changed tells whether -s was
+// given at all.
 func (f *traceFlags) tracerOptions() (tracer.Options, error) {
 	var o tracer.Options
 	var err error
 	if f.output != "table" && f.output != "json" {
 		return o, fmt.Errorf("unknown output format %q (want table or json)", f.output)
 	}
-	if len(f.signals) > 0 {
+	if f.signals != nil || f.signalSet {
 		if o.Signals, err = signals.ParseList(strings.Join(f.signals, ",")); err != nil {
 			return o, err
 		}
