@@ -25,7 +25,8 @@ KERNELS=${SIGTRACE_KERNELS:-"5.10-x86_64 6.1-x86_64 6.12-x86_64 6.1-arm64"}
 JOBS=${SIGTRACE_JOBS:-2}
 TIMEOUT=${SIGTRACE_TIMEOUT:-300}
 HOST=${SIGTRACE_HOST:-1}
-TEST_TIMEOUT=$((TIMEOUT - 30))s # per test binary, so a hang still prints its stacks
+# per test binary, shorter than the guest so that a hang still prints its stacks
+TEST_TIMEOUT=$((TIMEOUT > 60 ? TIMEOUT - 30 : TIMEOUT))s
 work=$KCACHE/run
 results=$work/results
 
@@ -203,8 +204,14 @@ guests_ms=$(ms_since "$tg")
 	echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 } >"$results/run.meta"
 
-mkdir -p "$root/kernels/results"
+# Only a full run (every kernel, every package) replaces the committed
+# kernels/results/latest.md; a partial one goes next to its console logs.
+md=$results/matrix.md
+if [ -z "${SIGTRACE_KERNELS:-}" ] && [ -z "${SIGTRACE_PKGS:-}" ]; then
+	mkdir -p "$root/kernels/results"
+	md=$root/kernels/results/latest.md
+fi
 rc=0
-go run ./kernels/matrix -results "$results" -md "$root/kernels/results/latest.md" || rc=$?
+go run ./kernels/matrix -results "$results" -md "$md" || rc=$?
 log "wall time: guests $((guests_ms / 1000)) s, total $(($(ms_since "$t0") / 1000)) s (console logs in $results)"
 exit "$rc"
