@@ -1,0 +1,374 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// CPUs the storm and the tracer are pinned to (when there are two).
+const (
+	stormCPU  = 0
+	tracerCPU = 1
+)
+
+// readyMarker is in the line `sigtrace trace` prints on stderr once its
+// probes are attached ("Tracing signals... Ctrl-C to stop.").
+const readyMarker = "Ctrl-C to stop"
+
+var lostRE = regexp.MustCompile(`(\d+) events? lost`)
+
+// pinning is off on a single-CPU machine.
+var pinning = runtime.NumCPU() >= 2
+
+// pinSelf moves every thread of this process to cpu; threads created later
+// inherit it. The runner mostly sleeps, but keeps off the storm's CPU.
+func pinSelf(cpu int) error {
+	if !pinning {
+		return nil
+	}
+	var set unix.CPUSet
+	set.Set(cpu)
+	tids, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return err
+	}
+	for _, t := range tids {
+		tid, err := strconv.Atoi(t.Name())
+		if err != nil {
+			continue
+		}
+		if err := unix.SchedSetaffinity(tid, &set); err != nil && !errors.Is(err, unix.ESRCH) {
+			return fmt.Errorf("pinning to CPU %d: %w", cpu, err)
+		}
+	}
+	return nil
+}
+
+// startPinned starts cmd on cpu: it forks from a thread pinned there, and
+// the child (and its children) inherit the affinity.
+func startPinned(cmd *exec.Cmd, cpu int) error {
+	if !pinning {
+		return cmd.Start()
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var old, set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &old); err != nil {
+		return err
+	}
+	set.Set(cpu)
+	if err := unix.SchedSetaffinity(0, &set); err != nil {
+		return fmt.Errorf("pinning to CPU %d: %w", cpu, err)
+	}
+	err := cmd.Start()
+	if rerr := unix.SchedSetaffinity(0, &old); rerr != nil && err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// threadStats sums, over the live threads of pid, the CPU time (ns, from
+// schedstat) and the context switches (voluntary + involuntary: the
+// wake-ups, from status).
+type threadStats struct {
+	cpuNs    int64
+	switches int64
+}
+
+func readThreadStats(pid int) (threadStats, error) {
+	var s threadStats
+	dir := fmt.Sprintf("/proc/%d/task", pid)
+	tids, err := os.ReadDir(dir)
+	if err != nil {
+		return s, err
+	}
+	for _, t := range tids {
+		b, err := os.ReadFile(filepath.Join(dir, t.Name(), "schedstat"))
+		if err != nil {
+			continue // the thread is gone
+		}
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			ns, _ := strconv.ParseInt(f[0], 10, 64)
+			s.cpuNs += ns
+		}
+		b, err = os.ReadFile(filepath.Join(dir, t.Name(), "status"))
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok &&
+				(k == "voluntary_ctxt_switches" || k == "nonvoluntary_ctxt_switches") {
+				n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				s.switches += n
+			}
+		}
+	}
+	return s, nil
+}
+
+// ---- the tracer ----
+
+type tracerProc struct {
+	cmd      *exec.Cmd
+	pid      int
+	start    time.Time
+	atReady  threadStats // CPU spent loading and attaching
+	stdout   *os.File    // nil: /dev/null
+	mu       sync.Mutex
+	stderr   []string
+	readyCh  chan struct{}
+	stderrOK chan struct{} // closed once stderr is at EOF
+}
+
+// tracerExit is what a stopped tracer leaves behind.
+type tracerExit struct {
+	cpuNs      int64 // utime + stime of the whole run (rusage)
+	cpuAfterNs int64 // of which after the ready line
+	switches   int64 // nvcsw + nivcsw (rusage)
+	lost       int64 // from "N events lost" lines on stderr
+	stderr     []string
+	exitErr    error
+}
+
+// startTracer runs bin args... on the tracer CPU with stdout to out (nil:
+// /dev/null) and waits for its ready line.
+func startTracer(ctx context.Context, bin string, args []string, out *os.File) (*tracerProc, error) {
+	cmd := exec.Command(bin, args...)
+	if out != nil {
+		cmd.Stdout = out
+	} // else os/exec opens /dev/null
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	errPipe, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	t := &tracerProc{cmd: cmd, stdout: out, readyCh: make(chan struct{}), stderrOK: make(chan struct{})}
+	t.start = time.Now()
+	if err := startPinned(cmd, tracerCPU); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", bin, err)
+	}
+	t.pid = cmd.Process.Pid
+	go func() {
+		defer close(t.stderrOK)
+		sc := bufio.NewScanner(errPipe)
+		ready := false
+		for sc.Scan() {
+			line := sc.Text()
+			t.mu.Lock()
+			t.stderr = append(t.stderr, line)
+			t.mu.Unlock()
+			if !ready && strings.Contains(line, readyMarker) {
+				ready = true
+				close(t.readyCh)
+			}
+		}
+		io.Copy(io.Discard, errPipe)
+	}()
+	timeout := time.NewTimer(60 * time.Second)
+	defer timeout.Stop()
+	select {
+	case <-t.readyCh:
+		t.atReady, _ = readThreadStats(t.pid)
+		return t, nil
+	case <-t.stderrOK:
+		err = errors.New("exited before attaching")
+	case <-timeout.C:
+		err = errors.New("not attached after 60s")
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	t.cmd.Process.Kill()
+	t.cmd.Wait()
+	return nil, fmt.Errorf("%s %s: %v: %s", filepath.Base(bin), strings.Join(args, " "), err, t.stderrText())
+}
+
+func (t *tracerProc) stderrText() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return strings.Join(t.stderr, "; ")
+}
+
+// stop sends SIGINT (the tracer drains and reports lost events) and waits.
+func (t *tracerProc) stop() tracerExit {
+	t.cmd.Process.Signal(os.Interrupt)
+	done := make(chan error, 1)
+	go func() { done <- t.cmd.Wait() }()
+	var x tracerExit
+	select {
+	case x.exitErr = <-done:
+	case <-time.After(30 * time.Second):
+		t.cmd.Process.Kill()
+		<-done
+		x.exitErr = errors.New("did not stop within 30s of SIGINT; killed")
+	}
+	select {
+	case <-t.stderrOK:
+	case <-time.After(5 * time.Second):
+	}
+	if x.exitErr != nil {
+		x.exitErr = fmt.Errorf("%v: %s", x.exitErr, t.stderrText())
+	}
+	if ps := t.cmd.ProcessState; ps != nil {
+		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+			x.cpuNs = tvNs(ru.Utime) + tvNs(ru.Stime)
+			x.switches = ru.Nvcsw + ru.Nivcsw
+		}
+	}
+	x.cpuAfterNs = x.cpuNs - t.atReady.cpuNs
+	if x.cpuAfterNs < 0 {
+		x.cpuAfterNs = 0
+	}
+	t.mu.Lock()
+	x.stderr = append([]string(nil), t.stderr...)
+	t.mu.Unlock()
+	for _, line := range x.stderr {
+		if m := lostRE.FindStringSubmatch(line); m != nil {
+			n, _ := strconv.ParseInt(m[1], 10, 64)
+			x.lost += n
+		}
+	}
+	return x
+}
+
+func tvNs(tv syscall.Timeval) int64 { return tv.Sec*1e9 + tv.Usec*1e3 }
+
+// ---- the storm ----
+
+// stormResult is the storm's one line of output.
+type stormResult struct {
+	workload  string
+	signals   int64
+	elapsedNs int64
+	delivered int64
+}
+
+func (s stormResult) nsPerSignal() float64 {
+	if s.signals == 0 {
+		return 0
+	}
+	return float64(s.elapsedNs) / float64(s.signals)
+}
+
+// runStorm runs the storm program on the storm CPU for dur (or n signals).
+func runStorm(ctx context.Context, bin, workload string, dur time.Duration, n int64) (stormResult, error) {
+	args := []string{"-d", dur.String()}
+	limit := dur
+	if n > 0 {
+		args = []string{"-n", strconv.FormatInt(n, 10)}
+		limit = time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, limit+time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, append(args, workload)...)
+	var out, errb bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &errb
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := startPinned(cmd, stormCPU); err != nil {
+		return stormResult{}, err
+	}
+	if err := cmd.Wait(); err != nil {
+		return stormResult{}, fmt.Errorf("storm %s: %v: %s", workload, err, strings.TrimSpace(errb.String()))
+	}
+	return parseStorm(out.String())
+}
+
+func parseStorm(s string) (stormResult, error) {
+	var r stormResult
+	seen := 0
+	for _, f := range strings.Fields(s) {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok {
+			continue
+		}
+		n, _ := strconv.ParseInt(v, 10, 64)
+		switch k {
+		case "workload":
+			r.workload = v
+			seen++
+		case "signals":
+			r.signals = n
+			seen++
+		case "elapsed_ns":
+			r.elapsedNs = n
+			seen++
+		case "delivered":
+			r.delivered = n
+		}
+	}
+	if seen != 3 || r.signals <= 0 || r.elapsedNs <= 0 {
+		return r, fmt.Errorf("storm printed %q", strings.TrimSpace(s))
+	}
+	return r, nil
+}
+
+// countJSONL counts the event lines of JSON-lines output (files, or every
+// file under a directory): lines that are neither the header nor a lost
+// record, and the sum of the lost records' counts.
+func countJSONL(path string) (events, lost int64, err error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	files := []string{path}
+	if fi.IsDir() {
+		files = nil
+		filepath.WalkDir(path, func(p string, d os.DirEntry, err error) error {
+			if err == nil && d.Type().IsRegular() {
+				files = append(files, p)
+			}
+			return nil
+		})
+	}
+	lostCount := regexp.MustCompile(`"count":\s*(\d+)`)
+	for _, name := range files {
+		f, err := os.Open(name)
+		if err != nil {
+			return events, lost, err
+		}
+		br := bufio.NewReaderSize(f, 1<<20)
+		for {
+			line, err := br.ReadSlice('\n')
+			if len(line) > 0 {
+				switch {
+				case bytes.Contains(line, []byte(`"type":"lost"`)):
+					if m := lostCount.FindSubmatch(line); m != nil {
+						n, _ := strconv.ParseInt(string(m[1]), 10, 64)
+						lost += n
+					}
+				case bytes.Contains(line, []byte(`"type":"header"`)):
+				case bytes.HasPrefix(line, []byte("{")):
+					events++
+				}
+			}
+			if err == bufio.ErrBufferFull {
+				// A line longer than the buffer: skip the rest of it.
+				for err == bufio.ErrBufferFull {
+					_, err = br.ReadSlice('\n')
+				}
+			}
+			if err != nil {
+				break
+			}
+		}
+		f.Close()
+	}
+	return events, lost, nil
+}
