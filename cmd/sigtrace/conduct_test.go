@@ -347,7 +347,9 @@ func TestTraceTableEndToEnd(t *testing.T) {
 // after flushing what it saw.
 func TestOwnSignals(t *testing.T) {
 	requireRoot(t)
-	p := startSigtrace(t, "trace", "-o", "json", "-s", "HUP,USR1,USR2", "--no-deliver")
+	// Only signals to sigtrace itself: other tests' storms must not fill
+	// the pipe this test reads.
+	p := startSigtrace(t, "trace", "-o", "json", "-s", "HUP,USR1,USR2", "--no-deliver", "--comm", selfComm(t))
 	pid := p.cmd.Process.Pid
 	for _, s := range []syscall.Signal{syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2} {
 		if err := syscall.Kill(pid, s); err != nil {
@@ -360,12 +362,42 @@ func TestOwnSignals(t *testing.T) {
 			t.Errorf("%v to sigtrace: verdict %v fatal %v, want ignored", s, ev["verdict"], ev["fatal"])
 		}
 	}
+	go func() { _, _ = io.Copy(io.Discard, p.stdout) }() // as a pipe reader would
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	if code := p.wait(t); code != 0 {
 		t.Errorf("exit status after SIGTERM = %d, want 0; stderr: %s", code, p.errText())
 	}
+}
+
+// TestStopWithBlockedOutput: SIGTERM ends sigtrace even when nobody reads
+// its output and a write is blocked (sigtrace trace | less, paused).
+func TestStopWithBlockedOutput(t *testing.T) {
+	requireRoot(t)
+	p := startSigtrace(t, "trace", "-o", "json", "-s", "USR2", "--no-deliver", "--comm", selfComm(t))
+	pid := p.cmd.Process.Pid
+	// ~600 bytes a line: 2,000 lines overflow the 64 KiB pipe and the
+	// 64 KiB buffer, so sigtrace ends up blocked in write(2).
+	for i := 0; i < 2000; i++ {
+		_ = syscall.Kill(pid, syscall.SIGUSR2)
+	}
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(t); code != 0 {
+		t.Errorf("exit status %d, want 0", code)
+	}
+}
+
+// selfComm is the command name sigtrace has when this test binary runs as
+// it: the kernel keeps 15 bytes of the file name.
+func selfComm(t *testing.T) string {
+	c := filepath.Base(self(t))
+	if len(c) > 15 {
+		c = c[:15]
+	}
+	return c
 }
 
 // TestClosedStdout: `sigtrace trace | head -1` ends quietly, status 0.

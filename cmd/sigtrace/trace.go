@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -73,6 +74,9 @@ func runTrace(parent context.Context, f *traceFlags, debug bool) error {
 		return err
 	}
 	defer tr.Close()
+	finished := make(chan struct{})
+	defer close(finished)
+	go stopWatchdog(ctx, finished)
 
 	fmt.Fprintln(os.Stderr, readyLine)
 	if f.readyFile != "" {
@@ -111,6 +115,29 @@ func runTrace(parent context.Context, f *traceFlags, debug bool) error {
 		return quietOnClosedStdout(runErr)
 	}
 	return quietOnClosedStdout(flushErr)
+}
+
+// stopGrace is how long a stop request (SIGINT, SIGTERM, --duration) waits
+// for output to drain.
+const stopGrace = 2 * time.Second
+
+// stopWatchdog ends the process when a stop was requested but the output
+// cannot drain (a reader that stopped reading: `sigtrace trace | less`, a
+// stalled pipe). A write blocked in the kernel would otherwise keep sigtrace
+// from ever seeing the stop. The BPF links are file descriptors, so the
+// kernel detaches the programs as the process exits.
+func stopWatchdog(ctx context.Context, finished <-chan struct{}) {
+	select {
+	case <-finished:
+		return
+	case <-ctx.Done():
+	}
+	select {
+	case <-finished:
+	case <-time.After(stopGrace):
+		fmt.Fprintln(os.Stderr, "sigtrace: output is blocked (nobody reads it); stopping without flushing it")
+		os.Exit(0)
+	}
 }
 
 // quietOnClosedStdout turns "stdout was closed" (sigtrace trace | head -1)
