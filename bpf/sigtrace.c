@@ -13,6 +13,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Anchors so the record types and enums are in the object's BTF, which is
  * where bpf2go -type generates the Go types from. */
 const struct event_full *unused_event_full __attribute__((unused));
+const struct exit_record *unused_exit_record __attribute__((unused));
 const enum event_type unused_event_type __attribute__((unused));
 const enum event_flags unused_event_flags __attribute__((unused));
 const enum stat_index unused_stat_index __attribute__((unused));
@@ -26,6 +27,12 @@ const volatile __u8 filter_target_pids = 0;  /* target tgid must be in pid_filte
 const volatile __u8 filter_any_pids = 0;     /* sender or target tgid in pid_filter with PID_ANY */
 const volatile __u8 filter_comms = 0;        /* sender or target comm in comm_filter */
 const volatile __u8 want_deliver = 1;        /* emit deliver events */
+const volatile __u8 want_exit = 1;           /* emit exit events */
+/* sched_process_exit gained a group_dead argument in recent kernels; the
+ * loader looks at the kernel's BTF (btf_trace_sched_process_exit) and says
+ * whether ctx[1] holds it. Without it, signal->live has already dropped to
+ * zero for the last thread by the time the tracepoint fires (do_exit()). */
+const volatile __u8 exit_has_group_dead = 0;
 /* Wake the reader only once this much is unread (the reader also polls on
  * a short deadline): a wake-up per event costs ~5 us per signal here. */
 const volatile __u64 wakeup_bytes = 1 << 20;
@@ -59,6 +66,36 @@ struct {
 	__type(key, char[TASK_COMM_LEN]);
 	__type(value, __u8);
 } comm_filter SEC(".maps");
+
+/* The generate record of the last signal that could kill a process, per
+ * (target tgid, signal), for the exit event to name its killer. Stored for
+ * SIGKILL and for SIG_DFL signals whose default kills, before the pid and
+ * comm filters: the killer is known even when its generate event was
+ * filtered out or lost. Bounded by LRU eviction; an exit removes its entry. */
+struct killer_key {
+	__u32 tgid;
+	__s32 sig;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct killer_key);
+	__type(value, struct event_full);
+} killers SEC(".maps");
+
+/* Records are built here, then copied to the ring and, for possible
+ * killers, to the killers map. One slot per program: a program never
+ * nests with itself on a CPU (the kernel's recursion check skips it). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct exit_record);
+} scratch SEC(".maps");
+
+#define SCRATCH_GENERATE 0
+#define SCRATCH_EXIT 1
 
 /* Values from the kernel's headers that BTF does not carry (macros). */
 #define SEND_SIG_NOINFO 0UL /* include/linux/sched/signal.h: ((struct kernel_siginfo *) 0) */
@@ -94,14 +131,36 @@ static __always_inline void count(__u32 idx)
 		(*v)++;
 }
 
+/* Batched wake-ups: BPF_RB_NO_WAKEUP unless enough is unread. */
+static __always_inline __u64 wakeup_flags(void)
+{
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline void submit(void *rec)
 {
-	/* Batched wake-ups: BPF_RB_NO_WAKEUP unless enough is unread. */
-	__u64 flags = BPF_RB_NO_WAKEUP;
-	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
-		flags = BPF_RB_FORCE_WAKEUP;
-	bpf_ringbuf_submit(rec, flags);
+	bpf_ringbuf_submit(rec, wakeup_flags());
 	count(STAT_SUBMITTED);
+}
+
+static __always_inline void output(void *rec, __u64 size)
+{
+	if (bpf_ringbuf_output(&events, rec, size, wakeup_flags()))
+		count(STAT_LOST);
+	else
+		count(STAT_SUBMITTED);
+}
+
+/* Signals whose default action kills (not in the kernel's ignore and stop
+ * masks, include/linux/signal.h): SIGCHLD 17, SIGCONT 18, SIGSTOP 19,
+ * SIGTSTP 20, SIGTTIN 21, SIGTTOU 22, SIGURG 23, SIGWINCH 28. */
+static __always_inline bool kills_by_default(int sig)
+{
+	const __u64 spare = (1ULL << 16) | (1ULL << 17) | (1ULL << 18) | (1ULL << 19) | (1ULL << 20) |
+			    (1ULL << 21) | (1ULL << 22) | (1ULL << 27);
+	return !(spare & (1ULL << (sig - 1)));
 }
 
 static __always_inline bool sig_wanted(int sig)
@@ -267,18 +326,25 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 cur_tgid = id >> 32;
 	__u32 target_tgid = task->tgid;
+	__u64 handler = 0, sa_flags = 0;
+	read_action(task->sighand, sig, &handler, &sa_flags);
+	/* Could this signal kill? Then the exit event needs its sender. */
+	bool may_kill = want_exit && (sig == SIGKILL || (handler == 0 && kills_by_default(sig)));
 
-	if (!pids_wanted(cur_tgid, target_tgid)) {
-		count(STAT_FILTERED);
-		return 0;
-	}
 	char scomm[TASK_COMM_LEN], tcomm[TASK_COMM_LEN];
 	bpf_get_current_comm(scomm, sizeof(scomm));
 	__builtin_memcpy(tcomm, task->comm, TASK_COMM_LEN);
-	if (!comms_wanted(scomm, tcomm)) {
+	bool wanted = pids_wanted(cur_tgid, target_tgid) && comms_wanted(scomm, tcomm);
+	if (!wanted && !may_kill) {
 		count(STAT_FILTERED);
 		return 0;
 	}
+
+	__u32 zero = SCRATCH_GENERATE;
+	struct event_full *rec = bpf_map_lookup_elem(&scratch, &zero);
+	if (!rec)
+		return 0;
+	struct event *e = &rec->ev;
 
 	bool trusted = have_task_btf();
 	struct task_struct *cur = current_task(trusted);
@@ -302,17 +368,6 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 	if (RD(trusted, cur, flags) & PF_KTHREAD)
 		flags |= F_SENDER_KTHREAD;
 
-	bool detail = sent_by_current(sig, code, flags, cur_tgid, target_tgid);
-	struct event *e;
-	if (detail)
-		e = bpf_ringbuf_reserve(&events, sizeof(struct event_full), 0);
-	else
-		e = bpf_ringbuf_reserve(&events, sizeof(struct event), 0);
-	if (!e) {
-		count(STAT_LOST);
-		return 0;
-	}
-
 	e->ts_ns = bpf_ktime_get_boot_ns();
 	e->type = EV_GENERATE;
 	e->sig = sig;
@@ -329,10 +384,8 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 	e->exit_code = 0;
 	__builtin_memcpy(e->sender_comm, scomm, TASK_COMM_LEN);
 	__builtin_memcpy(e->target_comm, tcomm, TASK_COMM_LEN);
-
-	e->handler = 0;
-	e->sa_flags = 0;
-	read_action(task->sighand, sig, &e->handler, &e->sa_flags);
+	e->handler = handler;
+	e->sa_flags = sa_flags;
 
 	__u64 bit = 1ULL << (sig - 1);
 	if ((task->blocked.sig[0] & bit) && (!group || group_blocks(task, bit)))
@@ -344,8 +397,9 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 	if (task->ptrace)
 		flags |= F_TRACED;
 
+	bool detail = sent_by_current(sig, code, flags, cur_tgid, target_tgid);
 	if (detail) {
-		struct sender_detail *d = &((struct event_full *)e)->d;
+		struct sender_detail *d = &rec->d;
 		d->argv_len = 0;
 		d->ancestry_len = 0;
 		d->_pad = 0;
@@ -353,7 +407,19 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 		fill_sender_detail(trusted, cur, d, &flags);
 	}
 	e->flags = flags;
-	submit(e);
+
+	if (may_kill) {
+		struct killer_key k = {.tgid = target_tgid, .sig = sig};
+		bpf_map_update_elem(&killers, &k, rec, BPF_ANY);
+	}
+	if (!wanted) {
+		count(STAT_FILTERED);
+		return 0;
+	}
+	if (detail)
+		output(rec, sizeof(struct event_full));
+	else
+		output(rec, sizeof(struct event));
 	return 0;
 }
 
@@ -436,5 +502,75 @@ int BPF_PROG(on_deliver, int sig, struct kernel_siginfo *info, struct k_sigactio
 	}
 	e->flags = flags;
 	submit(e);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *p)
+{
+	if (!want_exit)
+		return 0;
+	struct signal_struct *sigs = p->signal;
+	bool group_dead;
+	if (exit_has_group_dead)
+		group_dead = arg_value(ctx, 1) & 0xff;
+	else
+		group_dead = sigs->live.counter == 0;
+	if (!group_dead)
+		return 0;
+
+	/* A signal death sets SIGNAL_GROUP_EXIT with the signal (and 0x80 when
+	 * a core was dumped) in group_exit_code; exit_group(n) leaves n << 8,
+	 * whose low seven bits are zero. */
+	int code = (sigs->flags & SIGNAL_GROUP_EXIT) ? sigs->group_exit_code : p->exit_code;
+	int sig = code & 0x7f;
+	if (sig == 0 || sig == 0x7f || !sig_wanted(sig))
+		return 0;
+
+	__u32 zero = SCRATCH_EXIT;
+	struct exit_record *rec = bpf_map_lookup_elem(&scratch, &zero);
+	if (!rec)
+		return 0;
+	struct killer_key k = {.tgid = p->tgid, .sig = sig};
+	struct event_full *killer = bpf_map_lookup_elem(&killers, &k);
+	__u32 flags = 0;
+	__u32 killer_pid = 0;
+	char killer_comm[TASK_COMM_LEN] = {};
+	if (killer) {
+		__builtin_memcpy(&rec->killer, killer, sizeof(*killer));
+		killer_pid = rec->killer.ev.sender_pid;
+		__builtin_memcpy(killer_comm, rec->killer.ev.sender_comm, TASK_COMM_LEN);
+		flags |= F_KILLER;
+		bpf_map_delete_elem(&killers, &k);
+	}
+
+	struct event *e = &rec->ev;
+	__builtin_memcpy(e->target_comm, p->comm, TASK_COMM_LEN);
+	if (!pids_wanted(killer_pid, p->tgid) || !comms_wanted(killer_comm, e->target_comm)) {
+		count(STAT_FILTERED);
+		return 0;
+	}
+	e->ts_ns = bpf_ktime_get_boot_ns();
+	e->type = EV_EXIT;
+	e->sig = sig;
+	e->code = 0;
+	e->result = 0;
+	e->si_pid = 0;
+	e->si_uid = 0;
+	e->sender_pid = 0;
+	e->sender_tid = 0;
+	e->sender_uid = 0;
+	__builtin_memset(e->sender_comm, 0, TASK_COMM_LEN);
+	e->target_pid = p->tgid;
+	e->target_tid = p->pid;
+	e->target_uid = p->real_cred->uid.val;
+	e->exit_code = code;
+	e->handler = 0;
+	e->sa_flags = 0;
+	e->flags = flags;
+	if (killer)
+		output(rec, sizeof(struct exit_record));
+	else
+		output(rec, sizeof(struct event));
 	return 0;
 }

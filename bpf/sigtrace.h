@@ -12,6 +12,7 @@
 enum event_type {
 	EV_GENERATE = 1,
 	EV_DELIVER = 2,
+	EV_EXIT = 3,
 };
 
 /* event.flags */
@@ -27,6 +28,7 @@ enum event_flags {
 	F_DETAIL = 1 << 8,         /* a struct sender_detail follows the event */
 	F_ARGV_TRUNC = 1 << 9,     /* argv was longer than ARGV_LEN */
 	F_GROUP_EXIT = 1 << 10,    /* deliver: the group is already dying */
+	F_KILLER = 1 << 11,        /* exit: a killer record follows */
 };
 
 struct event {
@@ -46,7 +48,7 @@ struct event {
 	__u32 target_pid;
 	__u32 target_tid;
 	__u32 target_uid;
-	__s32 exit_code; /* deliver with F_GROUP_EXIT: signal->group_exit_code */
+	__s32 exit_code; /* deliver with F_GROUP_EXIT, exit: signal->group_exit_code */
 	char sender_comm[TASK_COMM_LEN];
 	char target_comm[TASK_COMM_LEN];
 };
@@ -70,6 +72,14 @@ struct sender_detail {
 struct event_full {
 	struct event ev;
 	struct sender_detail d;
+};
+
+/* A process died of a signal: the event (type EV_EXIT, sig = the cause, not
+ * the internal SIGKILL) and, with F_KILLER, the generate record of the
+ * signal that killed it, joined in the kernel. */
+struct exit_record {
+	struct event ev;
+	struct event_full killer;
 };
 
 /* Indexes of the per-CPU stats array. */

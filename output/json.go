@@ -28,19 +28,15 @@ func AppendJSON(b []byte, ev *tracer.Event) []byte {
 		return append(b, "}\n"...)
 	}
 	b = appendSignal(append(b, `,"signal":`...), ev.Sig)
+	if ev.Type == tracer.TypeExit {
+		return appendExit(b, ev)
+	}
 	b = append(b, `,"code":`...)
 	b = appendCode(b, ev.Sig, ev.Code)
 
 	switch ev.Type {
 	case tracer.TypeGenerate:
-		b = append(b, `,"sender":`...)
-		if ev.KernelSender {
-			b = append(b, `{"kernel":true,"reason":`...)
-			b = appendString(b, ev.KernelReason)
-			b = append(b, '}')
-		} else {
-			b = appendProcess(b, &ev.Sender, ev.ArgvTruncated)
-		}
+		b = appendSender(append(b, `,"sender":`...), ev)
 		b = appendProcess(append(b, `,"target":`...), &ev.Target, false)
 		b = append(b, `,"scope":"`...)
 		b = append(b, ev.Scope.String()...)
@@ -86,6 +82,35 @@ func AppendJSON(b []byte, ev *tracer.Event) []byte {
 			b = strconv.AppendBool(b, ev.CoreDumped)
 			b = append(b, '}')
 		}
+	}
+	return append(b, "}\n"...)
+}
+
+// appendSender writes the sender (or an exit's killer): a process object,
+// or the kernel with its reason.
+func appendSender(b []byte, ev *tracer.Event) []byte {
+	if ev.KernelSender {
+		b = append(b, `{"kernel":true,"reason":`...)
+		b = appendString(b, ev.KernelReason)
+		return append(b, '}')
+	}
+	return appendProcess(b, &ev.Sender, ev.ArgvTruncated)
+}
+
+// appendExit writes the rest of an exit event: signal is the cause (from
+// group_exit_code), and killer the sender of that signal, when seen.
+func appendExit(b []byte, ev *tracer.Event) []byte {
+	b = appendProcess(append(b, `,"target":`...), &ev.Target, false)
+	b = append(b, `,"core_dumped":`...)
+	b = strconv.AppendBool(b, ev.CoreDumped)
+	if ev.KillerKnown {
+		b = append(b, `,"code":`...)
+		b = appendCode(b, ev.Sig, ev.Code)
+		b = appendSender(append(b, `,"killer":`...), ev)
+		b = appendDisposition(b, ev)
+		b = append(b, `,"default_action":"`...)
+		b = append(b, ev.DefaultAction.String()...)
+		b = append(b, '"')
 	}
 	return append(b, "}\n"...)
 }

@@ -60,6 +60,10 @@ func (t *Table) AppendRow(b []byte, ev *tracer.Event) []byte {
 		return append(b, '\n')
 	}
 
+	if ev.Type == tracer.TypeExit {
+		return t.appendExit(b, ev)
+	}
+
 	start = len(b)
 	b = append(b, signals.Name(ev.Sig)...)
 	b = pad(b, len(b)-start, wSignal)
@@ -115,6 +119,46 @@ func (t *Table) appendSender(b []byte, ev *tracer.Event) []byte {
 	}
 	return b
 }
+
+// appendExit tells the story of a death in one row: who died of which
+// signal, who sent it (with its parent chain), and why it was fatal.
+//
+//	EXIT logdeviced[456] killed by SIGHUP from pkill[789] ← sh ← logrotate ← cron (no SIGHUP handler: default action terminate)
+func (t *Table) appendExit(b []byte, ev *tracer.Event) []byte {
+	b = t.color(b, ansiRed)
+	b = append(b, "EXIT "...)
+	b = t.color(b, ansiReset)
+	b = appendTarget(b, &ev.Target, false)
+	b = append(b, " killed by "...)
+	b = append(b, signals.Name(ev.Sig)...)
+	switch {
+	case !ev.KillerKnown:
+		b = append(b, " (sender not seen)"...)
+	case ev.KernelSender:
+		b = append(b, " from the kernel ("...)
+		b = append(b, ev.KernelReason...)
+		b = append(b, ')')
+	default:
+		b = append(b, " from "...)
+		b = t.appendSender(b, ev)
+	}
+	switch {
+	case ev.Sig == int(tracerSIGKILL):
+		b = append(b, " (SIGKILL cannot be caught)"...)
+	case ev.KillerKnown && ev.Disposition == tracer.DispDefault:
+		b = append(b, " (no "...)
+		b = append(b, signals.Name(ev.Sig)...)
+		b = append(b, " handler: default action "...)
+		b = append(b, ev.DefaultAction.String()...)
+		b = append(b, ')')
+	}
+	if ev.CoreDumped {
+		b = append(b, ", core dumped"...)
+	}
+	return append(b, '\n')
+}
+
+const tracerSIGKILL = 9
 
 func appendTarget(b []byte, p *tracer.Process, withTID bool) []byte {
 	b = appendComm(b, p.Comm[:])

@@ -24,6 +24,7 @@ var ErrShortRecord = errors.New("short record")
 // kernel's boot-time clock to wall time once, at creation.
 type Decoder struct {
 	bootWall int64 // wall-clock ns at boot
+	killer   Event // scratch for an exit record's embedded killer
 }
 
 // NewDecoder measures the offset between CLOCK_BOOTTIME (what
@@ -74,6 +75,8 @@ func (d *Decoder) Decode(raw []byte, ev *Event) error {
 			ev.CoreDumped = r.ExitCode&0x80 != 0
 		}
 		return nil
+	case sigtraceEventTypeEV_EXIT:
+		return d.decodeExit(raw, r, flags, ev)
 	default:
 		return fmt.Errorf("unknown record type %d", r.Type)
 	}
@@ -135,4 +138,43 @@ func copyComm(dst *[16]byte, src *[16]int8) {
 	for i, c := range src {
 		dst[i] = byte(c)
 	}
+}
+
+// decodeExit fills an exit event: the cause from group_exit_code, and the
+// killer from the generate record the kernel kept for it.
+func (d *Decoder) decodeExit(raw []byte, r *sigtraceEvent, flags sigtraceEventFlags, ev *Event) error {
+	ev.Type = TypeExit
+	ev.Scope = ScopeProcess
+	ev.ExitSignal = int(r.ExitCode & 0x7f)
+	ev.Sig = ev.ExitSignal
+	ev.CoreDumped = r.ExitCode&0x80 != 0
+	ev.DefaultAction = signals.DefaultAction(ev.Sig)
+	ev.Disposition = DispDefault
+	ev.Handler = 0
+	if flags&sigtraceEventFlagsF_KILLER == 0 {
+		return nil
+	}
+	killer := raw[eventSize:]
+	if len(killer) < eventSize {
+		return fmt.Errorf("%w: exit record of %d bytes has no room for its killer", ErrShortRecord, len(raw))
+	}
+	k := &d.killer
+	if err := d.Decode(killer, k); err != nil {
+		return fmt.Errorf("exit record's killer: %w", err)
+	}
+	ev.KillerKnown = true
+	ev.Code = k.Code
+	ev.KernelSender, ev.KernelReason = k.KernelSender, k.KernelReason
+	ev.Sender = k.Sender
+	ev.anc = k.anc
+	ev.Sender.Ancestry = ev.anc[:len(k.Sender.Ancestry)]
+	ev.argvBuf = k.argvBuf
+	if k.Sender.Argv != nil {
+		ev.Sender.Argv = ev.argvBuf[:len(k.Sender.Argv)]
+	}
+	ev.ArgvTruncated = k.ArgvTruncated
+	ev.Disposition = k.Disposition
+	ev.Handler = k.Handler
+	ev.Scope = k.Scope
+	return nil
 }

@@ -459,7 +459,8 @@ func TestDecodeShortAndUnknown(t *testing.T) {
 		{"detail announced, not there", rawSample(t, pk, nil, 0), true, "sender detail"},
 		// Short by one byte of the detail itself (past its padding).
 		{"detail short by one", rawSample(t, pk, &pkd, fullPadding+1), true, "sender detail"},
-		{"unknown type 3", rawSample(t, sigtraceEvent{Type: 3, Sig: 1}, nil, 0), false, "unknown record type 3"},
+		{"unknown type 99", rawSample(t, sigtraceEvent{Type: 99, Sig: 1}, nil, 0), false, "unknown record type 99"},
+		{"exit without room for its killer", rawSample(t, sigtraceEvent{Type: uint32(sigtraceEventTypeEV_EXIT), Sig: 1, ExitCode: 1, Flags: uint32(sigtraceEventFlagsF_KILLER)}, nil, 0), true, "no room for its killer"},
 		{"unknown type 0", rawSample(t, sigtraceEvent{Type: 0, Sig: 1}, nil, 0), false, "unknown record type 0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -14,9 +14,10 @@ const (
 	TypeGenerate EventType = iota + 1
 	TypeDeliver
 	TypeLost
+	TypeExit
 )
 
-var typeNames = [...]string{"", "generate", "deliver", "lost"}
+var typeNames = [...]string{"", "generate", "deliver", "lost", "exit"}
 
 func (t EventType) String() string {
 	if int(t) < len(typeNames) {
@@ -169,6 +170,11 @@ type Event struct {
 	GroupExit  bool
 	ExitSignal int
 	CoreDumped bool
+
+	// Exit: the killer (in Sender/KernelSender/KernelReason, with the
+	// killing signal's Code and the Disposition it met) was joined in the
+	// kernel. ExitSignal/CoreDumped say what the process died of.
+	KillerKnown bool
 
 	// Lost: reserve failures since the previous lost record.
 	Lost uint64

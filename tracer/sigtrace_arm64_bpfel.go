@@ -56,14 +56,35 @@ const (
 	sigtraceEventFlagsF_DETAIL         sigtraceEventFlags = 256
 	sigtraceEventFlagsF_ARGV_TRUNC     sigtraceEventFlags = 512
 	sigtraceEventFlagsF_GROUP_EXIT     sigtraceEventFlags = 1024
+	sigtraceEventFlagsF_KILLER         sigtraceEventFlags = 2048
 )
+
+type sigtraceEventFull struct {
+	_  structs.HostLayout
+	Ev sigtraceEvent
+	D  sigtraceSenderDetail
+	_  [4]byte
+}
 
 type sigtraceEventType uint32
 
 const (
 	sigtraceEventTypeEV_GENERATE sigtraceEventType = 1
 	sigtraceEventTypeEV_DELIVER  sigtraceEventType = 2
+	sigtraceEventTypeEV_EXIT     sigtraceEventType = 3
 )
+
+type sigtraceExitRecord struct {
+	_      structs.HostLayout
+	Ev     sigtraceEvent
+	Killer sigtraceEventFull
+}
+
+type sigtraceKillerKey struct {
+	_    structs.HostLayout
+	Tgid uint32
+	Sig  int32
+}
 
 type sigtraceSenderDetail struct {
 	_           structs.HostLayout
@@ -89,10 +110,14 @@ const (
 const (
 	sigtraceMapCommFilter       = "comm_filter"
 	sigtraceMapEvents           = "events"
+	sigtraceMapKillers          = "killers"
 	sigtraceMapPidFilter        = "pid_filter"
+	sigtraceMapScratch          = "scratch"
 	sigtraceMapStats            = "stats"
 	sigtraceProgOnDeliver       = "on_deliver"
+	sigtraceProgOnExit          = "on_exit"
 	sigtraceProgOnGenerate      = "on_generate"
+	sigtraceVarExitHasGroupDead = "exit_has_group_dead"
 	sigtraceVarFilterAnyPids    = "filter_any_pids"
 	sigtraceVarFilterComms      = "filter_comms"
 	sigtraceVarFilterSenderPids = "filter_sender_pids"
@@ -101,9 +126,11 @@ const (
 	sigtraceVarUnusedEventFlags = "unused_event_flags"
 	sigtraceVarUnusedEventFull  = "unused_event_full"
 	sigtraceVarUnusedEventType  = "unused_event_type"
+	sigtraceVarUnusedExitRecord = "unused_exit_record"
 	sigtraceVarUnusedStatIndex  = "unused_stat_index"
 	sigtraceVarWakeupBytes      = "wakeup_bytes"
 	sigtraceVarWantDeliver      = "want_deliver"
+	sigtraceVarWantExit         = "want_exit"
 )
 
 // loadSigtrace returns the embedded CollectionSpec for sigtrace.
@@ -149,6 +176,7 @@ type sigtraceSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type sigtraceProgramSpecs struct {
 	OnDeliver  *ebpf.ProgramSpec `ebpf:"on_deliver"`
+	OnExit     *ebpf.ProgramSpec `ebpf:"on_exit"`
 	OnGenerate *ebpf.ProgramSpec `ebpf:"on_generate"`
 }
 
@@ -158,7 +186,9 @@ type sigtraceProgramSpecs struct {
 type sigtraceMapSpecs struct {
 	CommFilter *ebpf.MapSpec `ebpf:"comm_filter"`
 	Events     *ebpf.MapSpec `ebpf:"events"`
+	Killers    *ebpf.MapSpec `ebpf:"killers"`
 	PidFilter  *ebpf.MapSpec `ebpf:"pid_filter"`
+	Scratch    *ebpf.MapSpec `ebpf:"scratch"`
 	Stats      *ebpf.MapSpec `ebpf:"stats"`
 }
 
@@ -166,6 +196,7 @@ type sigtraceMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type sigtraceVariableSpecs struct {
+	ExitHasGroupDead *ebpf.VariableSpec `ebpf:"exit_has_group_dead"`
 	FilterAnyPids    *ebpf.VariableSpec `ebpf:"filter_any_pids"`
 	FilterComms      *ebpf.VariableSpec `ebpf:"filter_comms"`
 	FilterSenderPids *ebpf.VariableSpec `ebpf:"filter_sender_pids"`
@@ -174,9 +205,11 @@ type sigtraceVariableSpecs struct {
 	UnusedEventFlags *ebpf.VariableSpec `ebpf:"unused_event_flags"`
 	UnusedEventFull  *ebpf.VariableSpec `ebpf:"unused_event_full"`
 	UnusedEventType  *ebpf.VariableSpec `ebpf:"unused_event_type"`
+	UnusedExitRecord *ebpf.VariableSpec `ebpf:"unused_exit_record"`
 	UnusedStatIndex  *ebpf.VariableSpec `ebpf:"unused_stat_index"`
 	WakeupBytes      *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 	WantDeliver      *ebpf.VariableSpec `ebpf:"want_deliver"`
+	WantExit         *ebpf.VariableSpec `ebpf:"want_exit"`
 }
 
 // sigtraceObjects contains all objects after they have been loaded into the kernel.
@@ -201,7 +234,9 @@ func (o *sigtraceObjects) Close() error {
 type sigtraceMaps struct {
 	CommFilter *ebpf.Map `ebpf:"comm_filter"`
 	Events     *ebpf.Map `ebpf:"events"`
+	Killers    *ebpf.Map `ebpf:"killers"`
 	PidFilter  *ebpf.Map `ebpf:"pid_filter"`
+	Scratch    *ebpf.Map `ebpf:"scratch"`
 	Stats      *ebpf.Map `ebpf:"stats"`
 }
 
@@ -209,7 +244,9 @@ func (m *sigtraceMaps) Close() error {
 	return _SigtraceClose(
 		m.CommFilter,
 		m.Events,
+		m.Killers,
 		m.PidFilter,
+		m.Scratch,
 		m.Stats,
 	)
 }
@@ -218,6 +255,7 @@ func (m *sigtraceMaps) Close() error {
 //
 // It can be passed to loadSigtraceObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sigtraceVariables struct {
+	ExitHasGroupDead *ebpf.Variable `ebpf:"exit_has_group_dead"`
 	FilterAnyPids    *ebpf.Variable `ebpf:"filter_any_pids"`
 	FilterComms      *ebpf.Variable `ebpf:"filter_comms"`
 	FilterSenderPids *ebpf.Variable `ebpf:"filter_sender_pids"`
@@ -226,9 +264,11 @@ type sigtraceVariables struct {
 	UnusedEventFlags *ebpf.Variable `ebpf:"unused_event_flags"`
 	UnusedEventFull  *ebpf.Variable `ebpf:"unused_event_full"`
 	UnusedEventType  *ebpf.Variable `ebpf:"unused_event_type"`
+	UnusedExitRecord *ebpf.Variable `ebpf:"unused_exit_record"`
 	UnusedStatIndex  *ebpf.Variable `ebpf:"unused_stat_index"`
 	WakeupBytes      *ebpf.Variable `ebpf:"wakeup_bytes"`
 	WantDeliver      *ebpf.Variable `ebpf:"want_deliver"`
+	WantExit         *ebpf.Variable `ebpf:"want_exit"`
 }
 
 // sigtracePrograms contains all programs after they have been loaded into the kernel.
@@ -236,12 +276,14 @@ type sigtraceVariables struct {
 // It can be passed to loadSigtraceObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sigtracePrograms struct {
 	OnDeliver  *ebpf.Program `ebpf:"on_deliver"`
+	OnExit     *ebpf.Program `ebpf:"on_exit"`
 	OnGenerate *ebpf.Program `ebpf:"on_generate"`
 }
 
 func (p *sigtracePrograms) Close() error {
 	return _SigtraceClose(
 		p.OnDeliver,
+		p.OnExit,
 		p.OnGenerate,
 	)
 }

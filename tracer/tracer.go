@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
 )
@@ -19,6 +20,7 @@ type Options struct {
 	AnyPIDs    []uint32 // sender or target tgid is one of these
 	Comms      []string // sender or target comm is one of these
 	NoDeliver  bool     // skip signal_deliver events
+	NoExit     bool     // skip exit events (and the killer bookkeeping)
 
 	RingSize    int           // bytes, a power of two multiple of the page size; 0: DefaultRingSize
 	WakeupBytes int           // wake the reader once this much is unread; 0: RingSize/8
@@ -88,7 +90,7 @@ func New(opts Options) (*Tracer, error) {
 	for _, p := range []struct {
 		name string
 		prog *ebpf.Program
-	}{{"signal_generate", t.objs.OnGenerate}, {"signal_deliver", t.objs.OnDeliver}} {
+	}{{"signal_generate", t.objs.OnGenerate}, {"signal_deliver", t.objs.OnDeliver}, {"sched_process_exit", t.objs.OnExit}} {
 		l, err := link.AttachTracing(link.TracingOptions{Program: p.prog})
 		if err != nil {
 			t.Close()
@@ -141,6 +143,8 @@ func configure(spec *ebpf.CollectionSpec, opts *Options) error {
 		{sigtraceVarFilterAnyPids, b2u8(len(opts.AnyPIDs) > 0)},
 		{sigtraceVarFilterComms, b2u8(len(opts.Comms) > 0)},
 		{sigtraceVarWantDeliver, b2u8(!opts.NoDeliver)},
+		{sigtraceVarWantExit, b2u8(!opts.NoExit)},
+		{sigtraceVarExitHasGroupDead, b2u8(ExitHasGroupDead())},
 		{sigtraceVarWakeupBytes, uint64(wake)},
 	}
 	for _, s := range sets {
@@ -153,6 +157,27 @@ func configure(spec *ebpf.CollectionSpec, opts *Options) error {
 		}
 	}
 	return nil
+}
+
+// ExitHasGroupDead reports whether the running kernel's sched_process_exit
+// tracepoint passes group_dead (added in 6.x), read from the kernel's BTF
+// typedef btf_trace_sched_process_exit: (void *, struct task_struct *[,
+// bool]). Without it the BPF side uses signal->live instead.
+func ExitHasGroupDead() bool {
+	spec, err := btf.LoadKernelSpec()
+	if err != nil {
+		return false
+	}
+	var td *btf.Typedef
+	if err := spec.TypeByName("btf_trace_sched_process_exit", &td); err != nil {
+		return false
+	}
+	ptr, ok := td.Type.(*btf.Pointer)
+	if !ok {
+		return false
+	}
+	fp, ok := ptr.Target.(*btf.FuncProto)
+	return ok && len(fp.Params) >= 3
 }
 
 func b2u8(b bool) uint8 {

@@ -116,6 +116,7 @@ func (f *traceFlags) match(ev *tracer.Event) bool {
 				return false
 			}
 		}
+		// An exit event is a death: always shown under --fatal.
 	}
 	if f.failed {
 		if ev.Type != tracer.TypeGenerate {
