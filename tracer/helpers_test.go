@@ -156,6 +156,7 @@ func runHelper(mode string) int {
 		return *p // Go's nil check is the hardware fault at address 0
 	case "thread":
 		// A second thread, locked, reports its tid; SIGUSR1 is handled.
+		applyDispositions()
 		ch := make(chan os.Signal, 1)
 		signal.Notify(ch, syscall.SIGUSR1)
 		tid := make(chan int)
@@ -382,6 +383,9 @@ func (c *collector) add(ev *Event) error {
 	c.mu.Unlock()
 	return nil
 }
+
+// lenLocked is len for a waitFor predicate, which runs under c.mu.
+func (c *collector) lenLocked() int { return len(c.events) }
 
 func (c *collector) len() int {
 	c.mu.Lock()

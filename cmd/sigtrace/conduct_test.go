@@ -298,6 +298,22 @@ func TestTraceJSONEndToEnd(t *testing.T) {
 	if ws := v.cmd.ProcessState.Sys().(syscall.WaitStatus); !ws.Signaled() || ws.Signal() != syscall.SIGHUP {
 		t.Errorf("victim: %v, want killed by SIGHUP", v.cmd.ProcessState)
 	}
+	exit := p.nextJSON(t, "the exit event", func(m map[string]any) bool {
+		return m["type"] == "exit" && num(field(m, "target", "pid")) == v.cmd.Process.Pid
+	})
+	for _, c := range []struct {
+		path []string
+		want any
+	}{
+		{[]string{"signal", "name"}, "SIGHUP"},
+		{[]string{"core_dumped"}, false},
+		{[]string{"killer", "comm"}, "pkill"},
+		{[]string{"target", "comm"}, name},
+	} {
+		if got := field(exit, c.path...); got != c.want {
+			t.Errorf("exit %s = %v, want %v", strings.Join(c.path, "."), got, c.want)
+		}
+	}
 
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
