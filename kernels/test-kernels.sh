@@ -49,6 +49,11 @@ kernel_info() {
 [ "$(id -u)" = 0 ] || die "needs root (apt-get, device nodes in the initramfs, BPF on the host): run sudo make test-kernels"
 for k in $KERNELS; do kernel_info "$k" >/dev/null; done # fail early on a bad label
 
+# One run at a time: runs share the cache and the build directories.
+mkdir -p "$KCACHE"
+exec 9>"$KCACHE/lock"
+flock -n 9 || die "another make test-kernels is running (lock $KCACHE/lock)"
+
 # --- host tools, installed on first use -------------------------------------
 need=""
 archs=""
@@ -128,6 +133,16 @@ cd "$root"
 module=$(go list -m)
 pkgs=${SIGTRACE_PKGS:-$(go list -e -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' ./...)}
 [ -n "$pkgs" ] || die "no Go package has tests"
+excluded=""
+while read -r rel why; do
+	case $rel in "" | "#"*) continue ;; esac
+	case " $(echo $pkgs) " in *" $module/$rel "*)
+		pkgs=$(echo "$pkgs" | tr " " "\n" | grep -vxF "$module/$rel")
+		excluded="$excluded $rel"
+		log "not testing $rel: $why"
+		;;
+	esac
+done <"$root/kernels/guest-exclude"
 : >"$results/build-failures"
 
 for arch in $archs; do
@@ -198,6 +213,7 @@ guests_ms=$(ms_since "$tg")
 	echo "guests_ms=$guests_ms"
 	echo "jobs=$JOBS"
 	echo "kernels=$KERNELS"
+	echo "excluded=${excluded# }"
 	c=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
 	git -C "$root" diff --quiet HEAD -- 2>/dev/null || c="$c+changes"
 	echo "commit=$c"

@@ -524,6 +524,9 @@ func (m *matrix) printText(w io.Writer) {
 	for _, r := range m.runs {
 		fmt.Fprintf(w, "%-12s %s\n", r.label+":", r.describe())
 	}
+	if ex := m.runMeta["excluded"]; ex != "" {
+		fmt.Fprintf(w, "not run here (kernels/guest-exclude): %s\n", ex)
+	}
 	// Failures, per kernel; tests that failed with the same words (one
 	// cause, e.g. the tracer not loading) are listed together.
 	for i, r := range m.runs {
@@ -684,6 +687,10 @@ func (m *matrix) writeMarkdown(w io.Writer) {
 		for _, n := range m.notes {
 			fmt.Fprintf(w, "- **%s**\n", mdEscape(n))
 		}
+	}
+	if ex := m.runMeta["excluded"]; ex != "" {
+		fmt.Fprintln(w)
+		fmt.Fprintf(w, "Not run here (see kernels/guest-exclude; `make test` runs them on the host): %s.\n", ex)
 	}
 }
 
