@@ -197,6 +197,23 @@ static __always_inline bool comms_wanted(const char *a, const char *b)
 	return bpf_map_lookup_elem(&comm_filter, a) || bpf_map_lookup_elem(&comm_filter, b);
 }
 
+/* si_code, si_pid and si_uid of a real siginfo (not a sentinel), with one
+ * helper call. The info argument is typed differently across kernels:
+ * 6.18's verifier takes it as a BTF pointer, Debian's 6.12 as a plain
+ * scalar (it may hold the SEND_SIG_* sentinels), so it is never loaded
+ * from directly. The layout from si_code on is the userspace ABI. */
+struct siginfo_head {
+	__s32 code;
+	__s32 _pad;
+	__s32 pid; /* _sifields._kill._pid */
+	__u32 uid; /* _sifields._kill._uid */
+};
+
+static __always_inline void read_siginfo(unsigned long info, struct siginfo_head *h)
+{
+	bpf_probe_read_kernel(h, sizeof(*h), (void *)info + bpf_core_field_offset(struct kernel_siginfo, si_code));
+}
+
 /* Whether bpf_get_current_task_btf() exists (5.11+). With it, current is a
  * BTF pointer and its fields are plain loads; without it (5.8-5.10) every
  * field costs a bpf_probe_read_kernel() call. Resolved at load time, so the
@@ -361,9 +378,11 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 		flags |= F_INFO_PRIV;
 		code = SI_KERNEL;
 	} else {
-		code = info->si_code;
-		si_pid = info->_sifields._kill._pid;
-		si_uid = info->_sifields._kill._uid;
+		struct siginfo_head h = {};
+		read_siginfo(info_val, &h);
+		code = h.code;
+		si_pid = h.pid;
+		si_uid = h.uid;
 	}
 	if (RD(trusted, cur, flags) & PF_KTHREAD)
 		flags |= F_SENDER_KTHREAD;
@@ -453,9 +472,11 @@ int BPF_PROG(on_deliver, int sig, struct kernel_siginfo *info, struct k_sigactio
 		flags |= F_INFO_PRIV;
 		code = SI_KERNEL;
 	} else {
-		code = info->si_code;
-		si_pid = info->_sifields._kill._pid;
-		si_uid = info->_sifields._kill._uid;
+		struct siginfo_head h = {};
+		read_siginfo(info_val, &h);
+		code = h.code;
+		si_pid = h.pid;
+		si_uid = h.uid;
 	}
 
 	if (!pids_wanted(si_pid, tgid)) {
@@ -491,9 +512,14 @@ int BPF_PROG(on_deliver, int sig, struct kernel_siginfo *info, struct k_sigactio
 	__builtin_memcpy(e->target_comm, comm, TASK_COMM_LEN);
 	e->handler = 0;
 	e->sa_flags = 0;
-	if (arg_value(ctx, 2)) {
-		e->handler = (__u64)ka->sa.sa_handler;
-		e->sa_flags = ka->sa.sa_flags;
+	/* ka too is read through a helper, whatever type this kernel's
+	 * verifier gives it. */
+	unsigned long ka_val = arg_value(ctx, 2);
+	if (ka_val) {
+		__u64 pair[2] = {};
+		bpf_probe_read_kernel(pair, sizeof(pair), (void *)ka_val + bpf_core_field_offset(struct k_sigaction, sa.sa_handler));
+		e->handler = pair[0];
+		e->sa_flags = pair[1];
 	}
 	e->exit_code = 0;
 	if (RD(trusted, cursig, flags) & SIGNAL_GROUP_EXIT) {

@@ -98,6 +98,9 @@ func explainLoad(err error, debug bool) error {
 	if Lockdown() == "confidentiality" {
 		return fmt.Errorf("%w: run 'sigtrace doctor'", ErrLockdown)
 	}
+	if errors.Is(err, unix.EPERM) && strings.Contains(err.Error(), "MEMLOCK") {
+		return fmt.Errorf("the kernel refused BPF maps for the locked-memory limit (kernels before 5.11 charge them to it): raise it with 'ulimit -l unlimited' or a smaller --ring-size (%s)", oneLine(err.Error()))
+	}
 	if errors.Is(err, unix.EPERM) {
 		return fmt.Errorf("%w: the kernel refused to load the programs (%s): run it with sudo, or 'sigtrace doctor'", ErrPrivileges, oneLine(err.Error()))
 	}

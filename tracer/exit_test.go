@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/sigtrace/sigtrace/internal/testproc"
 	"github.com/sigtrace/sigtrace/signals"
 )
 
@@ -32,7 +33,9 @@ func TestExitAttribution(t *testing.T) {
 		c := spawn(t, "daemon", withName(t, name), withEnv("SIGTRACE_DFL="+sigList(syscall.SIGUSR1)))
 		script := filepath.Join(t.TempDir(), "nightlyjob")
 		must(t, os.WriteFile(script, []byte("#!/bin/sh\npkill -USR1 -x "+name+"\n"), 0o755))
-		if out, err := exec.Command(script).CombinedOutput(); err != nil {
+		job := exec.Command(script)
+		job.Env = append(os.Environ(), "PATH="+testproc.PathWithPkill(t))
+		if out, err := job.CombinedOutput(); err != nil {
 			t.Fatalf("nightlyjob: %v: %s", err, out)
 		}
 		ws := c.wait(t)

@@ -30,11 +30,16 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sigtrace/sigtrace/internal/testproc"
 )
 
 const helperEnv = "SIGTRACE_HELPER"
 
 func TestMain(m *testing.M) {
+	if testproc.IsPkill() {
+		os.Exit(testproc.Pkill(os.Args[1:]))
+	}
 	if mode := os.Getenv(helperEnv); mode != "" {
 		os.Exit(runHelper(mode))
 	}
@@ -157,6 +162,9 @@ func runHelper(mode string) int {
 	case "thread":
 		// A second thread, locked, reports its tid; SIGUSR1 is handled.
 		applyDispositions()
+		// Keep the main goroutine on the main thread, so the locked
+		// goroutine below cannot land there while main waits.
+		runtime.LockOSThread()
 		ch := make(chan os.Signal, 1)
 		signal.Notify(ch, syscall.SIGUSR1)
 		tid := make(chan int)
@@ -436,6 +444,7 @@ func (c *collector) since(from int, match func(*Event) bool) []Event {
 func startTracer(t testing.TB, opts Options) (*Tracer, *collector) {
 	t.Helper()
 	requirePrivileged(t)
+	opts.Debug = true // a rejection on some kernel then shows the verifier's log
 	tr, err := New(opts)
 	if err != nil {
 		t.Fatalf("loading tracer: %v", err)

@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/sigtrace/sigtrace/internal/testproc"
 	"github.com/sigtrace/sigtrace/signals"
 )
 
@@ -41,7 +42,9 @@ func TestPkillFromCronScriptKillsUnpreparedDaemon(t *testing.T) {
 	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command(script).CombinedOutput(); err != nil {
+	job := exec.Command(script)
+	job.Env = append(os.Environ(), "PATH="+testproc.PathWithPkill(t))
+	if out, err := job.CombinedOutput(); err != nil {
 		t.Fatalf("nightlyjob: %v: %s", err, out)
 	}
 

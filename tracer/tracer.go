@@ -9,6 +9,7 @@ import (
 	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
+	"github.com/cilium/ebpf/rlimit"
 )
 
 // Options choose what the kernel side records. Everything here is applied
@@ -67,6 +68,12 @@ func New(opts Options) (*Tracer, error) {
 	}
 	if err := CheckBTF(); err != nil {
 		return nil, err
+	}
+	// Before 5.11 BPF maps are charged to RLIMIT_MEMLOCK, which the 16 MiB
+	// ring alone exceeds (Debian 11's 5.10); from 5.11 on memory is
+	// memcg-accounted and this does nothing.
+	if err := rlimit.RemoveMemlock(); err != nil {
+		return nil, fmt.Errorf("raising the locked-memory limit that this kernel (before 5.11) charges BPF maps to: %w (try 'ulimit -l unlimited')", err)
 	}
 	spec, err := loadSigtrace()
 	if err != nil {

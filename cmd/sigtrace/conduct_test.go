@@ -23,6 +23,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/sigtrace/sigtrace/internal/testproc"
 	"github.com/sigtrace/sigtrace/tracer"
 )
 
@@ -245,7 +246,9 @@ func runNightlyjob(t *testing.T, name string) {
 	if err := os.WriteFile(script, []byte("#!/bin/sh\npkill -HUP -x "+name+"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command(script).CombinedOutput(); err != nil {
+	job := exec.Command(script)
+	job.Env = append(os.Environ(), "PATH="+testproc.PathWithPkill(t))
+	if out, err := job.CombinedOutput(); err != nil {
 		t.Fatalf("nightlyjob: %v: %s", err, out)
 	}
 }

@@ -3,12 +3,17 @@ package main
 import (
 	"os"
 	"testing"
+
+	"github.com/sigtrace/sigtrace/internal/testproc"
 )
 
 // TestMain lets the test binary act as sigtrace itself (SIGTRACE_AS_MAIN=1),
 // so integration tests run the real command line in a busybox-only guest
 // without a separately built binary or the Go toolchain.
 func TestMain(m *testing.M) {
+	if testproc.IsPkill() {
+		os.Exit(testproc.Pkill(os.Args[1:]))
+	}
 	if os.Getenv("SIGTRACE_AS_MAIN") == "1" {
 		os.Exit(run(os.Args[1:]))
 	}
