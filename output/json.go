@@ -28,8 +28,18 @@ func AppendJSON(b []byte, ev *tracer.Event) []byte {
 		return append(b, "}\n"...)
 	}
 	b = appendSignal(append(b, `,"signal":`...), ev.Sig)
-	if ev.Type == tracer.TypeExit {
+	switch ev.Type {
+	case tracer.TypeExit:
 		return appendExit(b, ev)
+	case tracer.TypePending:
+		b = appendProcess(append(b, `,"target":`...), &ev.Target, false)
+		b = append(b, `,"scope":"`...)
+		b = append(b, ev.Scope.String()...)
+		b = append(b, `","pending_ns":`...)
+		b = strconv.AppendInt(b, ev.PendingNs, 10)
+		b = append(b, `,"reason":"`...)
+		b = append(b, ev.PendingReason.String()...)
+		return append(b, "\"}\n"...)
 	}
 	b = append(b, `,"code":`...)
 	b = appendCode(b, ev.Sig, ev.Code)
@@ -76,6 +86,10 @@ func AppendJSON(b []byte, ev *tracer.Event) []byte {
 			b = append(b, '"')
 		}
 		b = append(b, ']')
+		if ev.HasLatency {
+			b = append(b, `,"latency_ns":`...)
+			b = strconv.AppendInt(b, ev.LatencyNs, 10)
+		}
 		if ev.GroupExit {
 			b = appendSignal(append(b, `,"group_exit":{"signal":`...), ev.ExitSignal)
 			b = append(b, `,"core_dumped":`...)

@@ -60,8 +60,11 @@ func (t *Table) AppendRow(b []byte, ev *tracer.Event) []byte {
 		return append(b, '\n')
 	}
 
-	if ev.Type == tracer.TypeExit {
+	switch ev.Type {
+	case tracer.TypeExit:
 		return t.appendExit(b, ev)
+	case tracer.TypePending:
+		return t.appendPending(b, ev)
 	}
 
 	start = len(b)
@@ -160,6 +163,36 @@ func (t *Table) appendExit(b []byte, ev *tracer.Event) []byte {
 
 const tracerSIGKILL = 9
 
+// appendPending: a signal generated and still not delivered, and why.
+//
+//	PENDING SIGTERM to worker[812] for 1.5s: blocked
+func (t *Table) appendPending(b []byte, ev *tracer.Event) []byte {
+	b = t.color(b, ansiYellow)
+	b = append(b, "PENDING "...)
+	b = t.color(b, ansiReset)
+	b = append(b, signals.Name(ev.Sig)...)
+	b = append(b, " to "...)
+	b = appendTarget(b, &ev.Target, ev.Scope == tracer.ScopeThread)
+	b = append(b, " for "...)
+	b = appendDuration(b, ev.PendingNs)
+	b = append(b, ": "...)
+	b = append(b, ev.PendingReason.String()...)
+	return append(b, '\n')
+}
+
+// appendDuration writes ns as 850ns, 12.3µs, 4.5ms or 1.2s.
+func appendDuration(b []byte, ns int64) []byte {
+	switch {
+	case ns < 1000:
+		return append(strconv.AppendInt(b, ns, 10), "ns"...)
+	case ns < 1000_000:
+		return append(strconv.AppendFloat(b, float64(ns)/1e3, 'f', 1, 64), "µs"...)
+	case ns < 1000_000_000:
+		return append(strconv.AppendFloat(b, float64(ns)/1e6, 'f', 1, 64), "ms"...)
+	}
+	return append(strconv.AppendFloat(b, float64(ns)/1e9, 'f', 1, 64), "s"...)
+}
+
 func appendTarget(b []byte, p *tracer.Process, withTID bool) []byte {
 	b = appendComm(b, p.Comm[:])
 	b = append(b, '[')
@@ -239,6 +272,10 @@ func (t *Table) appendDelivery(b []byte, ev *tracer.Event) []byte {
 			b = append(b, " (core dumped)"...)
 		}
 		return t.color(b, ansiReset)
+	}
+	if ev.HasLatency {
+		b = appendDuration(b, ev.LatencyNs)
+		b = append(b, " after sending, "...)
 	}
 	switch ev.Disposition {
 	case tracer.DispHandler:

@@ -15,9 +15,10 @@ const (
 	TypeDeliver
 	TypeLost
 	TypeExit
+	TypePending
 )
 
-var typeNames = [...]string{"", "generate", "deliver", "lost", "exit"}
+var typeNames = [...]string{"", "generate", "deliver", "lost", "exit", "pending"}
 
 func (t EventType) String() string {
 	if int(t) < len(typeNames) {
@@ -175,6 +176,15 @@ type Event struct {
 	// killing signal's Code and the Disposition it met) was joined in the
 	// kernel. ExitSignal/CoreDumped say what the process died of.
 	KillerKnown bool
+
+	// Deliver: time since the generate event this delivery answers, when
+	// that was seen.
+	LatencyNs  int64
+	HasLatency bool
+
+	// Pending: generated PendingNs ago and still not delivered.
+	PendingNs     int64
+	PendingReason PendingReason
 
 	// Lost: reserve failures since the previous lost record.
 	Lost uint64

@@ -57,6 +57,9 @@ func (t *Tracer) Run(ctx context.Context, h Handler, tick Tick) error {
 			if err := checkLost(); err != nil {
 				return err
 			}
+			if err := t.trk.sweep(time.Now(), h); err != nil {
+				return err
+			}
 			if tick != nil {
 				if err := tick(); err != nil {
 					return err
@@ -76,6 +79,7 @@ func (t *Tracer) Run(ctx context.Context, h Handler, tick Tick) error {
 		if err := t.dec.Decode(rec.RawSample, &ev); err != nil {
 			return err
 		}
+		t.trk.observe(&ev)
 		if err := h(&ev); err != nil {
 			return err
 		}
@@ -84,6 +88,9 @@ func (t *Tracer) Run(ctx context.Context, h Handler, tick Tick) error {
 		if now := time.Now(); now.Sub(lastSeen) >= t.poll {
 			lastSeen = now
 			if err := checkLost(); err != nil {
+				return err
+			}
+			if err := t.trk.sweep(now, h); err != nil {
 				return err
 			}
 			if tick != nil {

@@ -22,6 +22,9 @@ type Options struct {
 	Comms      []string // sender or target comm is one of these
 	NoDeliver  bool     // skip signal_deliver events
 	NoExit     bool     // skip exit events (and the killer bookkeeping)
+	// PendingAfter, when set, reports a signal still pending this long
+	// after it was generated (needs deliver events).
+	PendingAfter time.Duration
 
 	RingSize    int           // bytes, a power of two multiple of the page size; 0: DefaultRingSize
 	WakeupBytes int           // wake the reader once this much is unread; 0: RingSize/8
@@ -58,6 +61,7 @@ type Tracer struct {
 	rd    *ringbuf.Reader
 	poll  time.Duration
 	dec   *Decoder
+	trk   *tracker
 }
 
 // New loads the BPF programs with the filters in opts and attaches them.
@@ -83,7 +87,10 @@ func New(opts Options) (*Tracer, error) {
 		return nil, err
 	}
 
-	t := &Tracer{poll: opts.Poll, dec: NewDecoder()}
+	if opts.PendingAfter > 0 && opts.NoDeliver {
+		return nil, fmt.Errorf("pending signals are found from deliver events: --pending-after cannot go with --no-deliver")
+	}
+	t := &Tracer{poll: opts.Poll, dec: NewDecoder(), trk: newTracker(opts.PendingAfter)}
 	if t.poll <= 0 {
 		t.poll = DefaultPoll
 	}

@@ -26,6 +26,7 @@ type traceFlags struct {
 	count       int
 	ringSizeMiB int
 	readyFile   string
+	pending     time.Duration
 	signalSet   bool // -s was given, even as -s "": an empty set is an error
 }
 
@@ -41,6 +42,7 @@ func (f *traceFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.failed, "failed", false, "only signals the kernel did not queue: ignored, merged with a pending one, or dropped")
 	fl.BoolVar(&f.noDeliver, "no-deliver", false, "leave out deliver events (a thread taking a signal)")
 	fl.DurationVar(&f.duration, "duration", 0, "stop after this long (e.g. 30s, 10m)")
+	fl.DurationVar(&f.pending, "pending-after", 0, "report a signal still not delivered this long after it was sent (e.g. 500ms); off by default")
 	fl.IntVar(&f.count, "count", 0, "stop after this many events")
 	fl.IntVar(&f.ringSizeMiB, "ring-size", tracer.DefaultRingSize>>20, "ring buffer size in MiB (a power of two)")
 	fl.StringVar(&f.readyFile, "ready-file", "", "write this file once probes are attached")
@@ -88,6 +90,13 @@ func (f *traceFlags) tracerOptions() (tracer.Options, error) {
 	}
 	o.RingSize = mib << 20
 	o.NoDeliver = f.noDeliver
+	if f.pending < 0 {
+		return o, fmt.Errorf("--pending-after %s: want a positive duration", f.pending)
+	}
+	if f.pending > 0 && f.noDeliver {
+		return o, fmt.Errorf("--pending-after needs deliver events: drop --no-deliver")
+	}
+	o.PendingAfter = f.pending
 	return o, nil
 }
 
@@ -117,6 +126,9 @@ func (f *traceFlags) match(ev *tracer.Event) bool {
 			}
 		}
 		// An exit event is a death: always shown under --fatal.
+	}
+	if f.fatal && ev.Type == tracer.TypePending {
+		return false
 	}
 	if f.failed {
 		if ev.Type != tracer.TypeGenerate {

@@ -1,0 +1,252 @@
+package tracer
+
+import (
+	"bytes"
+	"os"
+	"strconv"
+	"time"
+)
+
+// MaxTracked bounds the signals the tracer remembers between generation
+// and delivery (for latency_ns and pending events): about 100 bytes each,
+// so at most ~6.5 MB. Past it new signals are not tracked (and counted).
+const MaxTracked = 65536
+
+// pendingKey names a signal queue: a thread's private one or its process's
+// shared one (kernel/signal.c: t->pending and t->signal->shared_pending).
+type pendingKey struct {
+	id     uint32 // tid for a thread-directed signal, tgid for a process-directed one
+	sig    int32
+	thread bool
+}
+
+// pendingEntry is kept small (and the queue below under the 128 bytes past
+// which Go stores map values out of line), so tracking a signal allocates
+// nothing once the map has grown.
+type pendingEntry struct {
+	gen      int64 // wall-clock ns of the generate event
+	pid, tid uint32
+	uid      uint32
+	comm     [16]byte
+	blocked  bool
+	reported bool
+}
+
+// queue holds the instances of one signal pending on one queue: one for a
+// standard signal, possibly more for a real-time one.
+type queue struct {
+	first pendingEntry
+	more  []pendingEntry
+}
+
+func (q *queue) len() int { return 1 + len(q.more) }
+
+// tracker joins deliver events to the generate events they answer, and
+// finds signals that stay pending. It runs on the reader's goroutine.
+type tracker struct {
+	queues    map[pendingKey]queue
+	n         int
+	untracked uint64
+	after     time.Duration // 0: no pending events
+	lastSweep time.Time
+	procRoot  string
+}
+
+func newTracker(after time.Duration) *tracker {
+	return &tracker{queues: map[pendingKey]queue{}, after: after, procRoot: "/proc"}
+}
+
+// observe updates the tracker with ev and fills ev.LatencyNs for a deliver
+// event that answers a tracked generate event.
+func (k *tracker) observe(ev *Event) {
+	switch ev.Type {
+	case TypeGenerate:
+		// Only signals the kernel queued: the rest were discarded
+		// (ignored) or merged into one already tracked.
+		if ev.Result != ResultDelivered && ev.Result != ResultLoseInfo {
+			return
+		}
+		if k.n >= MaxTracked {
+			k.untracked++
+			return
+		}
+		key := pendingKey{id: ev.Target.PID, sig: int32(ev.Sig)}
+		if ev.Scope == ScopeThread {
+			key = pendingKey{id: ev.Target.TID, sig: int32(ev.Sig), thread: true}
+		}
+		e := pendingEntry{gen: ev.Time.UnixNano(), pid: ev.Target.PID, tid: ev.Target.TID,
+			uid: ev.Target.UID, comm: ev.Target.Comm, blocked: ev.Blocked}
+		q, ok := k.queues[key]
+		switch {
+		case !ok:
+			k.queues[key] = queue{first: e}
+		case ev.Sig < 32:
+			return // standard signals coalesce: one pending instance per queue
+		default:
+			q.more = append(q.more, e)
+			k.queues[key] = q
+		}
+		k.n++
+	case TypeDeliver:
+		if ev.GroupExit {
+			// The group dies of ExitSignal: nothing of it will be delivered.
+			k.forget(ev.Target.PID)
+			return
+		}
+		// dequeue_signal() takes the thread's own queue first.
+		for _, key := range []pendingKey{
+			{id: ev.Target.TID, sig: int32(ev.Sig), thread: true},
+			{id: ev.Target.PID, sig: int32(ev.Sig)},
+		} {
+			q, ok := k.queues[key]
+			if !ok {
+				continue
+			}
+			ev.LatencyNs = ev.Time.UnixNano() - q.first.gen
+			ev.HasLatency = true
+			if len(q.more) == 0 {
+				delete(k.queues, key)
+			} else {
+				q.first, q.more = q.more[0], q.more[1:]
+				k.queues[key] = q
+			}
+			k.n--
+			return
+		}
+	case TypeExit:
+		k.forget(ev.Target.PID)
+	}
+}
+
+// forget drops everything queued for a process and its threads.
+func (k *tracker) forget(tgid uint32) {
+	for key, q := range k.queues {
+		if q.first.pid == tgid {
+			k.n -= q.len()
+			delete(k.queues, key)
+		}
+	}
+}
+
+// sweep runs on the reader's ticks. It reports signals pending longer than
+// k.after (once each), and forgets those whose process is gone or that the
+// kernel no longer has pending (delivered while deliver events were
+// filtered out), so memory stays bounded by what is really pending.
+func (k *tracker) sweep(now time.Time, emit func(*Event) error) error {
+	period := k.after
+	if period <= 0 {
+		period = 10 * time.Second
+	}
+	if now.Sub(k.lastSweep) < period/4 && now.Sub(k.lastSweep) < time.Second {
+		return nil
+	}
+	k.lastSweep = now
+	for key, q := range k.queues {
+		e := q.first
+		age := time.Duration(now.UnixNano() - e.gen)
+		if age < period {
+			continue
+		}
+		state, pending, blocked, ok := k.procSignalState(e.pid, e.tid, key)
+		if !ok || !pending {
+			k.n -= q.len()
+			delete(k.queues, key)
+			continue
+		}
+		if k.after <= 0 || e.reported {
+			continue
+		}
+		q.first.reported = true
+		k.queues[key] = q
+		ev := Event{
+			Type:      TypePending,
+			Time:      now,
+			Sig:       int(key.sig),
+			Target:    Process{PID: e.pid, TID: e.tid, UID: e.uid, HasUID: true, Comm: e.comm},
+			PendingNs: age.Nanoseconds(),
+			Scope:     ScopeProcess,
+		}
+		if key.thread {
+			ev.Scope = ScopeThread
+		}
+		ev.PendingReason = pendingReason(state, blocked || e.blocked)
+		if err := emit(&ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PendingReason says why a signal is not delivered yet.
+type PendingReason uint8
+
+const (
+	PendingUnknown PendingReason = iota
+	PendingBlocked
+	PendingStopped
+	PendingTraced
+	PendingUninterruptible
+)
+
+var pendingReasonNames = [...]string{"unknown", "blocked", "stopped", "traced", "uninterruptible"}
+
+func (r PendingReason) String() string { return pendingReasonNames[r] }
+
+// pendingReason: a stopped or traced task takes no signal until continued
+// (wants_signal()); a task in D state not until it wakes; otherwise the
+// mask is the reason.
+func pendingReason(state byte, blocked bool) PendingReason {
+	switch state {
+	case 'T':
+		return PendingStopped
+	case 't':
+		return PendingTraced
+	case 'D':
+		return PendingUninterruptible
+	}
+	if blocked {
+		return PendingBlocked
+	}
+	return PendingUnknown
+}
+
+// procSignalState reads the task's state letter and whether sig is still
+// pending (SigPnd for a thread's queue, ShdPnd for the process's) and
+// blocked (SigBlk), from /proc/PID/task/TID/{stat,status}.
+func (k *tracker) procSignalState(pid, tid uint32, key pendingKey) (state byte, pending, blocked, ok bool) {
+	dir := k.procRoot + "/" + strconv.FormatUint(uint64(pid), 10) + "/task/" + strconv.FormatUint(uint64(tid), 10)
+	stat, err := os.ReadFile(dir + "/stat")
+	if err != nil {
+		return 0, false, false, false
+	}
+	// The state follows the comm, which is in parentheses and may hold
+	// anything: take the last ')'.
+	if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) {
+		state = stat[i+2]
+	}
+	status, err := os.ReadFile(dir + "/status")
+	if err != nil {
+		return 0, false, false, false
+	}
+	bit := uint64(1) << (key.sig - 1)
+	field := "ShdPnd:"
+	if key.thread {
+		field = "SigPnd:"
+	}
+	pnd, okP := statusMask(status, field)
+	blk, _ := statusMask(status, "SigBlk:")
+	return state, okP && pnd&bit != 0, blk&bit != 0, true
+}
+
+func statusMask(status []byte, field string) (uint64, bool) {
+	i := bytes.Index(status, []byte(field))
+	if i < 0 {
+		return 0, false
+	}
+	rest := status[i+len(field):]
+	if j := bytes.IndexByte(rest, '\n'); j >= 0 {
+		rest = rest[:j]
+	}
+	v, err := strconv.ParseUint(string(bytes.TrimSpace(rest)), 16, 64)
+	return v, err == nil
+}
