@@ -108,6 +108,10 @@ struct {
 #define SI_QUEUE -1
 #define SI_TKILL -6
 #define SIGKILL 9
+/* include/linux/errno.h: a syscall interrupted by a signal returns one of
+ * these to the signal code, which turns it into a restart or -EINTR. */
+#define ERESTARTSYS 512
+#define ERESTART_RESTARTBLOCK 516
 #define SIGPIPE 13
 #define SIGXFSZ 25
 #define MAX_THREADS_WALKED 64
@@ -442,6 +446,31 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 	return 0;
 }
 
+/* The system call the signal interrupted, from the task's saved user
+ * registers. x86_64: signal_deliver fires inside get_signal(), before
+ * handle_signal() rewrites ax, so orig_ax is the syscall and ax still holds
+ * its -ERESTART* value (arch/x86/kernel/signal.c). arm64's do_signal()
+ * rewinds the registers before calling get_signal() (regs[0] = orig_x0,
+ * forget_syscall()), so nothing is left to read there. Needs
+ * bpf_task_pt_regs() (5.15+). */
+static __always_inline void read_interrupted_syscall(bool trusted, struct task_struct *cur, struct event *e, __u32 *flags)
+{
+#if defined(__TARGET_ARCH_x86)
+	if (!trusted || !bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_task_pt_regs))
+		return;
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(cur);
+	if (!regs)
+		return;
+	long nr = regs->orig_ax;
+	long ret = regs->ax;
+	if (nr < 0 || ret < -ERESTART_RESTARTBLOCK || ret > -ERESTARTSYS)
+		return;
+	e->sc_nr = nr;
+	e->sc_ret = ret;
+	*flags |= F_SYSCALL;
+#endif
+}
+
 SEC("tp_btf/signal_deliver")
 int BPF_PROG(on_deliver, int sig, struct kernel_siginfo *info, struct k_sigaction *ka)
 {
@@ -522,6 +551,9 @@ int BPF_PROG(on_deliver, int sig, struct kernel_siginfo *info, struct k_sigactio
 		e->sa_flags = pair[1];
 	}
 	e->exit_code = 0;
+	e->sc_nr = 0;
+	e->sc_ret = 0;
+	read_interrupted_syscall(trusted, cur, e, &flags);
 	if (RD(trusted, cursig, flags) & SIGNAL_GROUP_EXIT) {
 		flags |= F_GROUP_EXIT;
 		e->exit_code = RD(trusted, cursig, group_exit_code);

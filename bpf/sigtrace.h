@@ -29,6 +29,7 @@ enum event_flags {
 	F_ARGV_TRUNC = 1 << 9,     /* argv was longer than ARGV_LEN */
 	F_GROUP_EXIT = 1 << 10,    /* deliver: the group is already dying */
 	F_KILLER = 1 << 11,        /* exit: a killer record follows */
+	F_SYSCALL = 1 << 12,       /* deliver: it interrupted syscall sc_nr, which returned sc_ret */
 };
 
 struct event {
@@ -49,6 +50,8 @@ struct event {
 	__u32 target_tid;
 	__u32 target_uid;
 	__s32 exit_code; /* deliver with F_GROUP_EXIT, exit: signal->group_exit_code */
+	__s32 sc_nr;     /* deliver with F_SYSCALL: the interrupted system call */
+	__s32 sc_ret;    /* and its -ERESTART* return value */
 	char sender_comm[TASK_COMM_LEN];
 	char target_comm[TASK_COMM_LEN];
 };

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sigtrace/sigtrace/signals"
+	"github.com/sigtrace/sigtrace/syscalls"
 	"github.com/sigtrace/sigtrace/tracer"
 )
 
@@ -86,6 +87,15 @@ func AppendJSON(b []byte, ev *tracer.Event) []byte {
 			b = append(b, '"')
 		}
 		b = append(b, ']')
+		if ev.HasSyscall {
+			b = append(b, `,"syscall":{"nr":`...)
+			b = strconv.AppendInt(b, int64(ev.SyscallNr), 10)
+			b = append(b, `,"name":"`...)
+			b = append(b, syscalls.Name(ev.SyscallNr)...)
+			b = append(b, `","outcome":"`...)
+			b = append(b, ev.SyscallOutcome.String()...)
+			b = append(b, `"}`...)
+		}
 		if ev.HasLatency {
 			b = append(b, `,"latency_ns":`...)
 			b = strconv.AppendInt(b, ev.LatencyNs, 10)

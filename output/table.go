@@ -5,6 +5,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sigtrace/sigtrace/signals"
+	"github.com/sigtrace/sigtrace/syscalls"
 	"github.com/sigtrace/sigtrace/tracer"
 )
 
@@ -276,6 +277,14 @@ func (t *Table) appendDelivery(b []byte, ev *tracer.Event) []byte {
 	if ev.HasLatency {
 		b = appendDuration(b, ev.LatencyNs)
 		b = append(b, " after sending, "...)
+	}
+	if ev.HasSyscall {
+		b = append(b, syscalls.Name(ev.SyscallNr)...)
+		if ev.SyscallOutcome == tracer.OutcomeEINTR {
+			b = append(b, "() fails with EINTR, "...)
+		} else {
+			b = append(b, "() restarts, "...)
+		}
 	}
 	switch ev.Disposition {
 	case tracer.DispHandler:

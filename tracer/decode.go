@@ -64,6 +64,11 @@ func (d *Decoder) Decode(raw []byte, ev *Event) error {
 	case sigtraceEventTypeEV_DELIVER:
 		ev.Type = TypeDeliver
 		ev.Scope = ScopeThread
+		if flags&sigtraceEventFlagsF_SYSCALL != 0 {
+			ev.HasSyscall = true
+			ev.SyscallNr = int(r.ScNr)
+			ev.SyscallOutcome = RestartOutcome(r.ScRet, ev.Disposition, ev.SAFlags)
+		}
 		// group_exit_code is a wait status. A signal that kills the
 		// group leaves its number in the low 7 bits (0x80: core
 		// dumped); exit_group() leaves status<<8 there, and its other

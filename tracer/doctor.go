@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/features"
 	"golang.org/x/sys/unix"
 )
@@ -76,6 +78,17 @@ func Diagnose() []Check {
 	} else {
 		add(Check{Name: "ring buffer", OK: true, Detail: "supported"})
 	}
+	// Optional features: reported, never a failure.
+	if ExitHasGroupDead() {
+		add(Check{Name: "exit probe", OK: true, Detail: "sched_process_exit passes group_dead"})
+	} else {
+		add(Check{Name: "exit probe", OK: true, Detail: "sched_process_exit has no group_dead argument (older kernel): using signal->live"})
+	}
+	if ok, why := HaveSyscallDetail(); ok {
+		add(Check{Name: "syscall detail", OK: true, Detail: "interrupted system calls are named (" + why + ")"})
+	} else {
+		add(Check{Name: "syscall detail", OK: true, Detail: "not available: " + why + "; deliver events carry no syscall field"})
+	}
 	if t, err := New(Options{Signals: []int{int(unix.SIGSYS)}, RingSize: 4096}); err != nil {
 		add(Check{Name: "tp_btf attach", Detail: oneLine(err.Error()), Fix: attachFix(err)})
 	} else {
@@ -95,6 +108,29 @@ func attachFix(err error) string {
 		return "run with sudo"
 	}
 	return "rerun with --debug and report the output"
+}
+
+// HaveSyscallDetail reports whether deliver events can name the system
+// call a signal interrupted: x86_64 with bpf_task_pt_regs() (5.15+). On
+// arm64 the kernel rewinds the registers before signal_deliver fires.
+func HaveSyscallDetail() (bool, string) {
+	if runtime.GOARCH != "amd64" {
+		return false, "arm64 rewinds the syscall registers before signal_deliver"
+	}
+	spec, err := btf.LoadKernelSpec()
+	if err != nil {
+		return false, "no kernel BTF"
+	}
+	var e *btf.Enum
+	if err := spec.TypeByName("bpf_func_id", &e); err != nil {
+		return false, "no bpf_func_id in the kernel's BTF"
+	}
+	for _, v := range e.Values {
+		if v.Name == "BPF_FUNC_task_pt_regs" {
+			return true, "bpf_task_pt_regs"
+		}
+	}
+	return false, "the kernel lacks bpf_task_pt_regs() (5.15+)"
 }
 
 // KernelRelease is uname -r.

@@ -177,6 +177,12 @@ type Event struct {
 	// kernel. ExitSignal/CoreDumped say what the process died of.
 	KillerKnown bool
 
+	// Deliver: the system call the signal interrupted (x86_64, 5.15+),
+	// and what becomes of it.
+	HasSyscall     bool
+	SyscallNr      int
+	SyscallOutcome SyscallOutcome
+
 	// Deliver: time since the generate event this delivery answers, when
 	// that was seen.
 	LatencyNs  int64

@@ -175,6 +175,39 @@ func runHelper(mode string) int {
 		}()
 		ready(<-tid)
 		return echo()
+	case "reader":
+		// One locked thread blocks in read(2) on stdin; SIGUSR1 has a
+		// handler, with or without SA_RESTART.
+		runtime.LockOSThread()
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, syscall.SIGUSR1)
+		go func() {
+			for range ch {
+			}
+		}()
+		if os.Getenv("SIGTRACE_NORESTART") == "1" {
+			var sa kernelSigaction
+			_, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(syscall.SIGUSR1), 0, uintptr(unsafe.Pointer(&sa)), 8, 0, 0)
+			if e != 0 {
+				helperMust(e)
+			}
+			sa.flags &^= 0x10000000 // SA_RESTART
+			_, _, e = unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(syscall.SIGUSR1), uintptr(unsafe.Pointer(&sa)), 0, 8, 0, 0)
+			if e != 0 {
+				helperMust(e)
+			}
+		}
+		ready(unix.Gettid())
+		var b [1]byte
+		for {
+			n, err := unix.Read(0, b[:])
+			if err == syscall.EINTR {
+				continue
+			}
+			if err != nil || n == 0 {
+				return 0
+			}
+		}
 	case "storm":
 		// kill(2) in a tight loop at a target that ignores the signal:
 		// generation only, the highest rate the kernel allows.

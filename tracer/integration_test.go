@@ -443,7 +443,10 @@ func TestVerdictTruth(t *testing.T) {
 		}
 		pool = append(pool, s)
 	}
-	_, col := startTracer(t, Options{Signals: pool, NoDeliver: true})
+	// Only this test's children (a unique name, or cat after the exec), so
+	// a signal storm elsewhere on the machine cannot overflow the ring.
+	name := uniqueName("truth")
+	_, col := startTracer(t, Options{Signals: pool, NoDeliver: true, Comms: []string{name, "cat"}})
 	rng := rand.New(rand.NewSource(int64(os.Getpid())))
 	synchronous := map[int]bool{int(syscall.SIGSEGV): true, int(syscall.SIGBUS): true, int(syscall.SIGFPE): true, int(syscall.SIGILL): true, int(syscall.SIGTRAP): true, int(syscall.SIGSYS): true}
 
@@ -459,7 +462,7 @@ func TestVerdictTruth(t *testing.T) {
 		sl := strconv.Itoa(sig)
 		switch disp {
 		case 2:
-			c = spawn(t, "daemon", withEnv("SIGTRACE_HANDLE="+sl))
+			c = spawn(t, "daemon", withName(t, name), withEnv("SIGTRACE_HANDLE="+sl))
 		case 1:
 			c = spawn(t, "exec", withEnv("SIGTRACE_IGN="+sl, blockEnv(block, sl)))
 		default:

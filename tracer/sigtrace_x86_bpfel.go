@@ -38,6 +38,8 @@ type sigtraceEvent struct {
 	TargetTid  uint32
 	TargetUid  uint32
 	ExitCode   int32
+	ScNr       int32
+	ScRet      int32
 	SenderComm [16]int8
 	TargetComm [16]int8
 }
@@ -57,6 +59,7 @@ const (
 	sigtraceEventFlagsF_ARGV_TRUNC     sigtraceEventFlags = 512
 	sigtraceEventFlagsF_GROUP_EXIT     sigtraceEventFlags = 1024
 	sigtraceEventFlagsF_KILLER         sigtraceEventFlags = 2048
+	sigtraceEventFlagsF_SYSCALL        sigtraceEventFlags = 4096
 )
 
 type sigtraceEventFull struct {
