@@ -26,16 +26,19 @@ var Workloads = []string{"pingpong", "ign", "tgkill"}
 
 // Config chooses what to run.
 type Config struct {
-	Root      string        // repository root (with go.mod); "" finds it from the working directory
-	Pairs     int           // alternating alone/traced pairs per workload × variant
-	Dur       time.Duration // storm length per run
-	Signals   int64         // if > 0, storm length in signals instead of Dur
-	Idle      time.Duration // idle window (tracer attached, no storm); 0: skip
-	KDur      time.Duration // storm length per workload for in-kernel cost; 0: skip
-	KSignals  int64         // if > 0, in signals instead of KDur
-	Workloads []string      // subset of Workloads; empty: all
-	Variants  []string      // subset of variant keys; empty: all available
-	Log       io.Writer     // progress (stderr); nil: none
+	Root        string        // repository root (with go.mod); "" finds it from the working directory
+	Pairs       int           // alternating alone/traced pairs per workload × variant
+	Dur         time.Duration // storm length per run
+	Signals     int64         // if > 0, storm length in signals instead of Dur
+	Idle        time.Duration // idle window (tracer attached, no storm); 0: skip
+	KDur        time.Duration // storm length per workload for in-kernel cost; 0: skip
+	KSignals    int64         // if > 0, in signals instead of KDur
+	Nice        int           // nice level of the storm and the tracer (0: unchanged)
+	ForeignWait time.Duration // how long to wait for other tracers to unload before a run (0: do not wait or retry)
+	Settle      time.Duration // pause after attaching and before each alone run
+	Workloads   []string      // subset of Workloads; empty: all
+	Variants    []string      // subset of variant keys; empty: all available
+	Log         io.Writer     // progress (stderr); nil: none
 }
 
 // variant is one way of running the tracer.
@@ -95,8 +98,9 @@ func detect(bin string, vs []*variant) {
 type Pair struct {
 	Alone, Traced stormResult
 	Tracer        tracerExit
-	Events        int64 // events the tracer had to handle
-	EventsSeen    int64 // events found in its output; -1: not captured
+	Events        int64    // events the tracer had to handle
+	EventsSeen    int64    // events found in its output; -1: not captured
+	Foreign       []string // other tracing BPF programs loaded around the pair
 	Err           error
 }
 
@@ -216,6 +220,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}
 
+	childNice = cfg.Nice
 	if err := pinSelf(tracerCPU); err != nil {
 		return nil, err
 	}
@@ -243,6 +248,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			cfg.logf("pair %d/%d %-8s %-40s alone %7.0f ns/sig  traced %7.0f ns/sig  %+6.1f%%  lost %d",
 				i+1, cfg.Pairs, row.Workload, row.Variant.label, p.Alone.nsPerSignal(), p.Traced.nsPerSignal(),
 				100*p.Slowdown(), p.Tracer.lost)
+			cfg.logf("  storm on its CPU %.0f%% / %.0f%% of the time, waited for it %.1f / %.1f ms (alone / traced)",
+				100*float64(p.Alone.oncpuNs)/float64(p.Alone.elapsedNs), 100*float64(p.Traced.oncpuNs)/float64(p.Traced.elapsedNs),
+				float64(p.Alone.waitNs)/1e6, float64(p.Traced.waitNs)/1e6)
+			if len(p.Foreign) > 0 {
+				cfg.logf("  (other tracing programs loaded around it: %s)", strings.Join(p.Foreign, ", "))
+			}
 		}
 	}
 
@@ -280,11 +291,33 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 // runPair runs the storm alone, then with the tracer variant attached.
 func runPair(ctx context.Context, cfg *Config, sigtrace, storm, tmp, workload string, v *variant) Pair {
+	var p Pair
+	for attempt := 1; ; attempt++ {
+		p = runPairOnce(ctx, cfg, sigtrace, storm, tmp, workload, v)
+		if len(p.Foreign) == 0 || attempt == 3 || cfg.ForeignWait <= 0 || ctx.Err() != nil {
+			return p
+		}
+		cfg.logf("  another tracer was loaded during the pair (%s): again", strings.Join(p.Foreign, ", "))
+	}
+}
+
+func runPairOnce(ctx context.Context, cfg *Config, sigtrace, storm, tmp, workload string, v *variant) Pair {
 	p := Pair{EventsSeen: -1}
+	foreign := func() {
+		for _, f := range foreignPrograms() {
+			if !contains(p.Foreign, f) {
+				p.Foreign = append(p.Foreign, f)
+			}
+		}
+	}
+	p.Foreign = waitNoForeign(ctx, cfg, cfg.ForeignWait)
+	// And the previous run's detach (its programs are freed after RCU).
+	sleepCtx(ctx, cfg.Settle)
 	p.Alone, p.Err = runStorm(ctx, storm, workload, cfg.Dur, cfg.Signals)
 	if p.Err != nil {
 		return p
 	}
+	foreign()
 
 	var out *os.File
 	outPath := filepath.Join(tmp, "out.jsonl")
@@ -307,12 +340,20 @@ func runPair(ctx context.Context, cfg *Config, sigtrace, storm, tmp, workload st
 			return p
 		}
 	}
+	for _, f := range waitNoForeign(ctx, cfg, cfg.ForeignWait) {
+		if !contains(p.Foreign, f) {
+			p.Foreign = append(p.Foreign, f)
+		}
+	}
 	tr, err := startTracer(ctx, sigtrace, v.args(tmp), out)
 	if err != nil {
 		p.Err = err
 		return p
 	}
+	// Let the attach settle (trampolines, workers, the tracer's own start).
+	sleepCtx(ctx, cfg.Settle)
 	p.Traced, err = runStorm(ctx, storm, workload, cfg.Dur, cfg.Signals)
+	foreign()
 	p.Tracer = tr.stop()
 	if err != nil {
 		p.Err = err

@@ -3,11 +3,13 @@ package bench
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"os/exec"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,7 +42,8 @@ func collectMeta(root string) Meta {
 		if err != nil {
 			return ""
 		}
-		return strings.TrimSpace(string(b))
+		// Not TrimSpace: status lines start with a blank column.
+		return strings.TrimRight(string(b), "\n")
 	}
 	m.Commit = git("rev-parse", "--short=12", "HEAD")
 	if m.Commit == "" {
@@ -113,11 +116,14 @@ func summarize(xs []float64) (spread, bool) {
 // RowStats are one row's numbers over its successful pairs.
 type RowStats struct {
 	OK, Failed    int
-	Alone, Traced spread  // ns per signal
-	Slowdown      spread  // fraction
-	Added         spread  // ns per signal
-	CPUPerM       spread  // tracer CPU s per million events
-	Rate          spread  // events per second
+	Contaminated  int    // pairs left out: another tracer was loaded
+	Alone, Traced spread // ns per signal
+	Slowdown      spread // fraction
+	Added         spread // ns per signal
+	CPUPerM       spread // tracer CPU s per million events
+	Rate          spread // events per second
+	WaitAlone     spread // storm runnable but off its CPU, fraction of the run
+	WaitTraced    spread
 	Lost          int64   // total
 	SeenFrac      float64 // events found in the output / events expected; <0: not captured
 	FirstErr      error
@@ -126,7 +132,18 @@ type RowStats struct {
 func (r *Row) Stats() RowStats {
 	var st RowStats
 	var alone, traced, slow, added, cpu, rate, seen []float64
+	var waitA, waitT []float64
+	clean := 0
 	for _, p := range r.Pairs {
+		if p.Err == nil && len(p.Foreign) == 0 {
+			clean++
+		}
+	}
+	for _, p := range r.Pairs {
+		if p.Err == nil && len(p.Foreign) > 0 && clean > 0 {
+			st.Contaminated++
+			continue
+		}
 		if p.Err != nil {
 			st.Failed++
 			if st.FirstErr == nil {
@@ -138,6 +155,8 @@ func (r *Row) Stats() RowStats {
 		alone = append(alone, p.Alone.nsPerSignal())
 		traced = append(traced, p.Traced.nsPerSignal())
 		slow = append(slow, p.Slowdown())
+		waitA = append(waitA, float64(p.Alone.waitNs)/float64(p.Alone.elapsedNs))
+		waitT = append(waitT, float64(p.Traced.waitNs)/float64(p.Traced.elapsedNs))
 		added = append(added, p.AddedNs())
 		if p.Events > 0 {
 			cpu = append(cpu, float64(p.Tracer.cpuAfterNs)/1e9/(float64(p.Events)/1e6))
@@ -154,6 +173,8 @@ func (r *Row) Stats() RowStats {
 	st.Added, _ = summarize(added)
 	st.CPUPerM, _ = summarize(cpu)
 	st.Rate, _ = summarize(rate)
+	st.WaitAlone, _ = summarize(waitA)
+	st.WaitTraced, _ = summarize(waitT)
 	st.SeenFrac = -1
 	if s, ok := summarize(seen); ok {
 		st.SeenFrac = s.med
@@ -290,8 +311,8 @@ func (res *Result) Markdown() string {
 	if res.Cfg.Signals > 0 {
 		length = fmt.Sprintf("%d signals", res.Cfg.Signals)
 	}
-	fmt.Fprintf(&b, "- storm pinned to CPU %d, tracer to CPU %d; %d alternating pairs (storm alone, then traced) of %s per workload × variant; load average %s at start, %s at end; took %s\n",
-		stormCPU, tracerCPU, res.Cfg.Pairs, length, m.LoadStart, m.LoadEnd, res.Took.Round(time.Second))
+	fmt.Fprintf(&b, "- storm pinned to CPU %d, tracer to CPU %d, both at nice %d; %d alternating pairs (storm alone, then traced) of %s per workload × variant; load average %s at start, %s at end; took %s\n",
+		stormCPU, tracerCPU, res.Cfg.Nice, res.Cfg.Pairs, length, m.LoadStart, m.LoadEnd, res.Took.Round(time.Second))
 	for _, v := range res.Variants {
 		if v.missing != "" {
 			fmt.Fprintf(&b, "- `sigtrace %s`: %s\n", v.label, v.missing)
@@ -299,29 +320,34 @@ func (res *Result) Markdown() string {
 	}
 
 	b.WriteString("\n## Storm alone vs traced\n\n")
-	b.WriteString("| workload | tracer | alone ns/signal | traced ns/signal | slowdown median (min – max) | added ns/signal | tracer CPU s / M events | events/s | lost |\n")
-	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| workload | tracer | alone ns/signal | traced ns/signal | slowdown median (min – max) | added ns/signal | tracer CPU s / M events | events/s | lost | storm off-CPU alone / traced |\n")
+	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	var notes []string
 	for _, r := range res.Rows {
 		st := r.Stats()
 		if st.OK == 0 {
-			fmt.Fprintf(&b, "| %s | %s | failed | | | | | | |\n", r.Workload, r.Variant.label)
+			fmt.Fprintf(&b, "| %s | %s | failed | | | | | | | |\n", r.Workload, r.Variant.label)
 			notes = append(notes, fmt.Sprintf("%s × %s failed: %v", r.Workload, r.Variant.label, st.FirstErr))
 			continue
 		}
-		fmt.Fprintf(&b, "| %s | %s | %.0f | %.0f | %s (%s – %s) | %+.0f | %.3f | %s | %d |\n",
+		fmt.Fprintf(&b, "| %s | %s | %.0f | %.0f | %s (%s – %s) | %+.0f | %.3f | %s | %d | %.1f%% / %.1f%% |\n",
 			r.Workload, r.Variant.label, st.Alone.med, st.Traced.med,
 			pct(st.Slowdown.med), pct(st.Slowdown.min), pct(st.Slowdown.max),
-			st.Added.med, st.CPUPerM.med, rateStr(st.Rate.med), st.Lost)
+			st.Added.med, st.CPUPerM.med, rateStr(st.Rate.med), st.Lost, 100*st.WaitAlone.med, 100*st.WaitTraced.med)
 		if st.Failed > 0 {
 			notes = append(notes, fmt.Sprintf("%s × %s: %d of %d pairs failed: %v", r.Workload, r.Variant.label, st.Failed, len(r.Pairs), st.FirstErr))
+		}
+		if st.Contaminated > 0 {
+			notes = append(notes, fmt.Sprintf("%s × %s: %d of %d pairs left out: another tracer was loaded during them", r.Workload, r.Variant.label, st.Contaminated, len(r.Pairs)))
+		} else if n := contaminatedKept(r); n > 0 {
+			notes = append(notes, fmt.Sprintf("%s × %s: in all %d pairs another tracer was loaded too: these numbers are not clean", r.Workload, r.Variant.label, n))
 		}
 		if st.SeenFrac >= 0 {
 			notes = append(notes, fmt.Sprintf("%s × %s: the output held %.1f%% of the events the storm caused (median; other processes' signals count too)",
 				r.Workload, r.Variant.label, 100*st.SeenFrac))
 		}
 	}
-	b.WriteString("\nEvents: pingpong = 2 per signal (generate + deliver); ign = 1 (generate; SIG_IGN is never delivered); tgkill = 1 + the deliveries the receiving threads counted (a signal already pending on a thread is merged). `--no-deliver` counts generate only. Tracer CPU is utime+stime after the ready line (rusage at exit minus /proc schedstat at attach). Lost: the tracer's `N events lost` line on stderr (and `lost` records in files).\n")
+	b.WriteString("\nEvents: pingpong = 2 per signal (generate + deliver); ign = 1 (generate; SIG_IGN is never delivered); tgkill = 1 + the deliveries the receiving threads counted (a signal already pending on a thread is merged). `--no-deliver` counts generate only. Tracer CPU is utime+stime after the ready line (rusage at exit minus /proc schedstat at attach). Lost: the tracer's `N events lost` line on stderr (and `lost` records in files). Storm off-CPU: the time the sending thread was runnable but not running (schedstat), median, a sign of other work on CPU 0.\n")
 	for _, n := range notes {
 		fmt.Fprintf(&b, "- %s\n", n)
 	}
@@ -392,4 +418,34 @@ func (res *Result) Markdown() string {
 		}
 	}
 	return b.String()
+}
+
+func contaminatedKept(r *Row) int {
+	n := 0
+	for _, p := range r.Pairs {
+		if p.Err == nil && len(p.Foreign) > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// WaitQuiet waits up to max for the 1-minute load average to fall below
+// 0.5 (another engineer's build or test run makes the pairs noisy).
+func WaitQuiet(max time.Duration, log io.Writer) bool {
+	deadline := time.Now().Add(max)
+	for {
+		f := strings.Fields(loadAvg())
+		if len(f) > 0 {
+			if l, err := strconv.ParseFloat(f[0], 64); err == nil && l < 0.5 {
+				return true
+			}
+		}
+		if time.Now().After(deadline) {
+			fmt.Fprintf(log, "bench: load average still %s after %s; measuring anyway\n", loadAvg(), max)
+			return false
+		}
+		fmt.Fprintf(log, "bench: load average %s, waiting for < 0.5\n", loadAvg())
+		time.Sleep(15 * time.Second)
+	}
 }

@@ -16,6 +16,8 @@ func SmokeConfig() Config {
 		Idle:     time.Second,
 		KSignals: 20000,
 		Variants: []string{"json"},
+		Nice:     -20,
+		Settle:   100 * time.Millisecond,
 	}
 }
 

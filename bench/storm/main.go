@@ -16,7 +16,7 @@
 //
 // It prints one line when done:
 //
-//	workload=ign signals=1000000 elapsed_ns=980000000 ns_per_signal=980.0 delivered=0
+//	workload=ign signals=1000000 elapsed_ns=980000000 ns_per_signal=980.0 delivered=0 oncpu_ns=975000000 runq_wait_ns=1000000
 //
 // delivered counts the handler runs on the receiving side (pingpong, tgkill).
 // Pin it with taskset, or start it from a pinned thread: children inherit
@@ -153,7 +153,7 @@ func suspendMask() unix.Sigset_t {
 // sigsuspend waits until a SIGUSR1 handler (the Go runtime's) has run on
 // this thread. The kernel's sigset_t is 8 bytes on Linux.
 func sigsuspend(set *unix.Sigset_t) {
-	unix.Syscall(unix.SYS_RT_SIGSUSPEND, uintptr(unsafe.Pointer(set)), 8, 0)
+	unix.RawSyscall(unix.SYS_RT_SIGSUSPEND, uintptr(unsafe.Pointer(set)), 8, 0)
 }
 
 // Raw system calls: no scheduler hand-off around a call that cannot block.
@@ -178,13 +178,50 @@ func (l limit) done(sent int64, start time.Time) bool {
 	return time.Since(start) >= l.dur
 }
 
-func report(workload string, sent int64, elapsed time.Duration, delivered int64) {
+// schedstat reads this thread's time on the CPU and time runnable but
+// waiting for it (ns): a storm slowed by other work on its CPU shows up in
+// the second.
+func schedstat() (run, wait int64) {
+	b, err := os.ReadFile("/proc/thread-self/schedstat")
+	if err != nil {
+		return 0, 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) >= 2 {
+		run, _ = strconv.ParseInt(f[0], 10, 64)
+		wait, _ = strconv.ParseInt(f[1], 10, 64)
+	}
+	return run, wait
+}
+
+// window is the timed part of a run.
+type window struct {
+	start       time.Time
+	run0, wait0 int64
+	elapsed     time.Duration
+	run, wait   int64
+}
+
+func begin() *window {
+	w := &window{}
+	w.run0, w.wait0 = schedstat()
+	w.start = time.Now()
+	return w
+}
+
+func (w *window) end() {
+	w.elapsed = time.Since(w.start)
+	r, q := schedstat()
+	w.run, w.wait = r-w.run0, q-w.wait0
+}
+
+func report(workload string, sent int64, w *window, delivered int64) {
 	per := 0.0
 	if sent > 0 {
-		per = float64(elapsed.Nanoseconds()) / float64(sent)
+		per = float64(w.elapsed.Nanoseconds()) / float64(sent)
 	}
-	fmt.Printf("workload=%s signals=%d elapsed_ns=%d ns_per_signal=%.1f delivered=%d\n",
-		workload, sent, elapsed.Nanoseconds(), per, delivered)
+	fmt.Printf("workload=%s signals=%d elapsed_ns=%d ns_per_signal=%.1f delivered=%d oncpu_ns=%d runq_wait_ns=%d\n",
+		workload, sent, w.elapsed.Nanoseconds(), per, delivered, w.run, w.wait)
 }
 
 // child starts this program in another mode, reading its first stdout line
@@ -266,18 +303,18 @@ func ign(lim limit) error {
 	}
 	pid := c.cmd.Process.Pid
 	var sent int64
-	start := time.Now()
-	for !lim.done(sent, start) {
+	w := begin()
+	for !lim.done(sent, w.start) {
 		for range checkEach {
 			kill(pid)
 		}
 		sent += checkEach
 	}
-	elapsed := time.Since(start)
+	w.end()
 	if _, err := c.finish(); err != nil {
 		return fmt.Errorf("sink: %v", err)
 	}
-	report("ign", sent, elapsed, 0)
+	report("ign", sent, w, 0)
 	return nil
 }
 
@@ -301,19 +338,19 @@ func pingpong(lim limit) error {
 	pid := c.cmd.Process.Pid
 	mask := suspendMask()
 	var rounds int64
-	start := time.Now()
-	for !lim.done(2*rounds, start) {
+	w := begin()
+	for !lim.done(2*rounds, w.start) {
 		for range checkEach / 2 {
 			kill(pid)
 			sigsuspend(&mask)
 		}
 		rounds += checkEach / 2
 	}
-	elapsed := time.Since(start)
+	w.end()
 	c.cmd.Process.Kill()
 	c.cmd.Wait()
 	// Each round trip is two signals, each generated and delivered.
-	report("pingpong", 2*rounds, elapsed, 2*rounds)
+	report("pingpong", 2*rounds, w, 2*rounds)
 	return nil
 }
 
@@ -363,14 +400,17 @@ func tgkill(lim limit) error {
 		tids[i], _ = strconv.Atoi(f[1+i])
 	}
 	var sent int64
-	start := time.Now()
-	for !lim.done(sent, start) {
+	w := begin()
+	for !lim.done(sent, w.start) {
 		for i := range checkEach {
 			tgkillRaw(tgid, tids[i%tgThreads])
+			// Let the woken thread take it now (they share the CPU):
+			// otherwise most signals merge with one still pending.
+			unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
 		}
 		sent += checkEach
 	}
-	elapsed := time.Since(start)
+	w.end()
 	last, err := c.finish()
 	if err != nil {
 		return fmt.Errorf("tgsink: %v", err)
@@ -379,6 +419,6 @@ func tgkill(lim limit) error {
 	if err != nil {
 		return fmt.Errorf("tgsink reported %q", last)
 	}
-	report("tgkill", sent, elapsed, delivered)
+	report("tgkill", sent, w, delivered)
 	return nil
 }

@@ -21,21 +21,31 @@ import (
 
 func main() {
 	var cfg bench.Config
+	var waitQuiet time.Duration
 	flag.IntVar(&cfg.Pairs, "pairs", 5, "alternating alone/traced pairs per workload × variant")
-	flag.DurationVar(&cfg.Dur, "d", 2*time.Second, "storm length per run")
+	flag.DurationVar(&cfg.Dur, "d", time.Second, "storm length per run")
 	flag.Int64Var(&cfg.Signals, "n", 0, "storm length in signals instead of -d")
 	flag.DurationVar(&cfg.Idle, "idle", 10*time.Second, "idle window: tracer attached, no storm (0: skip)")
 	flag.DurationVar(&cfg.KDur, "kernel", 2*time.Second, "storm length per workload for the in-kernel cost (0: skip)")
+	flag.IntVar(&cfg.Nice, "nice", -20, "nice level of the storm and the tracer, against other work on the machine (0: unchanged)")
+	flag.DurationVar(&cfg.ForeignWait, "foreign-wait", time.Minute, "before each run, wait this long for other tracing BPF programs (a test suite) to unload; pairs with one loaded are run again (0: neither)")
+	flag.DurationVar(&cfg.Settle, "settle", 500*time.Millisecond, "pause after the tracer attaches, and before each storm alone")
+	flag.DurationVar(&waitQuiet, "wait-quiet", 0, "first wait up to this long for a 1-minute load average below 0.5")
 	workloads := flag.String("workloads", strings.Join(bench.Workloads, ","), "workloads to run")
 	variants := flag.String("variants", "", "tracer variants to run, of "+strings.Join(bench.VariantKeys(), ",")+" (default: all that exist)")
 	out := flag.String("o", "bench/results/latest.md", "also write the table here, relative to the repository root (\"\": do not)")
 	smoke := flag.Bool("smoke", false, "one pair of a 20k-signal storm per workload, 1s idle, no file: checks the bench works")
 	flag.Parse()
+	if waitQuiet > 0 {
+		bench.WaitQuiet(waitQuiet, os.Stderr)
+	}
 
 	cfg.Workloads = split(*workloads)
 	cfg.Variants = split(*variants)
 	if *smoke {
+		nice := cfg.Nice
 		cfg = bench.SmokeConfig()
+		cfg.Nice = nice
 		*out = ""
 	}
 	cfg.Log = os.Stderr
