@@ -94,6 +94,23 @@ struct {
 	__type(value, struct exit_record);
 } scratch SEC(".maps");
 
+/* Without group_dead, several exiting threads may all find signal->live at
+ * zero (each decrements, then reaches the tracepoint later); the first to
+ * claim the process here reports it. Keyed with the leader's start time so
+ * a reused pid is a new process. */
+struct exit_key {
+	__u32 tgid;
+	__u32 _pad;
+	__u64 start;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct exit_key);
+	__type(value, __u8);
+} exits_seen SEC(".maps");
+
 #define SCRATCH_GENERATE 0
 #define SCRATCH_EXIT 1
 
@@ -192,6 +209,15 @@ static __always_inline bool pids_wanted(__u32 sender, __u32 target)
 	if (filter_any_pids && !((s | t) & PID_ANY))
 		return false;
 	return true;
+}
+
+/* A task's comm up to its NUL, into a zeroed buffer. Before 5.11,
+ * __set_task_comm() used strlcpy(), which leaves the old name's bytes after
+ * the NUL (exec of cat by tracer.test: "cat\0er.test"), so comparing all 16
+ * bytes with a filter key would never match. */
+static __always_inline void read_comm(char *dst, const char *comm)
+{
+	bpf_probe_read_kernel_str(dst, TASK_COMM_LEN, comm);
 }
 
 static __always_inline bool comms_wanted(const char *a, const char *b)
@@ -352,9 +378,9 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 	/* Could this signal kill? Then the exit event needs its sender. */
 	bool may_kill = want_exit && (sig == SIGKILL || (handler == 0 && kills_by_default(sig)));
 
-	char scomm[TASK_COMM_LEN], tcomm[TASK_COMM_LEN];
+	char scomm[TASK_COMM_LEN], tcomm[TASK_COMM_LEN] = {};
 	bpf_get_current_comm(scomm, sizeof(scomm));
-	__builtin_memcpy(tcomm, task->comm, TASK_COMM_LEN);
+	read_comm(tcomm, task->comm);
 	bool wanted = pids_wanted(cur_tgid, target_tgid) && comms_wanted(scomm, tcomm);
 	if (!wanted && !may_kill) {
 		count(STAT_FILTERED);
@@ -584,6 +610,12 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	int sig = code & 0x7f;
 	if (sig == 0 || sig == 0x7f || !sig_wanted(sig))
 		return 0;
+	if (!exit_has_group_dead) {
+		struct exit_key ek = {.tgid = p->tgid, .start = p->group_leader->start_time};
+		__u8 one = 1;
+		if (bpf_map_update_elem(&exits_seen, &ek, &one, BPF_NOEXIST))
+			return 0;
+	}
 
 	__u32 zero = SCRATCH_EXIT;
 	struct exit_record *rec = bpf_map_lookup_elem(&scratch, &zero);
@@ -603,7 +635,8 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	}
 
 	struct event *e = &rec->ev;
-	__builtin_memcpy(e->target_comm, p->comm, TASK_COMM_LEN);
+	__builtin_memset(e->target_comm, 0, TASK_COMM_LEN);
+	read_comm(e->target_comm, p->comm);
 	if (!pids_wanted(killer_pid, p->tgid) || !comms_wanted(killer_comm, e->target_comm)) {
 		count(STAT_FILTERED);
 		return 0;

@@ -77,6 +77,13 @@ const (
 	sigtraceEventTypeEV_EXIT     sigtraceEventType = 3
 )
 
+type sigtraceExitKey struct {
+	_     structs.HostLayout
+	Tgid  uint32
+	Pad   uint32
+	Start uint64
+}
+
 type sigtraceExitRecord struct {
 	_      structs.HostLayout
 	Ev     sigtraceEvent
@@ -113,6 +120,7 @@ const (
 const (
 	sigtraceMapCommFilter       = "comm_filter"
 	sigtraceMapEvents           = "events"
+	sigtraceMapExitsSeen        = "exits_seen"
 	sigtraceMapKillers          = "killers"
 	sigtraceMapPidFilter        = "pid_filter"
 	sigtraceMapScratch          = "scratch"
@@ -189,6 +197,7 @@ type sigtraceProgramSpecs struct {
 type sigtraceMapSpecs struct {
 	CommFilter *ebpf.MapSpec `ebpf:"comm_filter"`
 	Events     *ebpf.MapSpec `ebpf:"events"`
+	ExitsSeen  *ebpf.MapSpec `ebpf:"exits_seen"`
 	Killers    *ebpf.MapSpec `ebpf:"killers"`
 	PidFilter  *ebpf.MapSpec `ebpf:"pid_filter"`
 	Scratch    *ebpf.MapSpec `ebpf:"scratch"`
@@ -237,6 +246,7 @@ func (o *sigtraceObjects) Close() error {
 type sigtraceMaps struct {
 	CommFilter *ebpf.Map `ebpf:"comm_filter"`
 	Events     *ebpf.Map `ebpf:"events"`
+	ExitsSeen  *ebpf.Map `ebpf:"exits_seen"`
 	Killers    *ebpf.Map `ebpf:"killers"`
 	PidFilter  *ebpf.Map `ebpf:"pid_filter"`
 	Scratch    *ebpf.Map `ebpf:"scratch"`
@@ -247,6 +257,7 @@ func (m *sigtraceMaps) Close() error {
 	return _SigtraceClose(
 		m.CommFilter,
 		m.Events,
+		m.ExitsSeen,
 		m.Killers,
 		m.PidFilter,
 		m.Scratch,
