@@ -387,12 +387,6 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 		return 0;
 	}
 
-	__u32 zero = SCRATCH_GENERATE;
-	struct event_full *rec = bpf_map_lookup_elem(&scratch, &zero);
-	if (!rec)
-		return 0;
-	struct event *e = &rec->ev;
-
 	bool trusted = have_task_btf();
 	struct task_struct *cur = current_task(trusted);
 	__u32 flags = group ? F_GROUP : 0;
@@ -416,6 +410,29 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 	}
 	if (RD(trusted, cur, flags) & PF_KTHREAD)
 		flags |= F_SENDER_KTHREAD;
+	bool detail = sent_by_current(sig, code, flags, cur_tgid, target_tgid);
+
+	/* Most signals cannot kill (a handler, ignored, a default that spares):
+	 * their record is built in place in the ring. One that may kill is
+	 * built in the per-CPU scratch, copied to the killers map, and then to
+	 * the ring, which costs one copy more. */
+	struct event_full *rec;
+	if (!may_kill) {
+		if (detail)
+			rec = bpf_ringbuf_reserve(&events, sizeof(struct event_full), 0);
+		else
+			rec = bpf_ringbuf_reserve(&events, sizeof(struct event), 0);
+		if (!rec) {
+			count(STAT_LOST);
+			return 0;
+		}
+	} else {
+		__u32 zero = SCRATCH_GENERATE;
+		rec = bpf_map_lookup_elem(&scratch, &zero);
+		if (!rec)
+			return 0;
+	}
+	struct event *e = &rec->ev;
 
 	e->ts_ns = bpf_ktime_get_boot_ns();
 	e->type = EV_GENERATE;
@@ -446,7 +463,6 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 	if (task->ptrace)
 		flags |= F_TRACED;
 
-	bool detail = sent_by_current(sig, code, flags, cur_tgid, target_tgid);
 	if (detail) {
 		struct sender_detail *d = &rec->d;
 		d->argv_len = 0;
@@ -457,10 +473,12 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 	}
 	e->flags = flags;
 
-	if (may_kill) {
-		struct killer_key k = {.tgid = target_tgid, .sig = sig};
-		bpf_map_update_elem(&killers, &k, rec, BPF_ANY);
+	if (!may_kill) {
+		submit(rec);
+		return 0;
 	}
+	struct killer_key k = {.tgid = target_tgid, .sig = sig};
+	bpf_map_update_elem(&killers, &k, rec, BPF_ANY);
 	if (!wanted) {
 		count(STAT_FILTERED);
 		return 0;
