@@ -156,6 +156,12 @@ func TestExitKillerWithoutGenerate(t *testing.T) {
 	case <-time.After(waitTimeout()):
 		t.Fatal("reader never got the SIGSTOP record")
 	}
+	// Until it has really stopped, SIGUSR1 would kill it at once (and its
+	// exit record would be lost in the full ring): wait for the stop.
+	var ws syscall.WaitStatus
+	if _, err := syscall.Wait4(victim.pid(), &ws, syscall.WUNTRACED, nil); err != nil || !ws.Stopped() {
+		t.Fatalf("wait for the stop: %v %v", err, ws)
+	}
 	for i := 0; i < 100; i++ { // fill the ring
 		must(t, syscall.Kill(sink.pid(), syscall.SIGUSR2))
 	}
