@@ -161,6 +161,7 @@ func (c *Config) logf(format string, a ...any) {
 // the whole bench.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	began := time.Now()
+	loadStart := loadAvg() // before the builds raise it
 	if os.Geteuid() != 0 {
 		return nil, errors.New("the bench loads BPF programs: run it as root (sudo make bench)")
 	}
@@ -208,6 +209,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 
 	res := &Result{Cfg: cfg, Meta: collectMeta(cfg.Root)}
+	res.Meta.LoadStart = loadStart
 	vs := allVariants()
 	detect(sigtrace, vs)
 	for _, v := range vs {
