@@ -27,7 +27,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -46,22 +45,8 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// kernelSigaction is the rt_sigaction(2) argument layout on x86_64 and
-// arm64 (include/uapi/asm-generic/signal.h with SA_RESTORER).
-type kernelSigaction struct {
-	handler  uintptr
-	flags    uint64
-	restorer uintptr
-	mask     uint64
-}
-
 func rawSigaction(sig int, handler uintptr) error {
-	sa := kernelSigaction{handler: handler}
-	_, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&sa)), 0, 8, 0, 0)
-	if e != 0 {
-		return e
-	}
-	return nil
+	return testproc.SetDisposition(syscall.Signal(sig), handler)
 }
 
 func envSignals(name string) []int {
@@ -186,16 +171,7 @@ func runHelper(mode string) int {
 			}
 		}()
 		if os.Getenv("SIGTRACE_NORESTART") == "1" {
-			var sa kernelSigaction
-			_, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(syscall.SIGUSR1), 0, uintptr(unsafe.Pointer(&sa)), 8, 0, 0)
-			if e != 0 {
-				helperMust(e)
-			}
-			sa.flags &^= 0x10000000 // SA_RESTART
-			_, _, e = unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(syscall.SIGUSR1), uintptr(unsafe.Pointer(&sa)), 0, 8, 0, 0)
-			if e != 0 {
-				helperMust(e)
-			}
+			helperMust(testproc.ClearRestart(syscall.SIGUSR1))
 		}
 		ready(unix.Gettid())
 		var b [1]byte

@@ -19,9 +19,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-	"unsafe"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/sigtrace/sigtrace/internal/testproc"
 	"github.com/sigtrace/sigtrace/tracer"
@@ -30,8 +27,7 @@ import (
 // victim resets SIGHUP to the kernel default (the Go runtime would catch
 // it), says ready, and lives until stdin closes.
 func victim() int {
-	sa := [4]uint64{} // struct sigaction: handler SIG_DFL, no flags
-	if _, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(syscall.SIGHUP), uintptr(unsafe.Pointer(&sa)), 0, 8, 0, 0); e != 0 {
+	if err := testproc.SetDisposition(syscall.SIGHUP, testproc.SigDfl); err != nil {
 		return 111
 	}
 	fmt.Println("ready")
