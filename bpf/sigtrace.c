@@ -244,6 +244,26 @@ static __always_inline void read_siginfo(unsigned long info, struct siginfo_head
 	bpf_probe_read_kernel(h, sizeof(*h), (void *)info + bpf_core_field_offset(struct kernel_siginfo, si_code));
 }
 
+/* What a signal tracepoint's info argument says: one of the sentinels,
+ * which must never be dereferenced (SEND_SIG_NOINFO: SI_USER from current;
+ * SEND_SIG_PRIV: SI_KERNEL), or a real siginfo. Returns the F_INFO_* flag;
+ * leaves *code, *pid and *uid alone for SEND_SIG_NOINFO. */
+static __always_inline __u32 read_info(unsigned long info_val, int *code, __s32 *pid, __u32 *uid)
+{
+	if (info_val == SEND_SIG_NOINFO)
+		return F_INFO_NOINFO;
+	if (info_val == SEND_SIG_PRIV) {
+		*code = SI_KERNEL;
+		return F_INFO_PRIV;
+	}
+	struct siginfo_head h = {};
+	read_siginfo(info_val, &h);
+	*code = h.code;
+	*pid = h.pid;
+	*uid = h.uid;
+	return 0;
+}
+
 /* Whether bpf_get_current_task_btf() exists (5.11+). With it, current is a
  * BTF pointer and its fields are plain loads; without it (5.8-5.10) every
  * field costs a bpf_probe_read_kernel() call. Resolved at load time, so the
@@ -393,21 +413,9 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 	int code = SI_USER;
 	__s32 si_pid = 0;
 	__u32 si_uid = 0;
-	/* info may be one of the sentinels, which must never be dereferenced. */
-	unsigned long info_val = arg_value(ctx, 1);
-	if (info_val == SEND_SIG_NOINFO) {
-		flags |= F_INFO_NOINFO;
-		si_pid = cur_tgid;
-	} else if (info_val == SEND_SIG_PRIV) {
-		flags |= F_INFO_PRIV;
-		code = SI_KERNEL;
-	} else {
-		struct siginfo_head h = {};
-		read_siginfo(info_val, &h);
-		code = h.code;
-		si_pid = h.pid;
-		si_uid = h.uid;
-	}
+	flags |= read_info(arg_value(ctx, 1), &code, &si_pid, &si_uid);
+	if (flags & F_INFO_NOINFO)
+		si_pid = cur_tgid; /* SI_USER from current */
 	if (RD(trusted, cur, flags) & PF_KTHREAD)
 		flags |= F_SENDER_KTHREAD;
 	bool detail = sent_by_current(sig, code, flags, cur_tgid, target_tgid);
@@ -538,19 +546,7 @@ int BPF_PROG(on_deliver, int sig, struct kernel_siginfo *info, struct k_sigactio
 
 	/* get_signal() passes SEND_SIG_NOINFO when the group is already dying
 	 * (kernel/signal.c: "Has this task already been marked for death?"). */
-	unsigned long info_val = arg_value(ctx, 1);
-	if (info_val == SEND_SIG_NOINFO) {
-		flags |= F_INFO_NOINFO;
-	} else if (info_val == SEND_SIG_PRIV) {
-		flags |= F_INFO_PRIV;
-		code = SI_KERNEL;
-	} else {
-		struct siginfo_head h = {};
-		read_siginfo(info_val, &h);
-		code = h.code;
-		si_pid = h.pid;
-		si_uid = h.uid;
-	}
+	flags |= read_info(arg_value(ctx, 1), &code, &si_pid, &si_uid);
 
 	if (!pids_wanted(si_pid, tgid)) {
 		count(STAT_FILTERED);
