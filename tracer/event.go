@@ -153,6 +153,12 @@ type Event struct {
 	Target Process
 	Scope  Scope
 
+	// DetailID names the sender detail (Sender.Argv, Sender.Ancestry and
+	// ArgvTruncated) this event carries: events with the same non-zero
+	// DetailID carry identical detail, so a renderer may cache what it
+	// made of it. 0: no identity (render the fields as they are).
+	DetailID uint64
+
 	Result        Result
 	Disposition   Disposition
 	Handler       uint64
