@@ -33,9 +33,14 @@ const volatile __u8 want_exit = 1;           /* emit exit events */
  * whether ctx[1] holds it. Without it, signal->live has already dropped to
  * zero for the last thread by the time the tracepoint fires (do_exit()). */
 const volatile __u8 exit_has_group_dead = 0;
-/* Wake the reader only once this much is unread (the reader also polls on
- * a short deadline): a wake-up per event costs ~5 us per signal here. */
+/* Wake a busy reader once this much is unread (see wakeup_flags). */
 const volatile __u64 wakeup_bytes = 1 << 20;
+
+/* A sender's detail (ancestry and argv) is sent once, then referred to
+ * (F_DETAIL_SAME) while the same process on the same CPU keeps signalling,
+ * for at most this long: copying pkill's argv from user memory is the
+ * dearest part of a generate event (~400 ns of ~1 us). 0: always send. */
+const volatile __u64 detail_ttl_ns = 1000000000ULL;
 
 #define PID_SENDER 1
 #define PID_TARGET 2
@@ -111,6 +116,26 @@ struct {
 	__type(value, __u8);
 } exits_seen SEC(".maps");
 
+/* Per CPU: whose detail this CPU put in the ring last, and when. Userspace
+ * keeps the detail of each CPU's last F_DETAIL record (records of one CPU
+ * reach it in the order they were reserved), so a record marked
+ * F_DETAIL_SAME needs no copy. Keyed by mm as well as tgid: an exec gives a
+ * new argv; and by the parent, which changes when the parent dies. Deeper
+ * ancestry changes and setproctitle() show within detail_ttl_ns. */
+struct detail_sent {
+	__u64 ts;
+	__u64 mm;
+	__u32 tgid;
+	__u32 ppid;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct detail_sent);
+} detail_sent SEC(".maps");
+
 #define SCRATCH_GENERATE 0
 #define SCRATCH_EXIT 1
 
@@ -152,10 +177,38 @@ static __always_inline void count(__u32 idx)
 		(*v)++;
 }
 
-/* Batched wake-ups: BPF_RB_NO_WAKEUP unless enough is unread. */
+/* Batched wake-ups. A wake-up is an irq_work, which in a VM is a self-IPI
+ * and a VM exit, several microseconds. The reader is woken:
+ * - when it said (reader_state, mmapped) that it is about to wait with no
+ *   deadline, for the first record after that; the flag is cleared here so
+ *   the records behind it do not wake it again;
+ * - when the unread data crosses wakeup_bytes, so a burst cannot fill the
+ *   ring while the reader sleeps out its poll deadline. Only records that
+ *   land just past the mark wake it (a 4 KiB window, more than any one
+ *   record): a reader that lags behind a storm is awake anyway, and
+ *   waking it on every record cost ~350 ns per signal.
+ * Otherwise BPF_RB_NO_WAKEUP: a busy reader finds the data at its next
+ * poll deadline. */
+#define WAKEUP_WINDOW 4096
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u32);
+} reader_state SEC(".maps");
+
 static __always_inline __u64 wakeup_flags(void)
 {
-	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
+	__u32 zero = 0;
+	__u32 *asleep = bpf_map_lookup_elem(&reader_state, &zero);
+	if (asleep && *asleep) {
+		*asleep = 0;
+		return BPF_RB_FORCE_WAKEUP;
+	}
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	if (avail >= wakeup_bytes && avail - wakeup_bytes < WAKEUP_WINDOW)
 		return BPF_RB_FORCE_WAKEUP;
 	return BPF_RB_NO_WAKEUP;
 }
@@ -420,6 +473,23 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 		flags |= F_SENDER_KTHREAD;
 	bool detail = sent_by_current(sig, code, flags, cur_tgid, target_tgid);
 
+	__u64 now = bpf_ktime_get_boot_ns();
+	struct detail_sent *ds = 0;
+	__u64 mm = 0;
+	__u32 ppid = 0;
+	if (detail && !may_kill && detail_ttl_ns) {
+		__u32 zero = 0;
+		ds = bpf_map_lookup_elem(&detail_sent, &zero);
+		mm = (__u64)RD(trusted, cur, mm);
+		struct task_struct *parent = RD(trusted, cur, real_parent);
+		if (parent)
+			ppid = RD(trusted, parent, tgid);
+		if (ds && ds->tgid == cur_tgid && ds->mm == mm && ds->ppid == ppid && now - ds->ts < detail_ttl_ns) {
+			detail = false;
+			flags |= F_DETAIL_SAME;
+		}
+	}
+
 	/* Most signals cannot kill (a handler, ignored, a default that spares):
 	 * their record is built in place in the ring. One that may kill is
 	 * built in the per-CPU scratch, copied to the killers map, and then to
@@ -442,7 +512,7 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 	}
 	struct event *e = &rec->ev;
 
-	e->ts_ns = bpf_ktime_get_boot_ns();
+	e->ts_ns = now;
 	e->type = EV_GENERATE;
 	e->sig = sig;
 	e->code = code;
@@ -456,6 +526,10 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 	e->target_tid = task->pid;
 	e->target_uid = task->real_cred->uid.val;
 	e->exit_code = 0;
+	e->sc_nr = 0;
+	e->sc_ret = 0;
+	e->cpu = bpf_get_smp_processor_id();
+	e->_reserved = 0;
 	__builtin_memcpy(e->sender_comm, scomm, TASK_COMM_LEN);
 	__builtin_memcpy(e->target_comm, tcomm, TASK_COMM_LEN);
 	e->handler = handler;
@@ -478,6 +552,14 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 		d->_pad = 0;
 		flags |= F_DETAIL;
 		fill_sender_detail(trusted, cur, d, &flags);
+		/* Only now that the record is in the ring can later ones refer
+		 * to it. */
+		if (ds) {
+			ds->ts = now;
+			ds->mm = mm;
+			ds->tgid = cur_tgid;
+			ds->ppid = ppid;
+		}
 	}
 	e->flags = flags;
 
@@ -593,6 +675,8 @@ int BPF_PROG(on_deliver, int sig, struct kernel_siginfo *info, struct k_sigactio
 	e->exit_code = 0;
 	e->sc_nr = 0;
 	e->sc_ret = 0;
+	e->cpu = bpf_get_smp_processor_id();
+	e->_reserved = 0;
 	read_interrupted_syscall(trusted, cur, e, &flags);
 	if (RD(trusted, cursig, flags) & SIGNAL_GROUP_EXIT) {
 		flags |= F_GROUP_EXIT;
@@ -670,6 +754,10 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	e->target_tid = p->pid;
 	e->target_uid = p->real_cred->uid.val;
 	e->exit_code = code;
+	e->sc_nr = 0;
+	e->sc_ret = 0;
+	e->cpu = bpf_get_smp_processor_id();
+	e->_reserved = 0;
 	e->handler = 0;
 	e->sa_flags = 0;
 	e->flags = flags;

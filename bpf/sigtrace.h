@@ -30,6 +30,7 @@ enum event_flags {
 	F_GROUP_EXIT = 1 << 10,    /* deliver: the group is already dying */
 	F_KILLER = 1 << 11,        /* exit: a killer record follows */
 	F_SYSCALL = 1 << 12,       /* deliver: it interrupted syscall sc_nr, which returned sc_ret */
+	F_DETAIL_SAME = 1 << 13,   /* generate: same sender detail as this CPU's last F_DETAIL record */
 };
 
 struct event {
@@ -52,6 +53,8 @@ struct event {
 	__s32 exit_code; /* deliver with F_GROUP_EXIT, exit: signal->group_exit_code */
 	__s32 sc_nr;     /* deliver with F_SYSCALL: the interrupted system call */
 	__s32 sc_ret;    /* and its -ERESTART* return value */
+	__u32 cpu;       /* the CPU that wrote the record, for F_DETAIL_SAME */
+	__u32 _reserved;
 	char sender_comm[TASK_COMM_LEN];
 	char target_comm[TASK_COMM_LEN];
 };

@@ -6,6 +6,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
 	"github.com/sigtrace/sigtrace/signals"
@@ -25,6 +26,33 @@ var ErrShortRecord = errors.New("short record")
 type Decoder struct {
 	bootWall int64 // wall-clock ns at boot
 	killer   Event // scratch for an exit record's embedded killer
+
+	// The sender detail of each CPU's last F_DETAIL record, which later
+	// F_DETAIL_SAME records from that CPU refer to (bpf/sigtrace.c,
+	// detail_sent). Events point into these, not into copies.
+	slots  []detailSlot
+	lastID uint64
+}
+
+type detailSlot struct {
+	id      uint64 // Event.DetailID; 0: empty
+	pid     uint32 // the sender it belongs to
+	n       int
+	argvLen int
+	trunc   bool
+	anc     [8]Ancestor
+	argv    [256]byte
+}
+
+// slot returns CPU cpu's detail slot, growing the table for a CPU number
+// beyond the possible CPUs counted at start (CPU hotplug).
+func (d *Decoder) slot(cpu uint32) *detailSlot {
+	if int(cpu) >= len(d.slots) {
+		grown := make([]detailSlot, int(cpu)+1)
+		copy(grown, d.slots)
+		d.slots = grown
+	}
+	return &d.slots[cpu]
 }
 
 // NewDecoder measures the offset between CLOCK_BOOTTIME (what
@@ -32,7 +60,11 @@ type Decoder struct {
 func NewDecoder() *Decoder {
 	var ts unix.Timespec
 	_ = unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts)
-	return &Decoder{bootWall: time.Now().UnixNano() - ts.Nano()}
+	cpus, err := ebpf.PossibleCPU()
+	if err != nil || cpus < 1 {
+		cpus = 1
+	}
+	return &Decoder{bootWall: time.Now().UnixNano() - ts.Nano(), slots: make([]detailSlot, cpus)}
 }
 
 // BootTime returns the wall-clock time of boot, as the decoder sees it.
@@ -41,6 +73,12 @@ func (d *Decoder) BootTime() time.Time { return time.Unix(0, d.bootWall) }
 // Decode fills ev from one sample without allocating. raw must be a whole
 // sample as the ring buffer delivered it (its storage is 8-byte aligned).
 func (d *Decoder) Decode(raw []byte, ev *Event) error {
+	return d.decode(raw, ev, true)
+}
+
+// decode: fromRing is false for the killer record inside an exit record,
+// a copy the kernel kept, which must not change the per-CPU detail slots.
+func (d *Decoder) decode(raw []byte, ev *Event, fromRing bool) error {
 	if len(raw) < eventSize {
 		return fmt.Errorf("%w: %d bytes, want at least %d", ErrShortRecord, len(raw), eventSize)
 	}
@@ -108,23 +146,38 @@ func (d *Decoder) Decode(raw []byte, ev *Event) error {
 	if !ev.KernelSender {
 		ev.Sender = Process{PID: r.SenderPid, TID: r.SenderTid, UID: r.SenderUid, HasUID: true}
 		copyComm(&ev.Sender.Comm, &r.SenderComm)
-		if flags&sigtraceEventFlagsF_DETAIL != 0 {
+		switch {
+		case flags&sigtraceEventFlagsF_DETAIL != 0:
 			if len(raw) < eventSize+detailSize {
 				return fmt.Errorf("%w: %d bytes, want %d with sender detail", ErrShortRecord, len(raw), eventSize+detailSize)
 			}
-			d := (*sigtraceSenderDetail)(unsafe.Pointer(&raw[eventSize]))
-			n := min(int(d.AncestryLen), len(d.Ancestry))
-			for i := 0; i < n; i++ {
-				ev.anc[i].PID = d.Ancestry[i].Pid
-				copyComm(&ev.anc[i].Comm, &d.Ancestry[i].Comm)
+			det := (*sigtraceSenderDetail)(unsafe.Pointer(&raw[eventSize]))
+			trunc := flags&sigtraceEventFlagsF_ARGV_TRUNC != 0
+			if !fromRing {
+				n := fillDetail(&ev.anc, &ev.argvBuf, det)
+				ev.Sender.Ancestry = ev.anc[:n]
+				ev.Sender.Argv = ev.argvBuf[:min(int(det.ArgvLen), len(det.Argv))]
+				ev.ArgvTruncated = trunc
+				break
 			}
-			ev.Sender.Ancestry = ev.anc[:n]
-			al := min(int(d.ArgvLen), len(d.Argv))
-			for i := 0; i < al; i++ {
-				ev.argvBuf[i] = byte(d.Argv[i])
+			s := d.slot(r.Cpu)
+			s.n = fillDetail(&s.anc, &s.argv, det)
+			s.argvLen = min(int(det.ArgvLen), len(det.Argv))
+			s.trunc = trunc
+			s.pid = r.SenderPid
+			d.lastID++
+			s.id = d.lastID
+			ev.useDetail(s)
+		case flags&sigtraceEventFlagsF_DETAIL_SAME != 0 && fromRing:
+			// The kernel only marks a record so after a full one
+			// from the same CPU and sender; a slot that disagrees
+			// (which would be a bug) gives no detail, never another
+			// process's.
+			if int(r.Cpu) < len(d.slots) {
+				if s := &d.slots[r.Cpu]; s.id != 0 && s.pid == r.SenderPid {
+					ev.useDetail(s)
+				}
 			}
-			ev.Sender.Argv = ev.argvBuf[:al]
-			ev.ArgvTruncated = flags&sigtraceEventFlagsF_ARGV_TRUNC != 0
 		}
 	}
 
@@ -137,6 +190,28 @@ func (d *Decoder) Decode(raw []byte, ev *Event) error {
 		Unkillable:  ev.Unkillable,
 	})
 	return nil
+}
+
+// fillDetail copies a sender_detail's ancestry and argv, and returns the
+// ancestry's length.
+func fillDetail(anc *[8]Ancestor, argv *[256]byte, det *sigtraceSenderDetail) int {
+	n := min(int(det.AncestryLen), len(det.Ancestry))
+	for i := 0; i < n; i++ {
+		anc[i].PID = det.Ancestry[i].Pid
+		copyComm(&anc[i].Comm, &det.Ancestry[i].Comm)
+	}
+	al := min(int(det.ArgvLen), len(det.Argv))
+	for i := 0; i < al; i++ {
+		argv[i] = byte(det.Argv[i])
+	}
+	return n
+}
+
+func (ev *Event) useDetail(s *detailSlot) {
+	ev.Sender.Ancestry = s.anc[:s.n]
+	ev.Sender.Argv = s.argv[:s.argvLen]
+	ev.ArgvTruncated = s.trunc
+	ev.DetailID = s.id
 }
 
 func copyComm(dst *[16]byte, src *[16]int8) {
@@ -164,7 +239,7 @@ func (d *Decoder) decodeExit(raw []byte, r *sigtraceEvent, flags sigtraceEventFl
 		return fmt.Errorf("%w: exit record of %d bytes has no room for its killer", ErrShortRecord, len(raw))
 	}
 	k := &d.killer
-	if err := d.Decode(killer, k); err != nil {
+	if err := d.decode(killer, k, false); err != nil {
 		return fmt.Errorf("exit record's killer: %w", err)
 	}
 	ev.KillerKnown = true

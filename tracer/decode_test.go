@@ -88,7 +88,7 @@ func TestRecordFlagValues(t *testing.T) {
 		"F_GROUP": {fGroup, 1}, "F_BLOCKED": {fBlocked, 2}, "F_INFO_NOINFO": {fNoInfo, 4}, "F_INFO_PRIV": {fPriv, 8},
 		"F_UNKILLABLE": {fUnkillable, 16}, "F_TRACED": {fTraced, 32}, "F_SIGWAIT": {fSigWait, 64},
 		"F_SENDER_KTHREAD": {fKThread, 128}, "F_DETAIL": {fDetail, 256}, "F_ARGV_TRUNC": {fArgvTrunc, 512},
-		"F_GROUP_EXIT": {fGroupExit, 1024},
+		"F_GROUP_EXIT": {fGroupExit, 1024}, "F_DETAIL_SAME": {uint32(sigtraceEventFlagsF_DETAIL_SAME), 8192},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s = %d, want %d", name, c.got, c.want)
@@ -141,6 +141,7 @@ func comparable(ev Event) Event {
 	ev.anc = [8]Ancestor{}
 	ev.argvBuf = [256]byte{}
 	ev.Time = time.Time{}
+	ev.DetailID = 0 // TestDecodeDetailSame
 	if len(ev.Sender.Ancestry) == 0 {
 		ev.Sender.Ancestry = nil
 	}
@@ -497,5 +498,125 @@ func TestEventEnumStrings(t *testing.T) {
 		if got := d.String(); got != want {
 			t.Errorf("Disposition(%d) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+// aligned joins raw parts into one 8-byte aligned sample, as the ring
+// buffer hands them over.
+func aligned(parts ...[]byte) []byte {
+	var n int
+	for _, p := range parts {
+		n += len(p)
+	}
+	words := make([]uint64, (n+7)/8+1)
+	raw := unsafe.Slice((*byte)(unsafe.Pointer(&words[0])), len(words)*8)[:0]
+	for _, p := range parts {
+		raw = append(raw, p...)
+	}
+	return raw
+}
+
+// A sender's detail is sent once per CPU and then referred to with
+// F_DETAIL_SAME (bpf/sigtrace.c, detail_sent): the decoder must give each
+// such record the detail of the last full record from the same CPU, and
+// never another CPU's or another sender's.
+func TestDecodeDetailSame(t *testing.T) {
+	fSame := uint32(sigtraceEventFlagsF_DETAIL_SAME)
+	full := func(cpu, pid uint32, argv string) []byte {
+		ev, d := pkillEvent()
+		ev.Cpu, ev.SenderPid, ev.SenderTid = cpu, pid, pid
+		d.Argv, d.ArgvLen = sampleArgv(argv)
+		return rawSample(t, ev, &d, 0)
+	}
+	same := func(cpu, pid uint32) []byte {
+		ev, _ := pkillEvent()
+		ev.Cpu, ev.SenderPid, ev.SenderTid = cpu, pid, pid
+		ev.Flags = ev.Flags&^fDetail | fSame
+		return rawSample(t, ev, nil, 0)
+	}
+	// An exit whose killer record (a copy the kernel kept, from CPU 0)
+	// carries its own detail: it must not replace CPU 0's.
+	killer := func(argv string) []byte {
+		ev, d := pkillEvent()
+		ev.SenderPid = 7000
+		d.Argv, d.ArgvLen = sampleArgv(argv)
+		exit := sigtraceEvent{Type: uint32(sigtraceEventTypeEV_EXIT), Sig: 1, ExitCode: 1, Flags: uint32(sigtraceEventFlagsF_KILLER),
+			TargetPid: 3003, TargetTid: 3003}
+		return aligned(rawSample(t, exit, nil, 0), rawSample(t, ev, &d, 0))
+	}
+
+	dec := NewDecoder()
+	ids := map[string]uint64{}
+	for _, step := range []struct {
+		name     string
+		raw      []byte
+		wantArgv string // "" : no detail
+		sameID   string // must carry the DetailID recorded under this name
+		newID    string // must carry a DetailID not seen before, recorded under this name
+	}{
+		{"full on cpu 0", full(0, 5001, "pkill\x00-HUP\x00a\x00"), "pkill\x00-HUP\x00a\x00", "", "A"},
+		{"same on cpu 0", same(0, 5001), "pkill\x00-HUP\x00a\x00", "A", ""},
+		{"same on cpu 1, which sent none", same(1, 5001), "", "", ""},
+		{"full on cpu 1, another sender", full(1, 5002, "kill\x00-9\x00b\x00"), "kill\x00-9\x00b\x00", "", "B"},
+		{"same on cpu 0 again", same(0, 5001), "pkill\x00-HUP\x00a\x00", "A", ""},
+		{"same on cpu 0 from another sender", same(0, 5002), "", "", ""},
+		{"exit with its killer's detail", killer("pkill\x00-KILL\x00c\x00"), "pkill\x00-KILL\x00c\x00", "", ""},
+		{"same on cpu 0 after the exit", same(0, 5001), "pkill\x00-HUP\x00a\x00", "A", ""},
+		{"new full on cpu 0", full(0, 5001, "pkill\x00-TERM\x00d\x00"), "pkill\x00-TERM\x00d\x00", "", "C"},
+		{"same on cpu 0 follows it", same(0, 5001), "pkill\x00-TERM\x00d\x00", "C", ""},
+		{"a cpu beyond the table", full(4095, 5003, "x\x00"), "x\x00", "", "D"},
+		{"same on it", same(4095, 5003), "x\x00", "D", ""},
+	} {
+		var ev Event
+		if err := dec.Decode(step.raw, &ev); err != nil {
+			t.Fatalf("%s: Decode: %v", step.name, err)
+		}
+		if got := string(ev.Sender.Argv); got != step.wantArgv {
+			t.Errorf("%s: argv %q, want %q", step.name, got, step.wantArgv)
+		}
+		if step.wantArgv != "" && len(ev.Sender.Ancestry) != 4 {
+			t.Errorf("%s: %d ancestors, want 4", step.name, len(ev.Sender.Ancestry))
+		}
+		switch {
+		case step.sameID != "":
+			if ev.DetailID != ids[step.sameID] {
+				t.Errorf("%s: DetailID %d, want %s's %d", step.name, ev.DetailID, step.sameID, ids[step.sameID])
+			}
+		case step.newID != "":
+			for name, id := range ids {
+				if ev.DetailID == id || ev.DetailID == 0 {
+					t.Errorf("%s: DetailID %d is not new (%s has it)", step.name, ev.DetailID, name)
+				}
+			}
+			ids[step.newID] = ev.DetailID
+		default:
+			if ev.DetailID != 0 {
+				t.Errorf("%s: DetailID %d, want 0 (detail that may not be cached)", step.name, ev.DetailID)
+			}
+		}
+	}
+}
+
+// Events point into the decoder's per-CPU detail: a Clone must keep its
+// own copy when the slot is overwritten.
+func TestCloneOwnsDetail(t *testing.T) {
+	dec := NewDecoder()
+	ev1, d1 := pkillEvent()
+	var ev Event
+	if err := dec.Decode(rawSample(t, ev1, &d1, 0), &ev); err != nil {
+		t.Fatal(err)
+	}
+	kept := ev.Clone()
+	ev2, d2 := pkillEvent()
+	d2.Argv, d2.ArgvLen = sampleArgv("other\x00")
+	d2.Ancestry[0] = sigtraceAncestor{Pid: 42, Comm: sampleComm("other")}
+	if err := dec.Decode(rawSample(t, ev2, &d2, 0), &ev); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(kept.Sender.Argv); got != "pkill\x00-HUP\x00-x\x00logdeviced\x00" {
+		t.Errorf("clone's argv changed to %q", got)
+	}
+	if got := kept.Sender.Ancestry[0].PID; got != 5000 {
+		t.Errorf("clone's first ancestor changed to %d", got)
 	}
 }

@@ -209,7 +209,9 @@ type Event struct {
 // that keep events beyond the Handler call (a Reader reuses its Event).
 func (ev *Event) Clone() Event {
 	c := *ev
-	c.Sender.Ancestry = c.anc[:len(ev.Sender.Ancestry)]
+	// Ancestry and argv may point into the decoder's per-CPU detail.
+	n := copy(c.anc[:], ev.Sender.Ancestry)
+	c.Sender.Ancestry = c.anc[:n]
 	if ev.Sender.Argv != nil {
 		c.Sender.Argv = append([]byte(nil), ev.Sender.Argv...)
 	}

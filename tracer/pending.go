@@ -128,23 +128,37 @@ func (k *tracker) forget(tgid uint32) {
 	}
 }
 
+func (k *tracker) period() time.Duration {
+	if k.after <= 0 {
+		return 10 * time.Second
+	}
+	return k.after
+}
+
+func (k *tracker) sweepEvery() time.Duration { return min(k.period()/4, time.Second) }
+
+// nextSweep is when a sweep has work to do; zero when nothing is tracked,
+// so an idle reader can wait for the next record with no deadline.
+func (k *tracker) nextSweep() time.Time {
+	if k.n == 0 {
+		return time.Time{}
+	}
+	return k.lastSweep.Add(k.sweepEvery())
+}
+
 // sweep runs on the reader's ticks. It reports signals pending longer than
 // k.after (once each), and forgets those whose process is gone or that the
 // kernel no longer has pending (delivered while deliver events were
 // filtered out), so memory stays bounded by what is really pending.
 func (k *tracker) sweep(now time.Time, emit func(*Event) error) error {
-	period := k.after
-	if period <= 0 {
-		period = 10 * time.Second
-	}
-	if now.Sub(k.lastSweep) < period/4 && now.Sub(k.lastSweep) < time.Second {
+	if now.Sub(k.lastSweep) < k.sweepEvery() {
 		return nil
 	}
 	k.lastSweep = now
 	for key, q := range k.queues {
 		e := q.first
 		age := time.Duration(now.UnixNano() - e.gen)
-		if age < period {
+		if age < k.period() {
 			continue
 		}
 		state, pending, blocked, ok := k.procSignalState(e.pid, e.tid, key)

@@ -14,8 +14,9 @@ import (
 // copy what must outlive the call. Returning an error ends Run with it.
 type Handler func(*Event) error
 
-// Tick is called after every poll deadline (at least every Poll), so a
-// caller can flush buffered output while the event rate is low.
+// Tick is called after every poll deadline (at least every Poll while
+// events flow, and before the reader waits idle), so a caller can flush
+// buffered output.
 type Tick func() error
 
 // Run reads events until ctx is done, the tracer is closed, or h fails. On
@@ -43,17 +44,41 @@ func (t *Tracer) Run(ctx context.Context, h Handler, tick Tick) error {
 		return nil
 	}
 
+	// A stop interrupts a wait with no deadline; the loop then drains.
+	stop := context.AfterFunc(ctx, func() { _ = t.rd.Flush() })
+	defer stop()
+
+	quiet := false // the last poll period read nothing
+	read := false  // something was read since the last deadline
 	for {
-		if !draining && ctx.Err() != nil {
+		asleep := false
+		switch {
+		case draining:
+		case ctx.Err() != nil:
 			// Read what is already in the ring without waiting.
 			draining = true
 			t.rd.SetDeadline(time.Now())
-		} else if !draining {
+		case quiet && t.sleep != nil:
+			// Idle: wait for the next record (which wakes us, see
+			// sleepFlag) or the tracker's next sweep, not a timer.
+			t.sleep.set()
+			if t.rd.AvailableBytes() > 0 {
+				t.sleep.clear()
+				t.rd.SetDeadline(time.Now().Add(t.poll))
+				break
+			}
+			asleep = true
+			t.rd.SetDeadline(t.trk.nextSweep())
+		default:
 			t.rd.SetDeadline(time.Now().Add(t.poll))
 		}
 		err := t.rd.ReadInto(&rec)
+		if asleep {
+			t.sleep.clear()
+		}
 		switch {
-		case errors.Is(err, os.ErrDeadlineExceeded):
+		case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, ringbuf.ErrFlushed):
+			quiet, read = !read, false
 			if err := checkLost(); err != nil {
 				return err
 			}
@@ -75,6 +100,7 @@ func (t *Tracer) Run(ctx context.Context, h Handler, tick Tick) error {
 		case err != nil:
 			return fmt.Errorf("reading ring buffer: %w", err)
 		}
+		read, quiet = true, false
 
 		if err := t.dec.Decode(rec.RawSample, &ev); err != nil {
 			return err

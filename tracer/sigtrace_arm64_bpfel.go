@@ -19,6 +19,14 @@ type sigtraceAncestor struct {
 	Comm [16]int8
 }
 
+type sigtraceDetailSent struct {
+	_    structs.HostLayout
+	Ts   uint64
+	Mm   uint64
+	Tgid uint32
+	Ppid uint32
+}
+
 type sigtraceEvent struct {
 	_          structs.HostLayout
 	TsNs       uint64
@@ -40,6 +48,8 @@ type sigtraceEvent struct {
 	ExitCode   int32
 	ScNr       int32
 	ScRet      int32
+	Cpu        uint32
+	Reserved   uint32
 	SenderComm [16]int8
 	TargetComm [16]int8
 }
@@ -60,6 +70,7 @@ const (
 	sigtraceEventFlagsF_GROUP_EXIT     sigtraceEventFlags = 1024
 	sigtraceEventFlagsF_KILLER         sigtraceEventFlags = 2048
 	sigtraceEventFlagsF_SYSCALL        sigtraceEventFlags = 4096
+	sigtraceEventFlagsF_DETAIL_SAME    sigtraceEventFlags = 8192
 )
 
 type sigtraceEventFull struct {
@@ -119,15 +130,18 @@ const (
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	sigtraceMapCommFilter       = "comm_filter"
+	sigtraceMapDetailSent       = "detail_sent"
 	sigtraceMapEvents           = "events"
 	sigtraceMapExitsSeen        = "exits_seen"
 	sigtraceMapKillers          = "killers"
 	sigtraceMapPidFilter        = "pid_filter"
+	sigtraceMapReaderState      = "reader_state"
 	sigtraceMapScratch          = "scratch"
 	sigtraceMapStats            = "stats"
 	sigtraceProgOnDeliver       = "on_deliver"
 	sigtraceProgOnExit          = "on_exit"
 	sigtraceProgOnGenerate      = "on_generate"
+	sigtraceVarDetailTtlNs      = "detail_ttl_ns"
 	sigtraceVarExitHasGroupDead = "exit_has_group_dead"
 	sigtraceVarFilterAnyPids    = "filter_any_pids"
 	sigtraceVarFilterComms      = "filter_comms"
@@ -195,19 +209,22 @@ type sigtraceProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type sigtraceMapSpecs struct {
-	CommFilter *ebpf.MapSpec `ebpf:"comm_filter"`
-	Events     *ebpf.MapSpec `ebpf:"events"`
-	ExitsSeen  *ebpf.MapSpec `ebpf:"exits_seen"`
-	Killers    *ebpf.MapSpec `ebpf:"killers"`
-	PidFilter  *ebpf.MapSpec `ebpf:"pid_filter"`
-	Scratch    *ebpf.MapSpec `ebpf:"scratch"`
-	Stats      *ebpf.MapSpec `ebpf:"stats"`
+	CommFilter  *ebpf.MapSpec `ebpf:"comm_filter"`
+	DetailSent  *ebpf.MapSpec `ebpf:"detail_sent"`
+	Events      *ebpf.MapSpec `ebpf:"events"`
+	ExitsSeen   *ebpf.MapSpec `ebpf:"exits_seen"`
+	Killers     *ebpf.MapSpec `ebpf:"killers"`
+	PidFilter   *ebpf.MapSpec `ebpf:"pid_filter"`
+	ReaderState *ebpf.MapSpec `ebpf:"reader_state"`
+	Scratch     *ebpf.MapSpec `ebpf:"scratch"`
+	Stats       *ebpf.MapSpec `ebpf:"stats"`
 }
 
 // sigtraceVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type sigtraceVariableSpecs struct {
+	DetailTtlNs      *ebpf.VariableSpec `ebpf:"detail_ttl_ns"`
 	ExitHasGroupDead *ebpf.VariableSpec `ebpf:"exit_has_group_dead"`
 	FilterAnyPids    *ebpf.VariableSpec `ebpf:"filter_any_pids"`
 	FilterComms      *ebpf.VariableSpec `ebpf:"filter_comms"`
@@ -244,22 +261,26 @@ func (o *sigtraceObjects) Close() error {
 //
 // It can be passed to loadSigtraceObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sigtraceMaps struct {
-	CommFilter *ebpf.Map `ebpf:"comm_filter"`
-	Events     *ebpf.Map `ebpf:"events"`
-	ExitsSeen  *ebpf.Map `ebpf:"exits_seen"`
-	Killers    *ebpf.Map `ebpf:"killers"`
-	PidFilter  *ebpf.Map `ebpf:"pid_filter"`
-	Scratch    *ebpf.Map `ebpf:"scratch"`
-	Stats      *ebpf.Map `ebpf:"stats"`
+	CommFilter  *ebpf.Map `ebpf:"comm_filter"`
+	DetailSent  *ebpf.Map `ebpf:"detail_sent"`
+	Events      *ebpf.Map `ebpf:"events"`
+	ExitsSeen   *ebpf.Map `ebpf:"exits_seen"`
+	Killers     *ebpf.Map `ebpf:"killers"`
+	PidFilter   *ebpf.Map `ebpf:"pid_filter"`
+	ReaderState *ebpf.Map `ebpf:"reader_state"`
+	Scratch     *ebpf.Map `ebpf:"scratch"`
+	Stats       *ebpf.Map `ebpf:"stats"`
 }
 
 func (m *sigtraceMaps) Close() error {
 	return _SigtraceClose(
 		m.CommFilter,
+		m.DetailSent,
 		m.Events,
 		m.ExitsSeen,
 		m.Killers,
 		m.PidFilter,
+		m.ReaderState,
 		m.Scratch,
 		m.Stats,
 	)
@@ -269,6 +290,7 @@ func (m *sigtraceMaps) Close() error {
 //
 // It can be passed to loadSigtraceObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sigtraceVariables struct {
+	DetailTtlNs      *ebpf.Variable `ebpf:"detail_ttl_ns"`
 	ExitHasGroupDead *ebpf.Variable `ebpf:"exit_has_group_dead"`
 	FilterAnyPids    *ebpf.Variable `ebpf:"filter_any_pids"`
 	FilterComms      *ebpf.Variable `ebpf:"filter_comms"`

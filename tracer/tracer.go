@@ -38,8 +38,10 @@ const (
 	// DefaultRingSize holds ~30k full records: at 400k signals/s that is
 	// ~75 ms of slack for a reader that is descheduled.
 	DefaultRingSize = 16 << 20
-	// DefaultPoll bounds how stale output can be at low event rates,
-	// since the kernel side only wakes the reader in batches.
+	// DefaultPoll bounds how stale output can be while events flow, since
+	// the kernel side only wakes a busy reader in batches. After a poll
+	// with nothing read, the reader waits for the next record with no
+	// deadline, and that record wakes it.
 	DefaultPoll = 50 * time.Millisecond
 	// MaxComms is the size of the kernel's comm filter map.
 	MaxComms = 64
@@ -62,6 +64,7 @@ type Tracer struct {
 	poll  time.Duration
 	dec   *Decoder
 	trk   *tracker
+	sleep *sleepFlag // nil: always poll on a deadline
 }
 
 // New loads the BPF programs with the filters in opts and attaches them.
@@ -117,6 +120,7 @@ func New(opts Options) (*Tracer, error) {
 		t.Close()
 		return nil, fmt.Errorf("opening ring buffer: %w", err)
 	}
+	t.sleep = mapSleepFlag(t.objs.ReaderState)
 	return t, nil
 }
 
@@ -271,6 +275,7 @@ func (t *Tracer) Close() error {
 		errs = append(errs, l.Close())
 	}
 	t.links = nil
+	t.sleep.close()
 	errs = append(errs, t.objs.Close())
 	return errors.Join(errs...)
 }
