@@ -12,11 +12,20 @@ type Renderer interface {
 	AppendRow(b []byte, ev *tracer.Event) []byte
 }
 
-// JSON renders one SPEC object per line.
-type JSON struct{}
+// JSON renders one SPEC object per line. NewJSON's renderer remembers
+// what it can reuse from one event to the next (the time up to the
+// second) and is for one goroutine; copies of it share that memory. The
+// zero value keeps nothing and renders as AppendJSON does.
+type JSON struct {
+	st *jsonState
+}
 
-func (JSON) AppendHeader(b []byte) []byte                { return b }
-func (JSON) AppendRow(b []byte, ev *tracer.Event) []byte { return AppendJSON(b, ev) }
+// NewJSON returns a JSON renderer with its caches.
+func NewJSON() JSON { return JSON{st: new(jsonState)} }
+
+func (JSON) AppendHeader(b []byte) []byte { return b }
+
+func (j JSON) AppendRow(b []byte, ev *tracer.Event) []byte { return appendJSON(b, ev, j.st) }
 
 // New returns the renderer for -o.
 func New(format string, color bool) (Renderer, error) {
@@ -24,7 +33,7 @@ func New(format string, color bool) (Renderer, error) {
 	case "table", "":
 		return &Table{Color: color}, nil
 	case "json":
-		return JSON{}, nil
+		return NewJSON(), nil
 	}
 	return nil, fmt.Errorf("unknown output format %q (want table or json)", format)
 }

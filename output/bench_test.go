@@ -1,0 +1,37 @@
+package output
+
+import (
+	"testing"
+
+	"github.com/sigtrace/sigtrace/tracer"
+)
+
+// pkillEvent is the first fixture, the shape of the tracer's "generate
+// with detail" sample: sender with argv and four ancestors.
+func pkillEvent(tb testing.TB) tracer.Event {
+	ev := fixtures()[0].ev
+	if len(ev.Sender.Argv) == 0 || len(ev.Sender.Ancestry) != 4 {
+		tb.Fatal("fixture 0 is no longer pkill with its detail")
+	}
+	return ev
+}
+
+func BenchmarkAppendJSON(b *testing.B) {
+	ev := pkillEvent(b)
+	buf := make([]byte, 0, 4096)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = AppendJSON(buf[:0], &ev)
+	}
+}
+
+func BenchmarkJSONRenderer(b *testing.B) {
+	ev := pkillEvent(b)
+	ev.DetailID = 1
+	r := NewJSON()
+	buf := make([]byte, 0, 4096)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = r.AppendRow(buf[:0], &ev)
+	}
+}

@@ -1,0 +1,64 @@
+package output
+
+import (
+	"bytes"
+	"time"
+)
+
+// jsonState is what a JSON renderer keeps between events so that it need
+// not redo work: see timeCache.
+type jsonState struct {
+	time timeCache
+}
+
+// timeCache holds the formatted TimeLayout text of one Unix second in one
+// Location, all but the nanoseconds: within that second only the 9
+// fraction digits differ. A zone's offset is a function of the instant, so
+// keying on the Unix second also follows DST and other offset changes.
+type timeCache struct {
+	sec  int64
+	loc  *time.Location
+	ok   bool
+	frac int // text[:frac] ends with '.', the zone starts at frac+9
+	n    int
+	text [48]byte
+}
+
+// appendTime appends t as t.AppendFormat(b, TimeLayout) does.
+func (c *timeCache) appendTime(b []byte, t time.Time) []byte {
+	sec, loc := t.Unix(), t.Location()
+	if !c.ok || sec != c.sec || loc != c.loc {
+		return c.fill(b, t, sec, loc)
+	}
+	b = append(b, c.text[:c.frac]...)
+	b = appendNanos(b, uint32(t.Nanosecond()))
+	return append(b, c.text[c.frac+9:c.n]...)
+}
+
+// fill formats t the slow way and keeps the text around its fraction for
+// the rest of the second.
+func (c *timeCache) fill(b []byte, t time.Time, sec int64, loc *time.Location) []byte {
+	start := len(b)
+	b = t.AppendFormat(b, TimeLayout)
+	out := b[start:]
+	// The zone ("Z", "-07:00") has no '.', so the last one starts the
+	// fraction.
+	dot := bytes.LastIndexByte(out, '.')
+	if dot < 0 || len(out) < dot+10 || len(out) > len(c.text) {
+		c.ok = false
+		return b
+	}
+	c.sec, c.loc, c.ok = sec, loc, true
+	c.frac, c.n = dot+1, copy(c.text[:], out)
+	return b
+}
+
+// appendNanos appends ns (< 1e9) as exactly 9 digits.
+func appendNanos(b []byte, ns uint32) []byte {
+	var d [9]byte
+	for i := 8; i >= 0; i-- {
+		d[i] = byte('0' + ns%10)
+		ns /= 10
+	}
+	return append(b, d[:]...)
+}

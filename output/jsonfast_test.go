@@ -1,0 +1,122 @@
+package output
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+	_ "time/tzdata" // zones with DST on any machine
+)
+
+// The time cache must make what AppendFormat makes, for every instant and
+// zone, in any order: the cache is checked after each call.
+func TestTimeCacheMatchesAppendFormat(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lhi, err := time.LoadLocation("Australia/Lord_Howe") // 30-minute DST
+	if err != nil {
+		t.Fatal(err)
+	}
+	zones := []*time.Location{
+		time.UTC, time.Local, ny, lhi,
+		time.FixedZone("", 0),
+		time.FixedZone("IST", 5*3600+30*60),
+		time.FixedZone("PDT", -7*3600),
+		time.FixedZone("NPT", 5*3600+45*60),
+		time.FixedZone("LMT", -(1*60 + 15)), // an offset with seconds
+		time.FixedZone("X", -(9*3600 + 30*60 + 7)),
+		time.FixedZone("E", 14*3600),
+	}
+	var times []time.Time
+	add := func(ts ...time.Time) { times = append(times, ts...) }
+	base := time.Date(2026, 3, 14, 0, 0, 1, 123456789, time.UTC)
+	for _, ns := range []int{0, 1, 9, 10, 99, 1000, 123456789, 100000000, 999999999, 500, 7} {
+		add(base.Add(time.Duration(ns)), base.Truncate(time.Second).Add(time.Duration(ns)))
+	}
+	// Second boundaries, forwards and back.
+	for d := -3 * time.Nanosecond; d <= 3*time.Nanosecond; d++ {
+		add(base.Truncate(time.Second).Add(d), base.Truncate(time.Second).Add(time.Second+d))
+	}
+	add(base, base.Add(-time.Second), base, base.Add(time.Minute), base.Add(time.Hour), base.Add(24*time.Hour))
+	// New York's DST starts 2026-03-08 07:00 UTC and ends 2026-11-01 06:00
+	// UTC; Lord Howe's ends 2026-04-05 at 15:00 UTC.
+	for _, edge := range []time.Time{
+		time.Date(2026, 3, 8, 7, 0, 0, 0, time.UTC),
+		time.Date(2026, 11, 1, 6, 0, 0, 0, time.UTC),
+		time.Date(2026, 4, 5, 15, 0, 0, 0, time.UTC),
+	} {
+		for d := -2 * time.Second; d <= 2*time.Second; d += 250 * time.Millisecond {
+			add(edge.Add(d), edge.Add(d-time.Nanosecond), edge.Add(d+time.Nanosecond))
+		}
+	}
+	add(time.Unix(0, 0), time.Unix(-1, 0), time.Unix(-1, 999999999), time.Unix(-86400*365*70, 42),
+		time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(-5, 6, 7, 8, 9, 10, 11, time.UTC), time.Date(12345, 6, 7, 8, 9, 10, 11, time.UTC),
+		time.Now(), time.Now().Round(0), time.Unix(0, time.Now().UnixNano()))
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		// Mostly near each other, as events come, sometimes far.
+		if rng.IntN(10) == 0 {
+			add(time.Unix(rng.Int64N(4e9), rng.Int64N(1e9)))
+		} else {
+			add(times[len(times)-1].Add(time.Duration(rng.Int64N(int64(3 * time.Second)))))
+		}
+	}
+
+	var c timeCache
+	check := func(tm time.Time) {
+		t.Helper()
+		want := string(tm.AppendFormat([]byte("x"), TimeLayout))
+		if got := string(c.appendTime([]byte("x"), tm)); got != want {
+			t.Fatalf("%v (%s, unix %d.%09d): got %q, want %q", tm, tm.Location(), tm.Unix(), tm.Nanosecond(), got, want)
+		}
+	}
+	for _, tm := range times {
+		check(tm)
+		check(tm) // from the cache
+	}
+	for _, z := range zones {
+		for _, tm := range times {
+			check(tm.In(z))
+		}
+	}
+	for i, tm := range times {
+		// The same second in another zone, then back.
+		check(tm.In(zones[i%len(zones)]))
+		check(tm)
+		check(tm.In(zones[(i+3)%len(zones)]))
+	}
+}
+
+func TestAppendNanos(t *testing.T) {
+	for _, ns := range []uint32{0, 1, 10, 42, 100000000, 123456789, 999999999, 5000, 60} {
+		want := time.Unix(0, int64(ns)).UTC().Format(".000000000")[1:]
+		if got := string(appendNanos(nil, ns)); got != want {
+			t.Errorf("appendNanos(%d) = %q, want %q", ns, got, want)
+		}
+	}
+}
+
+// The renderer from NewJSON makes AppendJSON's bytes, event after event.
+func TestJSONRendererMatchesAppendJSON(t *testing.T) {
+	r := NewJSON()
+	for round := range 3 {
+		for _, f := range fixtures() {
+			want := string(AppendJSON(nil, &f.ev))
+			if got := string(r.AppendRow(nil, &f.ev)); got != want {
+				t.Errorf("round %d, %s:\n got %s\nwant %s", round, f.name, got, want)
+			}
+		}
+	}
+}
+
+func TestJSONRendererZeroAllocs(t *testing.T) {
+	r := NewJSON()
+	buf := make([]byte, 0, 4096)
+	for _, f := range fixtures() {
+		if allocs := testing.AllocsPerRun(100, func() { buf = r.AppendRow(buf[:0], &f.ev) }); allocs != 0 {
+			t.Errorf("%s: %v allocations per event, want 0", f.name, allocs)
+		}
+	}
+}
