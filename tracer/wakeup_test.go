@@ -1,0 +1,144 @@
+package tracer
+
+import (
+	"context"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func (f *sleepFlag) load() uint32 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.p == nil {
+		return 0
+	}
+	return atomic.LoadUint32(f.p)
+}
+
+// waitFor checks cond until it holds or the test's wait timeout passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout())
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// startIgnTarget starts a process that ignores SIGUSR1 in the kernel (so
+// each kill is one generate event) and a tracer that sees only those.
+func startIgnTarget(t *testing.T, opts Options) (*child, *Tracer) {
+	target := spawn(t, "exec", withEnv("SIGTRACE_IGN="+sigList(syscall.SIGUSR1)))
+	opts.Signals = []int{int(syscall.SIGUSR1)}
+	opts.TargetPIDs = []uint32{uint32(target.pid())}
+	opts.NoDeliver = true
+	tr, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tr.Close() })
+	return target, tr
+}
+
+// An idle reader waits with no deadline (no timer wake-ups), having said
+// so through the mmapped flag: the next record must wake it, and a stop
+// must end the wait.
+func TestIdleReaderWokenByNextRecord(t *testing.T) {
+	requirePrivileged(t)
+	target, tr := startIgnTarget(t, Options{Poll: 20 * time.Millisecond})
+	if tr.sleep == nil {
+		t.Fatal("reader_state could not be mapped: the reader would poll forever")
+	}
+	events := make(chan EventType, 16)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- tr.Run(ctx, func(ev *Event) error {
+			events <- ev.Type
+			return nil
+		}, nil)
+	}()
+
+	for round := range 3 {
+		waitFor(t, "the reader to go idle", func() bool { return tr.sleep.load() == 1 })
+		must(t, syscall.Kill(target.pid(), syscall.SIGUSR1))
+		select {
+		case typ := <-events:
+			if typ != TypeGenerate {
+				t.Fatalf("round %d: got a %v event, want generate", round, typ)
+			}
+		case <-time.After(waitTimeout()):
+			t.Fatalf("round %d: the record did not wake the idle reader", round)
+		}
+	}
+
+	waitFor(t, "the reader to go idle", func() bool { return tr.sleep.load() == 1 })
+	cancel()
+	select {
+	case err := <-done:
+		must(t, err)
+	case <-time.After(waitTimeout()):
+		t.Fatal("a stop did not end the idle reader's wait")
+	}
+	if v := tr.sleep.load(); v != 0 {
+		t.Errorf("reader_state left at %d after Run", v)
+	}
+}
+
+// A busy reader is not woken per record, only when a burst takes the
+// unread data past the mark: with a poll deadline that never comes, the
+// burst alone must get records to it. Stopped mid-burst, it must drain
+// everything: received equals sent, exactly.
+func TestBurstWakesBusyReader(t *testing.T) {
+	requirePrivileged(t)
+	target, tr := startIgnTarget(t, Options{Poll: time.Hour, WakeupBytes: 4096, RingSize: 1 << 20})
+	var received atomic.Int64
+	first := make(chan struct{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- tr.Run(ctx, func(ev *Event) error {
+			if ev.Type == TypeGenerate && received.Add(1) == 1 {
+				close(first)
+			}
+			return nil
+		}, nil)
+	}()
+
+	sent := 0
+	deadline := time.Now().Add(waitTimeout())
+	woken := false
+	for !woken {
+		// ~32 records of 128 bytes pass the 4 KiB mark.
+		for range 64 {
+			must(t, syscall.Kill(target.pid(), syscall.SIGUSR1))
+			sent++
+		}
+		select {
+		case <-first:
+			woken = true
+		case <-time.After(20 * time.Millisecond):
+			if time.Now().After(deadline) {
+				t.Fatalf("%d records past the wake-up mark did not wake the reader", sent)
+			}
+		}
+	}
+	for range 100 {
+		must(t, syscall.Kill(target.pid(), syscall.SIGUSR1))
+		sent++
+	}
+	cancel()
+	must(t, <-done)
+	st, err := tr.Stats()
+	must(t, err)
+	if st.Lost != 0 {
+		t.Fatalf("%d lost in a 1 MiB ring", st.Lost)
+	}
+	if got := received.Load(); got != int64(sent) {
+		t.Errorf("received %d of %d records sent before the stop", got, sent)
+	}
+}
