@@ -333,6 +333,28 @@ static __always_inline struct task_struct *current_task(bool trusted)
 	return (struct task_struct *)bpf_get_current_task();
 }
 
+/* current's comm into the record: two loads from a BTF pointer, not a
+ * helper call. Before 5.11 bytes of an older name may follow the NUL
+ * (read_comm); the decoder stops at the NUL, and comm filters use the
+ * helpers' padded copies instead. */
+static __always_inline void current_comm(bool trusted, struct task_struct *cur, char *dst)
+{
+	if (trusted)
+		__builtin_memcpy(dst, cur->comm, TASK_COMM_LEN);
+	else
+		bpf_get_current_comm(dst, TASK_COMM_LEN);
+}
+
+/* current's real uid in the init namespace, as bpf_get_current_uid_gid()
+ * gives it (current_cred()->uid), read directly when current is a BTF
+ * pointer. */
+static __always_inline __u32 current_uid(bool trusted, struct task_struct *cur)
+{
+	if (trusted)
+		return cur->cred->uid.val;
+	return (__u32)bpf_get_current_uid_gid();
+}
+
 /* RD(trusted, p, a.b) reads p->a.b directly when p is a BTF pointer, and
  * through bpf_probe_read_kernel() otherwise. */
 #define RD(trusted, p, ...) ((trusted) ? (p)->__VA_ARGS__ : BPF_CORE_READ(p, __VA_ARGS__))
@@ -451,10 +473,15 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 	/* Could this signal kill? Then the exit event needs its sender. */
 	bool may_kill = want_exit && (sig == SIGKILL || (handler == 0 && kills_by_default(sig)));
 
-	char scomm[TASK_COMM_LEN], tcomm[TASK_COMM_LEN] = {};
-	bpf_get_current_comm(scomm, sizeof(scomm));
-	read_comm(tcomm, task->comm);
-	bool wanted = pids_wanted(cur_tgid, target_tgid) && comms_wanted(scomm, tcomm);
+	/* The helpers give NUL-padded comms, which a comm filter compares
+	 * whole; without one, the record gets plain copies (see put_comms). */
+	char scomm[TASK_COMM_LEN] = {}, tcomm[TASK_COMM_LEN] = {};
+	bool wanted = pids_wanted(cur_tgid, target_tgid);
+	if (filter_comms) {
+		bpf_get_current_comm(scomm, sizeof(scomm));
+		read_comm(tcomm, task->comm);
+		wanted = wanted && comms_wanted(scomm, tcomm);
+	}
 	if (!wanted && !may_kill) {
 		count(STAT_FILTERED);
 		return 0;
@@ -521,7 +548,7 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 	e->si_uid = si_uid;
 	e->sender_pid = cur_tgid;
 	e->sender_tid = (__u32)id;
-	e->sender_uid = (__u32)bpf_get_current_uid_gid();
+	e->sender_uid = current_uid(trusted, cur);
 	e->target_pid = target_tgid;
 	e->target_tid = task->pid;
 	e->target_uid = task->real_cred->uid.val;
@@ -530,8 +557,13 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 	e->sc_ret = 0;
 	e->cpu = bpf_get_smp_processor_id();
 	e->_reserved = 0;
-	__builtin_memcpy(e->sender_comm, scomm, TASK_COMM_LEN);
-	__builtin_memcpy(e->target_comm, tcomm, TASK_COMM_LEN);
+	if (filter_comms) {
+		__builtin_memcpy(e->sender_comm, scomm, TASK_COMM_LEN);
+		__builtin_memcpy(e->target_comm, tcomm, TASK_COMM_LEN);
+	} else {
+		current_comm(trusted, cur, e->sender_comm);
+		__builtin_memcpy(e->target_comm, task->comm, TASK_COMM_LEN);
+	}
 	e->handler = handler;
 	e->sa_flags = sa_flags;
 
@@ -634,11 +666,13 @@ int BPF_PROG(on_deliver, int sig, struct kernel_siginfo *info, struct k_sigactio
 		count(STAT_FILTERED);
 		return 0;
 	}
-	char comm[TASK_COMM_LEN];
-	bpf_get_current_comm(comm, sizeof(comm));
-	if (!comms_wanted(comm, comm)) {
-		count(STAT_FILTERED);
-		return 0;
+	char comm[TASK_COMM_LEN] = {};
+	if (filter_comms) {
+		bpf_get_current_comm(comm, sizeof(comm));
+		if (!comms_wanted(comm, comm)) {
+			count(STAT_FILTERED);
+			return 0;
+		}
 	}
 
 	struct event *e = bpf_ringbuf_reserve(&events, sizeof(struct event), 0);
@@ -659,8 +693,11 @@ int BPF_PROG(on_deliver, int sig, struct kernel_siginfo *info, struct k_sigactio
 	__builtin_memset(e->sender_comm, 0, TASK_COMM_LEN);
 	e->target_pid = tgid;
 	e->target_tid = (__u32)id;
-	e->target_uid = (__u32)bpf_get_current_uid_gid();
-	__builtin_memcpy(e->target_comm, comm, TASK_COMM_LEN);
+	e->target_uid = current_uid(trusted, cur);
+	if (filter_comms)
+		__builtin_memcpy(e->target_comm, comm, TASK_COMM_LEN);
+	else
+		current_comm(trusted, cur, e->target_comm);
 	e->handler = 0;
 	e->sa_flags = 0;
 	/* ka too is read through a helper, whatever type this kernel's

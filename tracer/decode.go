@@ -214,9 +214,17 @@ func (ev *Event) useDetail(s *detailSlot) {
 	ev.DetailID = s.id
 }
 
+// copyComm copies a comm up to its NUL and zeroes the rest: before 5.11
+// the kernel could leave an older name's bytes after the NUL.
 func copyComm(dst *[16]byte, src *[16]int8) {
+	end := false
 	for i, c := range src {
-		dst[i] = byte(c)
+		end = end || c == 0
+		if end {
+			dst[i] = 0
+		} else {
+			dst[i] = byte(c)
+		}
 	}
 }
 

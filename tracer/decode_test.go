@@ -620,3 +620,18 @@ func TestCloneOwnsDetail(t *testing.T) {
 		t.Errorf("clone's first ancestor changed to %d", got)
 	}
 }
+
+// Before 5.11, __set_task_comm() used strlcpy(), which leaves the old
+// name's bytes after the NUL; the record copies comms as they are, so the
+// decoder must cut them.
+func TestDecodeCommStaleBytes(t *testing.T) {
+	ev, d := pkillEvent()
+	ev.TargetComm = sampleComm("cat\x00er.test")
+	var got Event
+	if err := NewDecoder().Decode(rawSample(t, ev, &d, 0), &got); err != nil {
+		t.Fatal(err)
+	}
+	if want := [16]byte{'c', 'a', 't'}; got.Target.Comm != want {
+		t.Errorf("target comm %q, want %q", got.Target.Comm, want)
+	}
+}
