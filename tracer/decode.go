@@ -1,6 +1,7 @@
 package tracer
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -32,6 +33,8 @@ type Decoder struct {
 	// detail_sent). Events point into these, not into copies.
 	slots  []detailSlot
 	lastID uint64
+	// The detail of an exit record's killer (never referred to later).
+	killerDetail detailSlot
 }
 
 type detailSlot struct {
@@ -153,20 +156,16 @@ func (d *Decoder) decode(raw []byte, ev *Event, fromRing bool) error {
 			}
 			det := (*sigtraceSenderDetail)(unsafe.Pointer(&raw[eventSize]))
 			trunc := flags&sigtraceEventFlagsF_ARGV_TRUNC != 0
-			if !fromRing {
-				n := fillDetail(&ev.anc, &ev.argvBuf, det)
-				ev.Sender.Ancestry = ev.anc[:n]
-				ev.Sender.Argv = ev.argvBuf[:min(int(det.ArgvLen), len(det.Argv))]
-				ev.ArgvTruncated = trunc
-				break
+			s := &d.killerDetail
+			if fromRing {
+				s = d.slot(r.Cpu)
+				d.lastID++
+				s.id = d.lastID
 			}
-			s := d.slot(r.Cpu)
 			s.n = fillDetail(&s.anc, &s.argv, det)
 			s.argvLen = min(int(det.ArgvLen), len(det.Argv))
 			s.trunc = trunc
 			s.pid = r.SenderPid
-			d.lastID++
-			s.id = d.lastID
 			ev.useDetail(s)
 		case flags&sigtraceEventFlagsF_DETAIL_SAME != 0 && fromRing:
 			// The kernel only marks a record so after a full one
@@ -215,18 +214,31 @@ func (ev *Event) useDetail(s *detailSlot) {
 }
 
 // copyComm copies a comm up to its NUL and zeroes the rest: before 5.11
-// the kernel could leave an older name's bytes after the NUL.
+// the kernel could leave an older name's bytes after the NUL. Two words
+// and a zero-byte test: this runs twice per event.
 func copyComm(dst *[16]byte, src *[16]int8) {
-	end := false
-	for i, c := range src {
-		end = end || c == 0
-		if end {
-			dst[i] = 0
-		} else {
-			dst[i] = byte(c)
-		}
+	b := (*[16]byte)(unsafe.Pointer(src))
+	lo := binary.LittleEndian.Uint64(b[:8])
+	hi := binary.LittleEndian.Uint64(b[8:])
+	if z := zeroBytes(lo); z != 0 {
+		lo &= bytesBelow(z)
+		hi = 0
+	} else if z := zeroBytes(hi); z != 0 {
+		hi &= bytesBelow(z)
 	}
+	binary.LittleEndian.PutUint64(dst[:8], lo)
+	binary.LittleEndian.PutUint64(dst[8:], hi)
 }
+
+// zeroBytes has the top bit of its lowest set byte at v's first zero byte
+// (bits above it may be false positives, from the borrow).
+func zeroBytes(v uint64) uint64 {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	return (v - ones) &^ v & highs
+}
+
+// bytesBelow masks the bytes below the first zero byte that z marks.
+func bytesBelow(z uint64) uint64 { return (z&-z)>>7 - 1 }
 
 // decodeExit fills an exit event: the cause from group_exit_code, and the
 // killer from the generate record the kernel kept for it.
@@ -253,13 +265,8 @@ func (d *Decoder) decodeExit(raw []byte, r *sigtraceEvent, flags sigtraceEventFl
 	ev.KillerKnown = true
 	ev.Code = k.Code
 	ev.KernelSender, ev.KernelReason = k.KernelSender, k.KernelReason
-	ev.Sender = k.Sender
-	ev.anc = k.anc
-	ev.Sender.Ancestry = ev.anc[:len(k.Sender.Ancestry)]
-	ev.argvBuf = k.argvBuf
-	if k.Sender.Argv != nil {
-		ev.Sender.Argv = ev.argvBuf[:len(k.Sender.Argv)]
-	}
+	ev.Sender = k.Sender // its ancestry and argv are in d.killerDetail
+	ev.DetailID = 0
 	ev.ArgvTruncated = k.ArgvTruncated
 	ev.Disposition = k.Disposition
 	ev.Handler = k.Handler

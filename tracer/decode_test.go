@@ -138,8 +138,6 @@ func comm16(s string) (c [16]byte) {
 // comparable strips what Decode is free to lay out as it likes (its
 // backing arrays, the time's location) so two Events compare by value.
 func comparable(ev Event) Event {
-	ev.anc = [8]Ancestor{}
-	ev.argvBuf = [256]byte{}
 	ev.Time = time.Time{}
 	ev.DetailID = 0 // TestDecodeDetailSame
 	if len(ev.Sender.Ancestry) == 0 {
@@ -633,5 +631,27 @@ func TestDecodeCommStaleBytes(t *testing.T) {
 	}
 	if want := [16]byte{'c', 'a', 't'}; got.Target.Comm != want {
 		t.Errorf("target comm %q, want %q", got.Target.Comm, want)
+	}
+}
+
+func TestCopyComm(t *testing.T) {
+	for _, in := range []string{
+		"", "a", "cat", "logdeviced", "exactly15bytes!", "sixteen-bytes-xx",
+		"cat\x00er.test", "\x00stale", "1234567\x00abc", "12345678\x00abc", "123456789\x00ab",
+		"\xff\xfe\x80\x01", "a\x01\x00\x01",
+	} {
+		var src [16]int8
+		for i := 0; i < len(in) && i < 16; i++ {
+			src[i] = int8(in[i])
+		}
+		var want [16]byte
+		for i := 0; i < len(in) && i < 16 && in[i] != 0; i++ {
+			want[i] = in[i]
+		}
+		got := [16]byte{0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa}
+		copyComm(&got, &src)
+		if got != want {
+			t.Errorf("copyComm(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

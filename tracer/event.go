@@ -200,18 +200,16 @@ type Event struct {
 
 	// Lost: reserve failures since the previous lost record.
 	Lost uint64
-
-	anc     [8]Ancestor
-	argvBuf [256]byte
 }
 
 // Clone returns a copy of ev that owns its ancestry and argv, for callers
-// that keep events beyond the Handler call (a Reader reuses its Event).
+// that keep events beyond the Handler call: a Reader reuses its Event, and
+// the decoder keeps the detail events point to.
 func (ev *Event) Clone() Event {
 	c := *ev
-	// Ancestry and argv may point into the decoder's per-CPU detail.
-	n := copy(c.anc[:], ev.Sender.Ancestry)
-	c.Sender.Ancestry = c.anc[:n]
+	if ev.Sender.Ancestry != nil {
+		c.Sender.Ancestry = append([]Ancestor(nil), ev.Sender.Ancestry...)
+	}
 	if ev.Sender.Argv != nil {
 		c.Sender.Argv = append([]byte(nil), ev.Sender.Argv...)
 	}
