@@ -17,6 +17,7 @@ const struct exit_record *unused_exit_record __attribute__((unused));
 const enum event_type unused_event_type __attribute__((unused));
 const enum event_flags unused_event_flags __attribute__((unused));
 const enum stat_index unused_stat_index __attribute__((unused));
+const enum limits unused_limits __attribute__((unused));
 
 /* Kernel-side filters, set by the loader before the program is verified so
  * the JIT drops the checks that are off. A filtered-out signal costs no
@@ -116,10 +117,12 @@ struct {
 	__type(value, __u8);
 } exits_seen SEC(".maps");
 
-/* Per CPU: whose detail this CPU put in the ring last, and when. Userspace
- * keeps the detail of each CPU's last F_DETAIL record (records of one CPU
- * reach it in the order they were reserved), so a record marked
- * F_DETAIL_SAME needs no copy. Keyed by mm as well as tgid: an exec gives a
+/* Per CPU and per sender slot (tgid % DETAIL_SLOTS): whose detail this CPU
+ * put in the ring last, and when. Userspace keeps the detail of each such
+ * slot's last F_DETAIL record (records of one CPU reach it in the order
+ * they were reserved), so a record marked F_DETAIL_SAME needs no copy.
+ * Several slots, because senders alternate: in a ping-pong two processes
+ * signal each other from one CPU. Keyed by mm as well as tgid: an exec gives a
  * new argv; and by the parent, which changes when the parent dies. Deeper
  * ancestry changes and setproctitle() show within detail_ttl_ns. */
 struct detail_sent {
@@ -131,7 +134,7 @@ struct detail_sent {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, DETAIL_SLOTS);
 	__type(key, __u32);
 	__type(value, struct detail_sent);
 } detail_sent SEC(".maps");
@@ -505,8 +508,8 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 	__u64 mm = 0;
 	__u32 ppid = 0;
 	if (detail && !may_kill && detail_ttl_ns) {
-		__u32 zero = 0;
-		ds = bpf_map_lookup_elem(&detail_sent, &zero);
+		__u32 slot = cur_tgid % DETAIL_SLOTS;
+		ds = bpf_map_lookup_elem(&detail_sent, &slot);
 		mm = (__u64)RD(trusted, cur, mm);
 		struct task_struct *parent = RD(trusted, cur, real_parent);
 		if (parent)

@@ -9,6 +9,11 @@
 #define MAX_ANCESTRY 8
 #define ARGV_LEN 256
 
+/* Sizes userspace mirrors (bpf2go generates Go constants from enums). */
+enum limits {
+	DETAIL_SLOTS = 8, /* sender-detail slots per CPU: tgid % DETAIL_SLOTS */
+};
+
 enum event_type {
 	EV_GENERATE = 1,
 	EV_DELIVER = 2,
@@ -30,7 +35,7 @@ enum event_flags {
 	F_GROUP_EXIT = 1 << 10,    /* deliver: the group is already dying */
 	F_KILLER = 1 << 11,        /* exit: a killer record follows */
 	F_SYSCALL = 1 << 12,       /* deliver: it interrupted syscall sc_nr, which returned sc_ret */
-	F_DETAIL_SAME = 1 << 13,   /* generate: same sender detail as this CPU's last F_DETAIL record */
+	F_DETAIL_SAME = 1 << 13,   /* generate: same sender detail as the last F_DETAIL record of this CPU and slot */
 };
 
 struct event {

@@ -28,9 +28,10 @@ type Decoder struct {
 	bootWall int64 // wall-clock ns at boot
 	killer   Event // scratch for an exit record's embedded killer
 
-	// The sender detail of each CPU's last F_DETAIL record, which later
-	// F_DETAIL_SAME records from that CPU refer to (bpf/sigtrace.c,
-	// detail_sent). Events point into these, not into copies.
+	// The sender detail of the last F_DETAIL record of each CPU and
+	// sender slot (tgid % DETAIL_SLOTS), which later F_DETAIL_SAME
+	// records refer to (bpf/sigtrace.c, detail_sent). Events point into
+	// these, not into copies.
 	slots  []detailSlot
 	lastID uint64
 	// The detail of an exit record's killer (never referred to later).
@@ -47,15 +48,20 @@ type detailSlot struct {
 	argv    [256]byte
 }
 
-// slot returns CPU cpu's detail slot, growing the table for a CPU number
-// beyond the possible CPUs counted at start (CPU hotplug).
-func (d *Decoder) slot(cpu uint32) *detailSlot {
-	if int(cpu) >= len(d.slots) {
-		grown := make([]detailSlot, int(cpu)+1)
+const detailSlots = int(sigtraceLimitsDETAIL_SLOTS)
+
+func slotIndex(cpu, tgid uint32) int { return int(cpu)*detailSlots + int(tgid%uint32(detailSlots)) }
+
+// slot returns the detail slot of a CPU and sender, growing the table for
+// a CPU number beyond the possible CPUs counted at start (CPU hotplug).
+func (d *Decoder) slot(cpu, tgid uint32) *detailSlot {
+	i := slotIndex(cpu, tgid)
+	if i >= len(d.slots) {
+		grown := make([]detailSlot, (int(cpu)+1)*detailSlots)
 		copy(grown, d.slots)
 		d.slots = grown
 	}
-	return &d.slots[cpu]
+	return &d.slots[i]
 }
 
 // NewDecoder measures the offset between CLOCK_BOOTTIME (what
@@ -67,7 +73,7 @@ func NewDecoder() *Decoder {
 	if err != nil || cpus < 1 {
 		cpus = 1
 	}
-	return &Decoder{bootWall: time.Now().UnixNano() - ts.Nano(), slots: make([]detailSlot, cpus)}
+	return &Decoder{bootWall: time.Now().UnixNano() - ts.Nano(), slots: make([]detailSlot, cpus*detailSlots)}
 }
 
 // BootTime returns the wall-clock time of boot, as the decoder sees it.
@@ -158,7 +164,7 @@ func (d *Decoder) decode(raw []byte, ev *Event, fromRing bool) error {
 			trunc := flags&sigtraceEventFlagsF_ARGV_TRUNC != 0
 			s := &d.killerDetail
 			if fromRing {
-				s = d.slot(r.Cpu)
+				s = d.slot(r.Cpu, r.SenderPid)
 				d.lastID++
 				s.id = d.lastID
 			}
@@ -172,8 +178,8 @@ func (d *Decoder) decode(raw []byte, ev *Event, fromRing bool) error {
 			// from the same CPU and sender; a slot that disagrees
 			// (which would be a bug) gives no detail, never another
 			// process's.
-			if int(r.Cpu) < len(d.slots) {
-				if s := &d.slots[r.Cpu]; s.id != 0 && s.pid == r.SenderPid {
+			if i := slotIndex(r.Cpu, r.SenderPid); i < len(d.slots) {
+				if s := &d.slots[i]; s.id != 0 && s.pid == r.SenderPid {
 					ev.useDetail(s)
 				}
 			}

@@ -562,6 +562,14 @@ func TestDecodeDetailSame(t *testing.T) {
 		{"same on cpu 0 after the exit", same(0, 5001), "pkill\x00-HUP\x00a\x00", "A", ""},
 		{"new full on cpu 0", full(0, 5001, "pkill\x00-TERM\x00d\x00"), "pkill\x00-TERM\x00d\x00", "", "C"},
 		{"same on cpu 0 follows it", same(0, 5001), "pkill\x00-TERM\x00d\x00", "C", ""},
+		// Senders alternating on one CPU (a ping-pong) keep a slot each
+		// (tgid % DETAIL_SLOTS): 5002 is in slot 2, 5001 in slot 1.
+		{"full on cpu 0 from 5002", full(0, 5002, "pong\x00"), "pong\x00", "", "E"},
+		{"same on cpu 0 from 5001", same(0, 5001), "pkill\x00-TERM\x00d\x00", "C", ""},
+		{"same on cpu 0 from 5002", same(0, 5002), "pong\x00", "E", ""},
+		// 5009 shares 5001's slot and takes it over.
+		{"full on cpu 0 from 5009", full(0, 5009, "other\x00"), "other\x00", "", "F"},
+		{"same on cpu 0 from 5001, slot taken", same(0, 5001), "", "", ""},
 		{"a cpu beyond the table", full(4095, 5003, "x\x00"), "x\x00", "", "D"},
 		{"same on it", same(4095, 5003), "x\x00", "D", ""},
 	} {

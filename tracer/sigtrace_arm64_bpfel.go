@@ -107,6 +107,12 @@ type sigtraceKillerKey struct {
 	Sig  int32
 }
 
+type sigtraceLimits uint32
+
+const (
+	sigtraceLimitsDETAIL_SLOTS sigtraceLimits = 8
+)
+
 type sigtraceSenderDetail struct {
 	_           structs.HostLayout
 	ArgvLen     uint16
@@ -152,6 +158,7 @@ const (
 	sigtraceVarUnusedEventFull  = "unused_event_full"
 	sigtraceVarUnusedEventType  = "unused_event_type"
 	sigtraceVarUnusedExitRecord = "unused_exit_record"
+	sigtraceVarUnusedLimits     = "unused_limits"
 	sigtraceVarUnusedStatIndex  = "unused_stat_index"
 	sigtraceVarWakeupBytes      = "wakeup_bytes"
 	sigtraceVarWantDeliver      = "want_deliver"
@@ -235,6 +242,7 @@ type sigtraceVariableSpecs struct {
 	UnusedEventFull  *ebpf.VariableSpec `ebpf:"unused_event_full"`
 	UnusedEventType  *ebpf.VariableSpec `ebpf:"unused_event_type"`
 	UnusedExitRecord *ebpf.VariableSpec `ebpf:"unused_exit_record"`
+	UnusedLimits     *ebpf.VariableSpec `ebpf:"unused_limits"`
 	UnusedStatIndex  *ebpf.VariableSpec `ebpf:"unused_stat_index"`
 	WakeupBytes      *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 	WantDeliver      *ebpf.VariableSpec `ebpf:"want_deliver"`
@@ -301,6 +309,7 @@ type sigtraceVariables struct {
 	UnusedEventFull  *ebpf.Variable `ebpf:"unused_event_full"`
 	UnusedEventType  *ebpf.Variable `ebpf:"unused_event_type"`
 	UnusedExitRecord *ebpf.Variable `ebpf:"unused_exit_record"`
+	UnusedLimits     *ebpf.Variable `ebpf:"unused_limits"`
 	UnusedStatIndex  *ebpf.Variable `ebpf:"unused_stat_index"`
 	WakeupBytes      *ebpf.Variable `ebpf:"wakeup_bytes"`
 	WantDeliver      *ebpf.Variable `ebpf:"want_deliver"`

@@ -2,6 +2,7 @@ package tracer
 
 import (
 	"context"
+	"os"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -140,5 +141,36 @@ func TestBurstWakesBusyReader(t *testing.T) {
 	}
 	if got := received.Load(); got != int64(sent) {
 		t.Errorf("received %d of %d records sent before the stop", got, sent)
+	}
+}
+
+// A sender's ancestry and argv are copied into the ring once per CPU and
+// sender slot, then referred to (F_DETAIL_SAME): every event of a sender
+// signalling over and over must still carry them, and most must share the
+// first copy.
+func TestRepeatedSenderKeepsDetail(t *testing.T) {
+	const sends = 200
+	target := spawn(t, "exec", withEnv("SIGTRACE_IGN="+sigList(syscall.SIGUSR1)))
+	_, col := startTracer(t, Options{Signals: []int{int(syscall.SIGUSR1)}, TargetPIDs: []uint32{uint32(target.pid())}, NoDeliver: true})
+	for range sends {
+		must(t, syscall.Kill(target.pid(), syscall.SIGUSR1))
+	}
+	col.waitFor(t, 0, "last of the storm", func(*Event) bool { return col.lenLocked() >= sends })
+	cmdline, err := os.ReadFile("/proc/self/cmdline")
+	must(t, err)
+	wantArgv := string(cmdline[:min(len(cmdline), 256)])
+	ids := map[uint64]bool{}
+	for i, ev := range col.since(0, func(*Event) bool { return true }) {
+		if got := string(ev.Sender.Argv); got != wantArgv {
+			t.Fatalf("event %d: argv %q, want %q", i, got, wantArgv)
+		}
+		if len(ev.Sender.Ancestry) == 0 || ev.Sender.Ancestry[0].PID != uint32(os.Getppid()) {
+			t.Fatalf("event %d: ancestry %v, want it to start with our parent %d", i, ev.Sender.Ancestry, os.Getppid())
+		}
+		ids[ev.DetailID] = true
+	}
+	// One copy per CPU we ran on, and one more per second (detail_ttl_ns).
+	if len(ids) > sends/4 {
+		t.Errorf("%d distinct copies of the sender's detail in %d events: the kernel is not referring to earlier ones", len(ids), sends)
 	}
 }
