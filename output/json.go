@@ -233,24 +233,40 @@ func appendProcess(b []byte, p *tracer.Process, argvTruncated bool) []byte {
 	return append(b, '}')
 }
 
-// appendString quotes one of sigtrace's own strings (valid UTF-8).
+// appendString quotes one of sigtrace's own strings (valid UTF-8). Bytes
+// >= 0x80 pass through.
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		b = appendByte(b, s[i])
+	for i := 0; ; {
+		start := i
+		for i < len(s) && (s[i] >= utf8.RuneSelf || !needsEscape[s[i]]) {
+			i++
+		}
+		b = append(b, s[start:i]...)
+		if i == len(s) {
+			return append(b, '"')
+		}
+		b = appendEscape(b, s[i])
+		i++
 	}
-	return append(b, '"')
 }
-
-const hexDigits = "0123456789abcdef"
 
 // appendBytesString quotes s as a JSON string. Bytes that are not valid
 // UTF-8 (argv can hold anything) become U+FFFD, as encoding/json does.
 func appendBytesString(b []byte, s []byte) []byte {
 	b = append(b, '"')
-	for i := 0; i < len(s); {
+	for i := 0; ; {
+		// Runs of bytes that need nothing go in one append.
+		start := i
+		for i < len(s) && !needsEscape[s[i]] {
+			i++
+		}
+		b = append(b, s[start:i]...)
+		if i == len(s) {
+			return append(b, '"')
+		}
 		if c := s[i]; c < utf8.RuneSelf {
-			b = appendByte(b, c)
+			b = appendEscape(b, c)
 			i++
 			continue
 		}
@@ -262,23 +278,30 @@ func appendBytesString(b []byte, s []byte) []byte {
 		}
 		i += size
 	}
-	return append(b, '"')
 }
 
-// appendByte appends one byte of a JSON string, escaped as needed. Bytes
-// >= 0x80 pass through (callers check UTF-8 where the input is foreign).
-func appendByte(b []byte, c byte) []byte {
-	switch {
-	case c == '"' || c == '\\':
-		return append(b, '\\', c)
-	case c == '\n':
-		return append(b, '\\', 'n')
-	case c == '\r':
-		return append(b, '\\', 'r')
-	case c == '\t':
-		return append(b, '\\', 't')
-	case c < 0x20 || c == 0x7f:
-		return append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+// needsEscape marks the bytes a JSON string cannot hold as they are
+// (controls, '"', '\\', DEL) and those that need a UTF-8 check (>= 0x80).
+var needsEscape = func() (t [256]bool) {
+	for c := range t {
+		t[c] = c < 0x20 || c == '"' || c == '\\' || c == 0x7f || c >= utf8.RuneSelf
 	}
-	return append(b, c)
+	return t
+}()
+
+const hexDigits = "0123456789abcdef"
+
+// appendEscape appends the escape of an ASCII byte marked in needsEscape.
+func appendEscape(b []byte, c byte) []byte {
+	switch c {
+	case '"', '\\':
+		return append(b, '\\', c)
+	case '\n':
+		return append(b, '\\', 'n')
+	case '\r':
+		return append(b, '\\', 'r')
+	case '\t':
+		return append(b, '\\', 't')
+	}
+	return append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 	_ "time/tzdata" // zones with DST on any machine
+	"unicode/utf8"
 )
 
 // The time cache must make what AppendFormat makes, for every instant and
@@ -118,5 +119,88 @@ func TestJSONRendererZeroAllocs(t *testing.T) {
 		if allocs := testing.AllocsPerRun(100, func() { buf = r.AppendRow(buf[:0], &f.ev) }); allocs != 0 {
 			t.Errorf("%s: %v allocations per event, want 0", f.name, allocs)
 		}
+	}
+}
+
+// refAppendBytesString and refAppendString are the byte-at-a-time
+// escapers the fast ones replaced: the fast ones must say the same.
+func refAppendBytesString(b []byte, s []byte) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			b = refAppendByte(b, c)
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, `\ufffd`...)
+		} else {
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
+}
+
+func refAppendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		b = refAppendByte(b, s[i])
+	}
+	return append(b, '"')
+}
+
+func refAppendByte(b []byte, c byte) []byte {
+	switch {
+	case c == '"' || c == '\\':
+		return append(b, '\\', c)
+	case c == '\n':
+		return append(b, '\\', 'n')
+	case c == '\r':
+		return append(b, '\\', 'r')
+	case c == '\t':
+		return append(b, '\\', 't')
+	case c < 0x20 || c == 0x7f:
+		return append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+	}
+	return append(b, c)
+}
+
+func checkEscape(t *testing.T, s []byte) {
+	t.Helper()
+	if got, want := appendBytesString([]byte("x"), s), refAppendBytesString([]byte("x"), s); string(got) != string(want) {
+		t.Fatalf("appendBytesString(%q) = %q, want %q", s, got, want)
+	}
+	if got, want := appendString([]byte("x"), string(s)), refAppendString([]byte("x"), string(s)); string(got) != string(want) {
+		t.Fatalf("appendString(%q) = %q, want %q", s, got, want)
+	}
+}
+
+func TestEscapeMatchesReference(t *testing.T) {
+	checkEscape(t, nil)
+	for c := range 256 {
+		checkEscape(t, []byte{byte(c)})
+		for d := range 256 {
+			checkEscape(t, []byte{byte(c), byte(d)})
+		}
+	}
+	for _, s := range []string{
+		"plain", `"quoted"`, `back\slash`, "tab\there", "new\nline", "cr\rret", "\x01\x1b[31m\x07\x7f",
+		"bad \xff\xfe end", "truncated \xc3", "overlong \xc0\xaf", "surrogate \xed\xa0\x80",
+		"valid é 日本 🙂", "\u2028\u2029", "</script>", "\xf4\x90\x80\x80", "\xef\xbf\xbd", "a\xe6\x97",
+	} {
+		checkEscape(t, []byte(s))
+	}
+	// Mostly what needs work, to reach every path from every state.
+	alphabet := []byte("ab\"\\\n\r\t\x00\x01\x1f\x7f\x80\xbf\xc0\xc3\xa9\xe6\x97\xa5\xed\xa0\xf0\x9f\x99\x82\xf4\x90\xff ")
+	rng := rand.New(rand.NewPCG(3, 4))
+	buf := make([]byte, 0, 64)
+	for range 200000 {
+		buf = buf[:0]
+		for n := rng.IntN(24); n > 0; n-- {
+			buf = append(buf, alphabet[rng.IntN(len(alphabet))])
+		}
+		checkEscape(t, buf)
 	}
 }
