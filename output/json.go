@@ -4,6 +4,7 @@
 package output
 
 import (
+	"bytes"
 	"strconv"
 	"unicode/utf8"
 
@@ -42,7 +43,7 @@ func appendJSON(b []byte, ev *tracer.Event, st *jsonState) []byte {
 	b = appendSignal(append(b, `,"signal":`...), ev.Sig)
 	switch ev.Type {
 	case tracer.TypeExit:
-		return appendExit(b, ev)
+		return appendExit(b, ev, st)
 	case tracer.TypePending:
 		b = appendProcess(append(b, `,"target":`...), &ev.Target, false)
 		b = append(b, `,"scope":"`...)
@@ -58,7 +59,7 @@ func appendJSON(b []byte, ev *tracer.Event, st *jsonState) []byte {
 
 	switch ev.Type {
 	case tracer.TypeGenerate:
-		b = appendSender(append(b, `,"sender":`...), ev)
+		b = appendSender(append(b, `,"sender":`...), ev, st)
 		b = appendProcess(append(b, `,"target":`...), &ev.Target, false)
 		b = append(b, `,"scope":"`...)
 		b = append(b, ev.Scope.String()...)
@@ -122,26 +123,33 @@ func appendJSON(b []byte, ev *tracer.Event, st *jsonState) []byte {
 }
 
 // appendSender writes the sender (or an exit's killer): a process object,
-// or the kernel with its reason.
-func appendSender(b []byte, ev *tracer.Event) []byte {
+// or the kernel with its reason. Its detail (argv, ancestry) comes from
+// st's cache when the event names it.
+func appendSender(b []byte, ev *tracer.Event, st *jsonState) []byte {
 	if ev.KernelSender {
 		b = append(b, `{"kernel":true,"reason":`...)
 		b = appendString(b, ev.KernelReason)
 		return append(b, '}')
 	}
-	return appendProcess(b, &ev.Sender, ev.ArgvTruncated)
+	b = appendProcessHead(b, &ev.Sender)
+	if st == nil || ev.DetailID == 0 {
+		b = appendProcessDetail(b, &ev.Sender, ev.ArgvTruncated)
+	} else {
+		b = append(b, st.detail(ev)...)
+	}
+	return append(b, '}')
 }
 
 // appendExit writes the rest of an exit event: signal is the cause (from
 // group_exit_code), and killer the sender of that signal, when seen.
-func appendExit(b []byte, ev *tracer.Event) []byte {
+func appendExit(b []byte, ev *tracer.Event, st *jsonState) []byte {
 	b = appendProcess(append(b, `,"target":`...), &ev.Target, false)
 	b = append(b, `,"core_dumped":`...)
 	b = strconv.AppendBool(b, ev.CoreDumped)
 	if ev.KillerKnown {
 		b = append(b, `,"code":`...)
 		b = appendCode(b, ev.Sig, ev.Code)
-		b = appendSender(append(b, `,"killer":`...), ev)
+		b = appendSender(append(b, `,"killer":`...), ev, st)
 		b = appendDisposition(b, ev)
 		b = append(b, `,"default_action":"`...)
 		b = append(b, ev.DefaultAction.String()...)
@@ -182,6 +190,14 @@ func appendCode(b []byte, sig int, code int32) []byte {
 }
 
 func appendProcess(b []byte, p *tracer.Process, argvTruncated bool) []byte {
+	b = appendProcessHead(b, p)
+	b = appendProcessDetail(b, p, argvTruncated)
+	return append(b, '}')
+}
+
+// appendProcessHead opens a process object with what changes from event
+// to event: pid, tid, comm and uid.
+func appendProcessHead(b []byte, p *tracer.Process) []byte {
 	b = append(b, `{"pid":`...)
 	b = strconv.AppendUint(b, uint64(p.PID), 10)
 	b = append(b, `,"tid":`...)
@@ -192,14 +208,21 @@ func appendProcess(b []byte, p *tracer.Process, argvTruncated bool) []byte {
 		b = append(b, `,"uid":`...)
 		b = strconv.AppendUint(b, uint64(p.UID), 10)
 	}
+	return b
+}
+
+// appendProcessDetail continues a process object with its argv,
+// argv_truncated and ancestry, the part of a sender an event's DetailID
+// names.
+func appendProcessDetail(b []byte, p *tracer.Process, argvTruncated bool) []byte {
 	if len(p.Argv) > 0 {
 		b = append(b, `,"argv":[`...)
 		first := true
 		rest := p.Argv
 		for len(rest) > 0 {
-			end := 0
-			for end < len(rest) && rest[end] != 0 {
-				end++
+			end := bytes.IndexByte(rest, 0)
+			if end < 0 {
+				end = len(rest)
 			}
 			if !first {
 				b = append(b, ',')
@@ -230,7 +253,7 @@ func appendProcess(b []byte, p *tracer.Process, argvTruncated bool) []byte {
 		}
 		b = append(b, ']')
 	}
-	return append(b, '}')
+	return b
 }
 
 // appendString quotes one of sigtrace's own strings (valid UTF-8). Bytes

@@ -3,12 +3,39 @@ package output
 import (
 	"bytes"
 	"time"
+
+	"github.com/sigtrace/sigtrace/tracer"
 )
 
 // jsonState is what a JSON renderer keeps between events so that it need
-// not redo work: see timeCache.
+// not redo work: see timeCache and detail.
 type jsonState struct {
-	time timeCache
+	time    timeCache
+	details [detailSlots]detailSlot
+}
+
+// detailSlots is the size of the sender detail cache: a storm comes from
+// a few senders, and DetailIDs that share a slot only cost a re-render.
+const detailSlots = 64
+
+// detailSlot holds the rendered detail of one DetailID (0: empty). Its
+// buffer is reused, so it stops allocating once it has grown to the
+// largest detail it has seen.
+type detailSlot struct {
+	id uint64
+	b  []byte
+}
+
+// detail returns the rendered argv, argv_truncated and ancestry of ev's
+// sender, which ev.DetailID (not 0) names: from the cache, or rendered
+// into it. Valid until the next call.
+func (st *jsonState) detail(ev *tracer.Event) []byte {
+	s := &st.details[ev.DetailID%detailSlots]
+	if s.id != ev.DetailID {
+		s.b = appendProcessDetail(s.b[:0], &ev.Sender, ev.ArgvTruncated)
+		s.id = ev.DetailID
+	}
+	return s.b
 }
 
 // timeCache holds the formatted TimeLayout text of one Unix second in one

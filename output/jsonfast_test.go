@@ -1,11 +1,14 @@
 package output
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
 	_ "time/tzdata" // zones with DST on any machine
 	"unicode/utf8"
+
+	"github.com/sigtrace/sigtrace/tracer"
 )
 
 // The time cache must make what AppendFormat makes, for every instant and
@@ -202,5 +205,126 @@ func TestEscapeMatchesReference(t *testing.T) {
 			buf = append(buf, alphabet[rng.IntN(len(alphabet))])
 		}
 		checkEscape(t, buf)
+	}
+}
+
+// withDetailID gives each fixture with a sender an ID for its detail, as
+// the decoder does: the same sender detail, the same ID.
+func withDetailID(fs []namedEvent) []namedEvent {
+	ids := map[string]uint64{}
+	for i := range fs {
+		ev := &fs[i].ev
+		if ev.KernelSender || ev.Type == tracer.TypeLost {
+			continue
+		}
+		key := fmt.Sprintf("%q %v %v", ev.Sender.Argv, ev.Sender.Ancestry, ev.ArgvTruncated)
+		if ids[key] == 0 {
+			ids[key] = uint64(len(ids)+1) * 1000003
+		}
+		ev.DetailID = ids[key]
+	}
+	return fs
+}
+
+func TestJSONDetailCache(t *testing.T) {
+	r := NewJSON()
+	fs := withDetailID(fixtures())
+	for round := range 3 {
+		for _, f := range fs {
+			uncached := f.ev
+			uncached.DetailID = 0
+			want := string(AppendJSON(nil, &uncached))
+			if got := string(r.AppendRow(nil, &f.ev)); got != want {
+				t.Errorf("round %d, %s:\n got %s\nwant %s", round, f.name, got, want)
+			}
+		}
+	}
+}
+
+// What is not detail changes under one DetailID: pid, tid, comm and uid
+// are the event's own, also in an exit's killer.
+func TestJSONDetailCacheKeepsPerEventFields(t *testing.T) {
+	r := NewJSON()
+	ev := fixtures()[0].ev
+	ev.DetailID = 42
+	r.AppendRow(nil, &ev)
+	for i, p := range []struct {
+		pid, tid, uid uint32
+		hasUID        bool
+		comm          string
+	}{{1, 2, 3, true, "one"}, {4, 5, 0, false, "two\n"}, {7, 7, 1000, true, "three"}} {
+		ev.Sender.PID, ev.Sender.TID, ev.Sender.UID, ev.Sender.HasUID = p.pid, p.tid, p.uid, p.hasUID
+		ev.Sender.Comm = comm(p.comm)
+		ev.Type = tracer.TypeGenerate
+		if i == 2 {
+			ev.Type, ev.KillerKnown = tracer.TypeExit, true
+		}
+		uncached := ev
+		uncached.DetailID = 0
+		if got, want := string(r.AppendRow(nil, &ev)), string(AppendJSON(nil, &uncached)); got != want {
+			t.Errorf("sender %+v:\n got %s\nwant %s", p, got, want)
+		}
+	}
+}
+
+// IDs that share a slot each render their own detail, in any order.
+func TestJSONDetailCacheCollisions(t *testing.T) {
+	fs := fixtures()
+	senders := []tracer.Event{fs[0].ev, fs[2].ev, fs[3].ev, fs[8].ev} // pkill, bash, kill, deep
+	r := NewJSON()
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 1000 {
+		k := rng.IntN(len(senders))
+		ev := senders[k]
+		ev.DetailID = 7 + uint64(k)*detailSlots // all in slot 7
+		if rng.IntN(3) == 0 {
+			ev.Type, ev.KillerKnown = tracer.TypeExit, true
+		}
+		uncached := ev
+		uncached.DetailID = 0
+		if got, want := string(r.AppendRow(nil, &ev)), string(AppendJSON(nil, &uncached)); got != want {
+			t.Fatalf("sender %d, DetailID %d:\n got %s\nwant %s", k, ev.DetailID, got, want)
+		}
+	}
+}
+
+// DetailID 0 is no identity: never cached, whatever the sender.
+func TestJSONDetailIDZeroNotCached(t *testing.T) {
+	fs := fixtures()
+	r := NewJSON()
+	for _, i := range []int{0, 2, 0, 3, 8, 8, 2} {
+		ev := fs[i].ev
+		if ev.DetailID != 0 {
+			t.Fatal("fixtures have a DetailID")
+		}
+		if got, want := string(r.AppendRow(nil, &ev)), string(AppendJSON(nil, &ev)); got != want {
+			t.Fatalf("%s:\n got %s\nwant %s", fs[i].name, got, want)
+		}
+	}
+	for i, s := range r.st.details {
+		if s.id != 0 || len(s.b) != 0 {
+			t.Errorf("slot %d holds DetailID %d: %q", i, s.id, s.b)
+		}
+	}
+}
+
+func TestJSONDetailCacheZeroAllocs(t *testing.T) {
+	r := NewJSON()
+	buf := make([]byte, 0, 4096)
+	for _, f := range withDetailID(fixtures()) {
+		if allocs := testing.AllocsPerRun(100, func() { buf = r.AppendRow(buf[:0], &f.ev) }); allocs != 0 {
+			t.Errorf("%s: %v allocations per event, want 0", f.name, allocs)
+		}
+	}
+	// Slots that keep changing hands reuse their buffers.
+	fs := fixtures()
+	a, c := fs[0].ev, fs[8].ev // the deep sender's detail is the larger
+	a.DetailID, c.DetailID = 3, 3+detailSlots
+	buf = r.AppendRow(r.AppendRow(buf[:0], &c), &a)
+	if allocs := testing.AllocsPerRun(100, func() {
+		buf = r.AppendRow(buf[:0], &a)
+		buf = r.AppendRow(buf[:0], &c)
+	}); allocs != 0 {
+		t.Errorf("colliding IDs: %v allocations per event, want 0", allocs)
 	}
 }

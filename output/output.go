@@ -14,8 +14,9 @@ type Renderer interface {
 
 // JSON renders one SPEC object per line. NewJSON's renderer remembers
 // what it can reuse from one event to the next (the time up to the
-// second) and is for one goroutine; copies of it share that memory. The
-// zero value keeps nothing and renders as AppendJSON does.
+// second, a sender's argv and ancestry by Event.DetailID) and is for one
+// goroutine; copies of it share that memory. The zero value keeps nothing
+// and renders as AppendJSON does.
 type JSON struct {
 	st *jsonState
 }
