@@ -199,14 +199,14 @@ func appendProcess(b []byte, p *tracer.Process, argvTruncated bool) []byte {
 // to event: pid, tid, comm and uid.
 func appendProcessHead(b []byte, p *tracer.Process) []byte {
 	b = append(b, `{"pid":`...)
-	b = strconv.AppendUint(b, uint64(p.PID), 10)
+	b = appendUint32(b, p.PID)
 	b = append(b, `,"tid":`...)
-	b = strconv.AppendUint(b, uint64(p.TID), 10)
+	b = appendUint32(b, p.TID)
 	b = append(b, `,"comm":`...)
 	b = appendBytesString(b, tracer.CommBytes(p.Comm[:]))
 	if p.HasUID {
 		b = append(b, `,"uid":`...)
-		b = strconv.AppendUint(b, uint64(p.UID), 10)
+		b = appendUint32(b, p.UID)
 	}
 	return b
 }
@@ -246,7 +246,7 @@ func appendProcessDetail(b []byte, p *tracer.Process, argvTruncated bool) []byte
 				b = append(b, ',')
 			}
 			b = append(b, `{"pid":`...)
-			b = strconv.AppendUint(b, uint64(p.Ancestry[i].PID), 10)
+			b = appendUint32(b, p.Ancestry[i].PID)
 			b = append(b, `,"comm":`...)
 			b = appendBytesString(b, tracer.CommBytes(p.Ancestry[i].Comm[:]))
 			b = append(b, '}')

@@ -80,12 +80,51 @@ func (c *timeCache) fill(b []byte, t time.Time, sec int64, loc *time.Location) [
 	return b
 }
 
+// digitPairs holds "00" to "99": numbers are written two digits at a
+// time.
+const digitPairs = "00010203040506070809" +
+	"10111213141516171819" +
+	"20212223242526272829" +
+	"30313233343536373839" +
+	"40414243444546474849" +
+	"50515253545556575859" +
+	"60616263646566676869" +
+	"70717273747576777879" +
+	"80818283848586878889" +
+	"90919293949596979899"
+
 // appendNanos appends ns (< 1e9) as exactly 9 digits.
 func appendNanos(b []byte, ns uint32) []byte {
 	var d [9]byte
-	for i := 8; i >= 0; i-- {
-		d[i] = byte('0' + ns%10)
-		ns /= 10
+	for i := 7; i > 0; i -= 2 {
+		r := ns % 100
+		ns /= 100
+		d[i], d[i+1] = digitPairs[2*r], digitPairs[2*r+1]
 	}
+	d[0] = byte('0' + ns%10)
 	return append(b, d[:]...)
+}
+
+// appendUint32 appends v in decimal, as strconv.AppendUint does, for the
+// pids and uids of every event.
+func appendUint32(b []byte, v uint32) []byte {
+	if v < 10 {
+		return append(b, byte('0'+v))
+	}
+	var d [10]byte
+	i := len(d)
+	for v >= 100 {
+		r := v % 100
+		v /= 100
+		i -= 2
+		d[i], d[i+1] = digitPairs[2*r], digitPairs[2*r+1]
+	}
+	if v >= 10 {
+		i -= 2
+		d[i], d[i+1] = digitPairs[2*v], digitPairs[2*v+1]
+	} else {
+		i--
+		d[i] = byte('0' + v)
+	}
+	return append(b, d[i:]...)
 }

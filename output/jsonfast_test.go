@@ -2,7 +2,9 @@ package output
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"strconv"
 	"testing"
 	"time"
 	_ "time/tzdata" // zones with DST on any machine
@@ -94,7 +96,15 @@ func TestTimeCacheMatchesAppendFormat(t *testing.T) {
 }
 
 func TestAppendNanos(t *testing.T) {
-	for _, ns := range []uint32{0, 1, 10, 42, 100000000, 123456789, 999999999, 5000, 60} {
+	nanos := []uint32{0, 1, 10, 42, 100000000, 123456789, 999999999, 5000, 60}
+	for p := uint32(1); p < 1e9; p *= 10 {
+		nanos = append(nanos, p-1, p, p+1, 2*p, 9*p)
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	for range 10000 {
+		nanos = append(nanos, rng.Uint32N(1e9))
+	}
+	for _, ns := range nanos {
 		want := time.Unix(0, int64(ns)).UTC().Format(".000000000")[1:]
 		if got := string(appendNanos(nil, ns)); got != want {
 			t.Errorf("appendNanos(%d) = %q, want %q", ns, got, want)
@@ -326,5 +336,28 @@ func TestJSONDetailCacheZeroAllocs(t *testing.T) {
 		buf = r.AppendRow(buf[:0], &c)
 	}); allocs != 0 {
 		t.Errorf("colliding IDs: %v allocations per event, want 0", allocs)
+	}
+}
+
+func TestAppendUint32(t *testing.T) {
+	check := func(v uint32) {
+		t.Helper()
+		if got, want := string(appendUint32([]byte("x"), v)), "x"+strconv.FormatUint(uint64(v), 10); got != want {
+			t.Fatalf("appendUint32(%d) = %q, want %q", v, got, want)
+		}
+	}
+	for v := range uint32(100000) {
+		check(v)
+	}
+	for p := uint32(10); p < 1e9; p *= 10 {
+		check(p - 1)
+		check(p)
+		check(p + 1)
+	}
+	check(math.MaxUint32)
+	check(math.MaxUint32 - 1)
+	rng := rand.New(rand.NewPCG(7, 8))
+	for range 100000 {
+		check(rng.Uint32())
 	}
 }
