@@ -171,6 +171,21 @@ func appendDisposition(b []byte, ev *tracer.Event) []byte {
 }
 
 func appendSignal(b []byte, sig int) []byte {
+	if sig >= 0 && sig < len(signalJSON) {
+		return append(b, signalJSON[sig]...)
+	}
+	return appendSignalSlow(b, sig)
+}
+
+// signalJSON holds the signal object of every signal number.
+var signalJSON = func() (t [signals.Max + 1]string) {
+	for sig := range t {
+		t[sig] = string(appendSignalSlow(nil, sig))
+	}
+	return t
+}()
+
+func appendSignalSlow(b []byte, sig int) []byte {
 	b = append(b, `{"num":`...)
 	b = strconv.AppendInt(b, int64(sig), 10)
 	b = append(b, `,"name":"`...)

@@ -10,6 +10,7 @@ import (
 	_ "time/tzdata" // zones with DST on any machine
 	"unicode/utf8"
 
+	"github.com/sigtrace/sigtrace/signals"
 	"github.com/sigtrace/sigtrace/tracer"
 )
 
@@ -359,5 +360,14 @@ func TestAppendUint32(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	for range 100000 {
 		check(rng.Uint32())
+	}
+}
+
+func TestSignalJSON(t *testing.T) {
+	for sig := -3; sig <= signals.Max+3; sig++ {
+		want := `x{"num":` + strconv.Itoa(sig) + `,"name":"` + signals.Name(sig) + `"}`
+		if got := string(appendSignal([]byte("x"), sig)); got != want {
+			t.Errorf("appendSignal(%d) = %s, want %s", sig, got, want)
+		}
 	}
 }
