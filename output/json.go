@@ -55,7 +55,7 @@ func appendJSON(b []byte, ev *tracer.Event, st *jsonState) []byte {
 		return append(b, "\"}\n"...)
 	}
 	b = append(b, `,"code":`...)
-	b = appendCode(b, ev.Sig, ev.Code)
+	b = appendCode(b, ev.Sig, ev.Code, st)
 
 	switch ev.Type {
 	case tracer.TypeGenerate:
@@ -148,7 +148,7 @@ func appendExit(b []byte, ev *tracer.Event, st *jsonState) []byte {
 	b = strconv.AppendBool(b, ev.CoreDumped)
 	if ev.KillerKnown {
 		b = append(b, `,"code":`...)
-		b = appendCode(b, ev.Sig, ev.Code)
+		b = appendCode(b, ev.Sig, ev.Code, st)
 		b = appendSender(append(b, `,"killer":`...), ev, st)
 		b = appendDisposition(b, ev)
 		b = append(b, `,"default_action":"`...)
@@ -194,8 +194,14 @@ func appendSignalSlow(b []byte, sig int) []byte {
 }
 
 // appendCode writes si_code by name, or as a number when it has none.
-func appendCode(b []byte, sig int, code int32) []byte {
-	name, ok := signals.LookupCode(sig, code)
+func appendCode(b []byte, sig int, code int32, st *jsonState) []byte {
+	var name string
+	var ok bool
+	if st != nil {
+		name, ok = st.lookupCode(sig, code)
+	} else {
+		name, ok = signals.LookupCode(sig, code)
+	}
 	if !ok {
 		return strconv.AppendInt(b, int64(code), 10)
 	}

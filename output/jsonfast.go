@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"time"
 
+	"github.com/sigtrace/sigtrace/signals"
 	"github.com/sigtrace/sigtrace/tracer"
 )
 
@@ -12,6 +13,27 @@ import (
 type jsonState struct {
 	time    timeCache
 	details [detailSlots]detailSlot
+	code    codeCache
+}
+
+// codeCache remembers the name of the last si_code looked up: a storm
+// repeats one.
+type codeCache struct {
+	sig   int
+	code  int32
+	valid bool
+	ok    bool
+	name  string
+}
+
+// lookupCode is signals.LookupCode through st's codeCache.
+func (st *jsonState) lookupCode(sig int, code int32) (string, bool) {
+	c := &st.code
+	if !c.valid || c.sig != sig || c.code != code {
+		c.name, c.ok = signals.LookupCode(sig, code)
+		c.sig, c.code, c.valid = sig, code, true
+	}
+	return c.name, c.ok
 }
 
 // detailSlots is the size of the sender detail cache: a storm comes from

@@ -371,3 +371,18 @@ func TestSignalJSON(t *testing.T) {
 		}
 	}
 }
+
+// The renderer's si_code cache names each (signal, code) as
+// signals.LookupCode does, in any order.
+func TestLookupCodeCache(t *testing.T) {
+	var st jsonState
+	rng := rand.New(rand.NewPCG(11, 12))
+	codes := []int32{0, -1, -2, -6, -7, -60, -42, 1, 2, 3, 6, 10, 11, 0x80, 0x81, 99}
+	for range 20000 {
+		sig, code := rng.IntN(signals.Max+3)-1, codes[rng.IntN(len(codes))]
+		name, ok := st.lookupCode(sig, code)
+		if wname, wok := signals.LookupCode(sig, code); name != wname || ok != wok {
+			t.Fatalf("lookupCode(%d, %d) = %q, %v, want %q, %v", sig, code, name, ok, wname, wok)
+		}
+	}
+}
