@@ -25,6 +25,7 @@ func BenchmarkAppendJSON(b *testing.B) {
 	}
 }
 
+// The same sender detail every event, as a storm from one sender.
 func BenchmarkJSONRenderer(b *testing.B) {
 	ev := pkillEvent(b)
 	ev.DetailID = 1
@@ -32,6 +33,19 @@ func BenchmarkJSONRenderer(b *testing.B) {
 	buf := make([]byte, 0, 4096)
 	b.ReportAllocs()
 	for b.Loop() {
+		buf = r.AppendRow(buf[:0], &ev)
+	}
+}
+
+// A new DetailID every event: the cache misses each time (a sender first
+// seen, or IDs that keep colliding).
+func BenchmarkJSONRendererNewDetail(b *testing.B) {
+	ev := pkillEvent(b)
+	r := NewJSON()
+	buf := make([]byte, 0, 4096)
+	b.ReportAllocs()
+	for b.Loop() {
+		ev.DetailID++
 		buf = r.AppendRow(buf[:0], &ev)
 	}
 }
