@@ -40,9 +40,12 @@ func (st *jsonState) lookupCode(sig int, code int32) (string, bool) {
 // a few senders, and DetailIDs that share a slot only cost a re-render.
 const detailSlots = 64
 
+// detailSlotSize is what each slot starts with, all slots in one
+// allocation: enough for any detail but an argv full of escapes.
+const detailSlotSize = 1024
+
 // detailSlot holds the rendered detail of one DetailID (0: empty). Its
-// buffer is reused, so it stops allocating once it has grown to the
-// largest detail it has seen.
+// buffer is reused, so it only allocates again to outgrow its start.
 type detailSlot struct {
 	id uint64
 	b  []byte
@@ -54,6 +57,14 @@ type detailSlot struct {
 func (st *jsonState) detail(ev *tracer.Event) []byte {
 	s := &st.details[ev.DetailID%detailSlots]
 	if s.id != ev.DetailID {
+		if s.b == nil {
+			// First use of the cache: every slot gets its start,
+			// so that new IDs do not each cost an allocation.
+			arena := make([]byte, detailSlots*detailSlotSize)
+			for i := range st.details {
+				st.details[i].b = arena[i*detailSlotSize : i*detailSlotSize : (i+1)*detailSlotSize]
+			}
+		}
 		s.b = appendProcessDetail(s.b[:0], &ev.Sender, ev.ArgvTruncated)
 		s.id = ev.DetailID
 	}
