@@ -26,6 +26,7 @@ func BenchmarkDecodeJSON(b *testing.B) {
 	raw := sample(b, "generate with detail")
 	dec := tracer.NewDecoder()
 	var ev tracer.Event
+	r := output.NewJSON()
 	buf := make([]byte, 0, 4096)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(raw)))
@@ -33,7 +34,7 @@ func BenchmarkDecodeJSON(b *testing.B) {
 		if err := dec.Decode(raw, &ev); err != nil {
 			b.Fatal(err)
 		}
-		buf = output.AppendJSON(buf[:0], &ev)
+		buf = r.AppendRow(buf[:0], &ev)
 	}
 }
 
@@ -74,6 +75,7 @@ func TestDecodeRenderZeroAllocs(t *testing.T) {
 		r    output.Renderer
 	}{
 		{"json", output.JSON{}},
+		{"json (cached)", output.NewJSON()},
 		{"table", &output.Table{}},
 		{"table+color", &output.Table{Color: true}},
 	}
