@@ -266,7 +266,11 @@ func (res *Result) Targets() []Target {
 	if runs > 0 {
 		t.Known = true
 		t.Met = lost == 0 && maxRate >= 1.5e6
-		t.Measured = fmt.Sprintf("%d lost in %d of %d traced runs; peak %s events/s (%s)", lost, lossy, runs, rateStr(maxRate), maxAt)
+		t.Measured = fmt.Sprintf("%d lost in %d traced runs", lost, runs)
+		if lost > 0 {
+			t.Measured = fmt.Sprintf("%d lost in %d of %d traced runs", lost, lossy, runs)
+		}
+		t.Measured += fmt.Sprintf("; peak %s events/s (%s)", rateStr(maxRate), maxAt)
 		if maxRate < 1.5e6 {
 			t.Measured += fmt.Sprintf(": that rate was not reached (one storm CPU; untraced it peaks at %s signals/s)", rateStr(aloneMax))
 		}
