@@ -34,6 +34,11 @@ const volatile __u8 want_exit = 1;           /* emit exit events */
  * whether ctx[1] holds it. Without it, signal->live has already dropped to
  * zero for the last thread by the time the tracepoint fires (do_exit()). */
 const volatile __u8 exit_has_group_dead = 0;
+/* The tracer's own process: signals it sends itself are dropped. Go's
+ * runtime preempts a goroutine that runs for 10 ms with tgkill(SIGURG) to
+ * its own thread, so a busy tracer would otherwise report its own
+ * scheduling. Signals others send it are kept. 0: keep everything. */
+const volatile __u32 self_tgid = 0;
 /* Wake a busy reader once this much is unread (see wakeup_flags). */
 const volatile __u64 wakeup_bytes = 1 << 20;
 
@@ -471,6 +476,10 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 cur_tgid = id >> 32;
 	__u32 target_tgid = task->tgid;
+	if (self_tgid && cur_tgid == self_tgid && target_tgid == self_tgid) {
+		count(STAT_FILTERED);
+		return 0;
+	}
 	__u64 handler = 0, sa_flags = 0;
 	read_action(task->sighand, sig, &handler, &sa_flags);
 	/* Could this signal kill? Then the exit event needs its sender. */
@@ -665,7 +674,7 @@ int BPF_PROG(on_deliver, int sig, struct kernel_siginfo *info, struct k_sigactio
 	 * (kernel/signal.c: "Has this task already been marked for death?"). */
 	flags |= read_info(arg_value(ctx, 1), &code, &si_pid, &si_uid);
 
-	if (!pids_wanted(si_pid, tgid)) {
+	if ((self_tgid && tgid == self_tgid && si_pid == self_tgid) || !pids_wanted(si_pid, tgid)) {
 		count(STAT_FILTERED);
 		return 0;
 	}

@@ -184,6 +184,14 @@ func runHelper(mode string) int {
 				return 0
 			}
 		}
+	case "kill":
+		// One SIGWINCH (whose default is to ignore it) to the pid in
+		// SIGTRACE_KILL_TARGET, before saying ready.
+		target, err := strconv.Atoi(os.Getenv("SIGTRACE_KILL_TARGET"))
+		helperMust(err)
+		helperMust(syscall.Kill(target, syscall.SIGWINCH))
+		ready()
+		return echo()
 	case "storm":
 		// kill(2) in a tight loop at a target that ignores the signal:
 		// generation only, the highest rate the kernel allows.

@@ -154,6 +154,7 @@ const (
 	sigtraceVarFilterSenderPids = "filter_sender_pids"
 	sigtraceVarFilterSigmask    = "filter_sigmask"
 	sigtraceVarFilterTargetPids = "filter_target_pids"
+	sigtraceVarSelfTgid         = "self_tgid"
 	sigtraceVarUnusedEventFlags = "unused_event_flags"
 	sigtraceVarUnusedEventFull  = "unused_event_full"
 	sigtraceVarUnusedEventType  = "unused_event_type"
@@ -238,6 +239,7 @@ type sigtraceVariableSpecs struct {
 	FilterSenderPids *ebpf.VariableSpec `ebpf:"filter_sender_pids"`
 	FilterSigmask    *ebpf.VariableSpec `ebpf:"filter_sigmask"`
 	FilterTargetPids *ebpf.VariableSpec `ebpf:"filter_target_pids"`
+	SelfTgid         *ebpf.VariableSpec `ebpf:"self_tgid"`
 	UnusedEventFlags *ebpf.VariableSpec `ebpf:"unused_event_flags"`
 	UnusedEventFull  *ebpf.VariableSpec `ebpf:"unused_event_full"`
 	UnusedEventType  *ebpf.VariableSpec `ebpf:"unused_event_type"`
@@ -305,6 +307,7 @@ type sigtraceVariables struct {
 	FilterSenderPids *ebpf.Variable `ebpf:"filter_sender_pids"`
 	FilterSigmask    *ebpf.Variable `ebpf:"filter_sigmask"`
 	FilterTargetPids *ebpf.Variable `ebpf:"filter_target_pids"`
+	SelfTgid         *ebpf.Variable `ebpf:"self_tgid"`
 	UnusedEventFlags *ebpf.Variable `ebpf:"unused_event_flags"`
 	UnusedEventFull  *ebpf.Variable `ebpf:"unused_event_full"`
 	UnusedEventType  *ebpf.Variable `ebpf:"unused_event_type"`

@@ -3,6 +3,7 @@ package tracer
 import (
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -22,6 +23,10 @@ type Options struct {
 	Comms      []string // sender or target comm is one of these
 	NoDeliver  bool     // skip signal_deliver events
 	NoExit     bool     // skip exit events (and the killer bookkeeping)
+	// HideSelf drops the signals this process sends itself (the Go
+	// runtime preempts a busy goroutine with SIGURG to its own thread);
+	// signals other processes send it are still reported.
+	HideSelf bool
 	// PendingAfter, when set, reports a signal still pending this long
 	// after it was generated (needs deliver events).
 	PendingAfter time.Duration
@@ -164,6 +169,7 @@ func configure(spec *ebpf.CollectionSpec, opts *Options) error {
 		{sigtraceVarWantExit, b2u8(!opts.NoExit)},
 		{sigtraceVarExitHasGroupDead, b2u8(ExitHasGroupDead())},
 		{sigtraceVarWakeupBytes, uint64(wake)},
+		{sigtraceVarSelfTgid, selfTgid(opts.HideSelf)},
 	}
 	for _, s := range sets {
 		v, ok := spec.Variables[s.name]
@@ -278,4 +284,14 @@ func (t *Tracer) Close() error {
 	t.sleep.close()
 	errs = append(errs, t.objs.Close())
 	return errors.Join(errs...)
+}
+
+// selfTgid is this process's pid as the BPF side sees it. Like the pid
+// filters, it assumes the tracer runs in the initial pid namespace; in
+// another one it matches nothing and hides nothing.
+func selfTgid(hide bool) uint32 {
+	if !hide {
+		return 0
+	}
+	return uint32(os.Getpid())
 }

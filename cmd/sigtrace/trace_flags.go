@@ -52,7 +52,9 @@ func (f *traceFlags) register(cmd *cobra.Command) {
 // tracerOptions is called after parsing, so Changed tells whether -s was
 // given at all.
 func (f *traceFlags) tracerOptions() (tracer.Options, error) {
-	var o tracer.Options
+	// sigtrace's own runtime signals (Go preempts a busy goroutine with
+	// SIGURG to its own thread) are not what anyone is tracing.
+	o := tracer.Options{HideSelf: true}
 	var err error
 	if f.output != "table" && f.output != "json" {
 		return o, fmt.Errorf("unknown output format %q (want table or json)", f.output)

@@ -27,7 +27,7 @@ func tfParse(t *testing.T, args ...string) (tracer.Options, error) {
 }
 
 func TestTraceFlagsToOptions(t *testing.T) {
-	def := tracer.Options{RingSize: tracer.DefaultRingSize}
+	def := tracer.Options{RingSize: tracer.DefaultRingSize, HideSelf: true}
 	with := func(f func(*tracer.Options)) tracer.Options { o := def; f(&o); return o }
 	for _, tc := range []struct {
 		args []string
