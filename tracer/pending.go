@@ -14,11 +14,21 @@ const MaxTracked = 65536
 
 // pendingKey names a signal queue: a thread's private one or its process's
 // shared one (kernel/signal.c: t->pending and t->signal->shared_pending).
-type pendingKey struct {
-	id     uint32 // tid for a thread-directed signal, tgid for a process-directed one
-	sig    int32
-	thread bool
+// One integer (id<<32 | thread<<8 | sig), so the map takes Go's fast
+// 64-bit key path instead of hashing a struct: the tracker does a lookup
+// per generate and per deliver.
+type pendingKey uint64
+
+func makeKey(id uint32, sig int, thread bool) pendingKey {
+	k := pendingKey(id)<<32 | pendingKey(uint8(sig))
+	if thread {
+		k |= 1 << 8
+	}
+	return k
 }
+
+func (k pendingKey) sig() int     { return int(uint8(k)) }
+func (k pendingKey) thread() bool { return k&(1<<8) != 0 }
 
 // pendingEntry is kept small (and the queue below under the 128 bytes past
 // which Go stores map values out of line), so tracking a signal allocates
@@ -70,9 +80,9 @@ func (k *tracker) observe(ev *Event) {
 			k.untracked++
 			return
 		}
-		key := pendingKey{id: ev.Target.PID, sig: int32(ev.Sig)}
+		key := makeKey(ev.Target.PID, ev.Sig, false)
 		if ev.Scope == ScopeThread {
-			key = pendingKey{id: ev.Target.TID, sig: int32(ev.Sig), thread: true}
+			key = makeKey(ev.Target.TID, ev.Sig, true)
 		}
 		e := pendingEntry{gen: ev.Time.UnixNano(), pid: ev.Target.PID, tid: ev.Target.TID,
 			uid: ev.Target.UID, comm: ev.Target.Comm, blocked: ev.Blocked}
@@ -94,9 +104,9 @@ func (k *tracker) observe(ev *Event) {
 			return
 		}
 		// dequeue_signal() takes the thread's own queue first.
-		for _, key := range []pendingKey{
-			{id: ev.Target.TID, sig: int32(ev.Sig), thread: true},
-			{id: ev.Target.PID, sig: int32(ev.Sig)},
+		for _, key := range [2]pendingKey{
+			makeKey(ev.Target.TID, ev.Sig, true),
+			makeKey(ev.Target.PID, ev.Sig, false),
 		} {
 			q, ok := k.queues[key]
 			if !ok {
@@ -175,12 +185,12 @@ func (k *tracker) sweep(now time.Time, emit func(*Event) error) error {
 		ev := Event{
 			Type:      TypePending,
 			Time:      now,
-			Sig:       int(key.sig),
+			Sig:       key.sig(),
 			Target:    Process{PID: e.pid, TID: e.tid, UID: e.uid, HasUID: true, Comm: e.comm},
 			PendingNs: age.Nanoseconds(),
 			Scope:     ScopeProcess,
 		}
-		if key.thread {
+		if key.thread() {
 			ev.Scope = ScopeThread
 		}
 		ev.PendingReason = pendingReason(state, blocked || e.blocked)
@@ -242,9 +252,9 @@ func (k *tracker) procSignalState(pid, tid uint32, key pendingKey) (state byte, 
 	if err != nil {
 		return 0, false, false, false
 	}
-	bit := uint64(1) << (key.sig - 1)
+	bit := uint64(1) << (key.sig() - 1)
 	field := "ShdPnd:"
-	if key.thread {
+	if key.thread() {
 		field = "SigPnd:"
 	}
 	pnd, okP := statusMask(status, field)

@@ -1,0 +1,24 @@
+package tracer
+
+import (
+	"testing"
+	"time"
+)
+
+// BenchmarkTrackerPair: one queued signal generated, then delivered, as in
+// a ping-pong (the tracker joins them for latency_ns).
+func BenchmarkTrackerPair(b *testing.B) {
+	k := newTracker(0)
+	now := time.Now()
+	gen := Event{Type: TypeGenerate, Time: now, Sig: 10, Result: ResultDelivered, Scope: ScopeProcess,
+		Target: Process{PID: 4242, TID: 4242}}
+	del := Event{Type: TypeDeliver, Time: now.Add(time.Microsecond), Sig: 10, Target: Process{PID: 4242, TID: 4242}}
+	b.ReportAllocs()
+	for b.Loop() {
+		k.observe(&gen)
+		k.observe(&del)
+		if !del.HasLatency {
+			b.Fatal("not joined")
+		}
+	}
+}
