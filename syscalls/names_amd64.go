@@ -4,7 +4,7 @@
 
 package syscalls
 
-var names = map[int]string{
+var names = [...]string{
 	0:   "read",
 	1:   "write",
 	2:   "open",

@@ -4,7 +4,7 @@
 
 package syscalls
 
-var names = map[int]string{
+var names = [...]string{
 	0:   "io_setup",
 	1:   "io_destroy",
 	2:   "io_submit",

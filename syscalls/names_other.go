@@ -2,4 +2,4 @@
 
 package syscalls
 
-var names = map[int]string{}
+var names = [...]string{}

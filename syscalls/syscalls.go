@@ -7,10 +7,12 @@ import "strconv"
 
 //go:generate go run ./gen
 
-// Name returns the system call's name ("read"), or "syscall_<nr>".
+// Name returns the system call's name ("read"), or "syscall_<nr>". The
+// table is an array indexed by number (a lookup per deliver event that
+// interrupted a system call).
 func Name(nr int) string {
-	if n, ok := names[nr]; ok {
-		return n
+	if nr >= 0 && nr < len(names) && names[nr] != "" {
+		return names[nr]
 	}
 	return "syscall_" + strconv.Itoa(nr)
 }
