@@ -18,6 +18,7 @@ const enum event_type unused_event_type __attribute__((unused));
 const enum event_flags unused_event_flags __attribute__((unused));
 const enum stat_index unused_stat_index __attribute__((unused));
 const enum limits unused_limits __attribute__((unused));
+const enum pid_bits unused_pid_bits __attribute__((unused));
 
 /* Kernel-side filters, set by the loader before the program is verified so
  * the JIT drops the checks that are off. A filtered-out signal costs no
@@ -39,6 +40,12 @@ const volatile __u8 exit_has_group_dead = 0;
  * its own thread, so a busy tracer would otherwise report its own
  * scheduling. Signals others send it are kept. 0: keep everything. */
 const volatile __u32 self_tgid = 0;
+/* Kernel text ranges [start, end) of the functions through which the OOM
+ * killer sends its SIGKILL (mm/oom_kill.c: __oom_kill_process,
+ * oom_kill_process), from /proc/kallsyms; zero when unknown. The kill is
+ * sent before mark_oom_victim() and its tracepoint, so at signal_generate
+ * the sending code itself, on current's kernel stack, is the evidence. */
+const volatile __u64 oom_text[OOM_RANGES * 2] = {};
 /* Wake a busy reader once this much is unread (see wakeup_flags). */
 const volatile __u64 wakeup_bytes = 1 << 20;
 
@@ -48,9 +55,6 @@ const volatile __u64 wakeup_bytes = 1 << 20;
  * dearest part of a generate event (~400 ns of ~1 us). 0: always send. */
 const volatile __u64 detail_ttl_ns = 1000000000ULL;
 
-#define PID_SENDER 1
-#define PID_TARGET 2
-#define PID_ANY 4
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -66,14 +70,14 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
+	__uint(max_entries, MAX_PIDS);
 	__type(key, __u32);
 	__type(value, __u8);
 } pid_filter SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 64);
+	__uint(max_entries, MAX_COMMS);
 	__type(key, char[TASK_COMM_LEN]);
 	__type(value, __u8);
 } comm_filter SEC(".maps");
@@ -152,7 +156,11 @@ struct {
 #define SEND_SIG_PRIV 1UL   /* ((struct kernel_siginfo *) 1) */
 #define SIGNAL_UNKILLABLE 0x00000040 /* include/linux/sched/signal.h, since 2.6.28 */
 #define SIGNAL_GROUP_EXIT 0x00000004
-#define PF_KTHREAD 0x00200000 /* include/linux/sched.h */
+#define PF_EXITING 0x00000004 /* include/linux/sched.h */
+#define PF_KTHREAD 0x00200000
+#define RLIMIT_CPU 0     /* include/uapi/asm-generic/resource.h */
+#define RLIMIT_RTTIME 15
+#define RLIM_INFINITY (~0UL)
 #define SI_USER 0
 #define SI_KERNEL 0x80
 #define SI_QUEUE -1
@@ -281,11 +289,14 @@ static __always_inline void read_comm(char *dst, const char *comm)
 	bpf_probe_read_kernel_str(dst, TASK_COMM_LEN, comm);
 }
 
-static __always_inline bool comms_wanted(const char *a, const char *b)
+/* A comm filter matches a process by its name (the group leader's comm)
+ * or by the name of the thread involved. */
+static __always_inline bool comms_wanted(const char *proc_a, const char *thread_a, const char *proc_b, const char *thread_b)
 {
 	if (!filter_comms)
 		return true;
-	return bpf_map_lookup_elem(&comm_filter, a) || bpf_map_lookup_elem(&comm_filter, b);
+	return bpf_map_lookup_elem(&comm_filter, proc_a) || bpf_map_lookup_elem(&comm_filter, thread_a) ||
+	       bpf_map_lookup_elem(&comm_filter, proc_b) || bpf_map_lookup_elem(&comm_filter, thread_b);
 }
 
 /* si_code, si_pid and si_uid of a real siginfo (not a sentinel), with one
@@ -351,6 +362,19 @@ static __always_inline void current_comm(bool trusted, struct task_struct *cur, 
 		__builtin_memcpy(dst, cur->comm, TASK_COMM_LEN);
 	else
 		bpf_get_current_comm(dst, TASK_COMM_LEN);
+}
+
+/* A task's comm into the record: plain loads from a BTF pointer, one
+ * helper call otherwise. Called with a group leader, it is the process's
+ * name: threads rename themselves (prctl(PR_SET_NAME)), and the last
+ * thread to exit or the thread that forked a child is often not the one
+ * that carries the program's name. */
+static __always_inline void task_comm(bool trusted, struct task_struct *t, char *dst)
+{
+	if (trusted)
+		__builtin_memcpy(dst, t->comm, TASK_COMM_LEN);
+	else
+		bpf_probe_read_kernel(dst, TASK_COMM_LEN, t->comm);
 }
 
 /* current's real uid in the init namespace, as bpf_get_current_uid_gid()
@@ -421,10 +445,8 @@ static __always_inline void fill_sender_detail(bool trusted, struct task_struct 
 		if (!pid)
 			break;
 		d->ancestry[i].pid = pid;
-		if (trusted)
-			__builtin_memcpy(d->ancestry[i].comm, p->comm, TASK_COMM_LEN);
-		else
-			BPF_CORE_READ_INTO(&d->ancestry[i].comm, p, comm);
+		/* real_parent is the thread that forked: name its process. */
+		task_comm(trusted, RD(trusted, p, group_leader), d->ancestry[i].comm);
 		n++;
 		if (pid == 1)
 			break;
@@ -466,6 +488,114 @@ static __always_inline bool sent_by_current(int sig, int code, __u32 flags, __u3
 	return code == SI_QUEUE || code == SI_TKILL;
 }
 
+/* Kernel frames of current, for from_oom_killer(). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64[KSTACK_DEPTH]);
+} kstack SEC(".maps");
+
+/* Whether current is inside the OOM killer's kill functions: it sends
+ * SIGKILL there (mm/oom_kill.c __oom_kill_process(): do_send_sig_info(
+ * SIGKILL, SEND_SIG_PRIV, victim, PIDTYPE_TGID)), also to other processes
+ * that share the victim's memory, before any OOM tracepoint fires. */
+static __always_inline bool from_oom_killer(void *ctx)
+{
+	__u32 zero = 0;
+	__u64 *ips = bpf_map_lookup_elem(&kstack, &zero);
+	if (!ips)
+		return false;
+	long n = bpf_get_stack(ctx, ips, KSTACK_DEPTH * sizeof(__u64), 0);
+	if (n <= 0)
+		return false;
+	for (int i = 0; i < KSTACK_DEPTH; i++) {
+		if (i * (long)sizeof(__u64) >= n)
+			break;
+		__u64 ip = ips[i];
+		for (int r = 0; r < OOM_RANGES; r++) {
+			if (ip >= oom_text[2 * r] && ip < oom_text[2 * r + 1])
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Why the kernel sent a SIGKILL with SEND_SIG_PRIV, from its own evidence:
+ * the OOM killer's code on the stack; the CPU-time hard limits, which
+ * kernel/time/posix-cpu-timers.c check_rlimit() enforces by sending SIGKILL
+ * to the process itself; or an exiting sender, which is a pid namespace's
+ * init taking every process of its namespace with it
+ * (kernel/pid_namespace.c zap_pid_ns_processes(), called from do_exit()). */
+static __always_inline __u32 kernel_kill_reason(void *ctx, bool trusted, struct task_struct *cur, struct task_struct *task,
+						__u32 cur_tgid, __u32 target_tgid, __u64 *cgroup_id)
+{
+	if (oom_text[1] && from_oom_killer(ctx)) {
+		*cgroup_id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
+		return F_KK_OOM;
+	}
+	if (cur_tgid == target_tgid) {
+		struct signal_struct *sigs = task->signal;
+		if (sigs->rlim[RLIMIT_CPU].rlim_max != RLIM_INFINITY)
+			return F_KK_RLIMIT_CPU;
+		if (sigs->rlim[RLIMIT_RTTIME].rlim_max != RLIM_INFINITY)
+			return F_KK_RLIMIT_RT;
+	}
+	if (RD(trusted, cur, flags) & PF_EXITING)
+		return F_KK_EXITING;
+	return 0;
+}
+
+/* The system call current is in while it sends a signal, and its first
+ * argument (kill()'s pid: 0 is the sender's process group, -1 every
+ * process it may signal, below that a process group), from the user
+ * registers saved at syscall entry. Unlike at delivery, nothing has
+ * rewound them yet, on arm64 too. With bpf_task_pt_regs() (5.15+) and a
+ * BTF current; before that on x86_64 from the top of the task's stack
+ * (arch/x86/include/asm/processor.h task_pt_regs(), THREAD_SIZE 16 KiB
+ * without KASAN), trusted only if the saved cs is the user code segment. */
+#define X86_THREAD_SIZE 16384
+#define X86_USER_CS 0x33
+static __always_inline void read_send_syscall(bool trusted, struct task_struct *cur, struct event *e, __u32 *flags)
+{
+	long nr = -1, arg = 0;
+#if defined(__TARGET_ARCH_x86)
+	if (trusted && bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_task_pt_regs)) {
+		struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(cur);
+		if (!regs)
+			return;
+		nr = regs->orig_ax;
+		arg = regs->di;
+	} else {
+		void *stack = BPF_CORE_READ(cur, stack);
+		if (!stack)
+			return;
+		struct pt_regs *regs = stack + X86_THREAD_SIZE - bpf_core_type_size(struct pt_regs);
+		if (BPF_CORE_READ(regs, cs) != X86_USER_CS)
+			return;
+		nr = BPF_CORE_READ(regs, orig_ax);
+		arg = BPF_CORE_READ(regs, di);
+	}
+#elif defined(__TARGET_ARCH_arm64)
+	if (!trusted || !bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_task_pt_regs))
+		return;
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(cur);
+	if (!regs)
+		return;
+	nr = regs->syscallno;
+	arg = regs->orig_x0;
+#endif
+	if (nr < 0)
+		return; /* not in a system call (an interrupt, a fault) */
+	e->send_nr = nr;
+	e->send_arg = arg;
+	if (trusted)
+		e->pgid = cur->signal->pids[PIDTYPE_PGID]->numbers[0].nr;
+	else
+		e->pgid = BPF_CORE_READ(cur, signal, pids[PIDTYPE_PGID], numbers[0].nr);
+	*flags |= F_SEND_SYSCALL;
+}
+
 SEC("tp_btf/signal_generate")
 int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_struct *task, int group, int result)
 {
@@ -485,22 +615,26 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 	/* Could this signal kill? Then the exit event needs its sender. */
 	bool may_kill = want_exit && (sig == SIGKILL || (handler == 0 && kills_by_default(sig)));
 
+	bool trusted = have_task_btf();
+	struct task_struct *cur = current_task(trusted);
+	struct task_struct *cur_leader = RD(trusted, cur, group_leader);
 	/* The helpers give NUL-padded comms, which a comm filter compares
-	 * whole; without one, the record gets plain copies (see put_comms). */
+	 * whole; without one, the record gets plain copies. */
 	char scomm[TASK_COMM_LEN] = {}, tcomm[TASK_COMM_LEN] = {};
+	char sthread[TASK_COMM_LEN] = {}, tthread[TASK_COMM_LEN] = {};
 	bool wanted = pids_wanted(cur_tgid, target_tgid);
 	if (filter_comms) {
-		bpf_get_current_comm(scomm, sizeof(scomm));
-		read_comm(tcomm, task->comm);
-		wanted = wanted && comms_wanted(scomm, tcomm);
+		read_comm(scomm, cur_leader->comm);
+		bpf_get_current_comm(sthread, sizeof(sthread));
+		read_comm(tcomm, task->group_leader->comm);
+		read_comm(tthread, task->comm);
+		wanted = wanted && comms_wanted(scomm, sthread, tcomm, tthread);
 	}
 	if (!wanted && !may_kill) {
 		count(STAT_FILTERED);
 		return 0;
 	}
 
-	bool trusted = have_task_btf();
-	struct task_struct *cur = current_task(trusted);
 	__u32 flags = group ? F_GROUP : 0;
 	int code = SI_USER;
 	__s32 si_pid = 0;
@@ -510,7 +644,8 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 		si_pid = cur_tgid; /* SI_USER from current */
 	if (RD(trusted, cur, flags) & PF_KTHREAD)
 		flags |= F_SENDER_KTHREAD;
-	bool detail = sent_by_current(sig, code, flags, cur_tgid, target_tgid);
+	bool by_current = sent_by_current(sig, code, flags, cur_tgid, target_tgid);
+	bool detail = by_current;
 
 	__u64 now = bpf_ktime_get_boot_ns();
 	struct detail_sent *ds = 0;
@@ -568,14 +703,26 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 	e->sc_nr = 0;
 	e->sc_ret = 0;
 	e->cpu = bpf_get_smp_processor_id();
+	e->send_nr = 0;
+	e->send_arg = 0;
+	e->cgroup_id = 0;
+	e->pgid = 0;
 	e->_reserved = 0;
 	if (filter_comms) {
 		__builtin_memcpy(e->sender_comm, scomm, TASK_COMM_LEN);
+		__builtin_memcpy(e->sender_thread_comm, sthread, TASK_COMM_LEN);
 		__builtin_memcpy(e->target_comm, tcomm, TASK_COMM_LEN);
+		__builtin_memcpy(e->target_thread_comm, tthread, TASK_COMM_LEN);
 	} else {
-		current_comm(trusted, cur, e->sender_comm);
-		__builtin_memcpy(e->target_comm, task->comm, TASK_COMM_LEN);
+		task_comm(trusted, cur_leader, e->sender_comm);
+		current_comm(trusted, cur, e->sender_thread_comm);
+		__builtin_memcpy(e->target_comm, task->group_leader->comm, TASK_COMM_LEN);
+		__builtin_memcpy(e->target_thread_comm, task->comm, TASK_COMM_LEN);
 	}
+	if (by_current)
+		read_send_syscall(trusted, cur, e, &flags);
+	else if (sig == SIGKILL && code == SI_KERNEL)
+		flags |= kernel_kill_reason(ctx, trusted, cur, task, cur_tgid, target_tgid, &e->cgroup_id);
 	e->handler = handler;
 	e->sa_flags = sa_flags;
 
@@ -588,6 +735,10 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 		flags |= F_UNKILLABLE;
 	if (task->ptrace)
 		flags |= F_TRACED;
+	/* prepare_signal() drops every signal but a coredump's SIGKILL to a
+	 * group that is already exiting, and the tracepoint says "ignored". */
+	if ((task->signal->flags & SIGNAL_GROUP_EXIT) || (task->flags & PF_EXITING))
+		flags |= F_TARGET_EXITING;
 
 	if (detail) {
 		struct sender_detail *d = &rec->d;
@@ -649,6 +800,43 @@ static __always_inline void read_interrupted_syscall(bool trusted, struct task_s
 #endif
 }
 
+/* Old layouts, for CO-RE: before 5.16 (commit "coredump: Limit coredumps
+ * to a single thread group") core_state hung off the mm, and before 5.17
+ * de_thread() marked an exec with signal->group_exit_task, which the
+ * coredump code set too. */
+struct signal_struct___old {
+	struct task_struct *group_exit_task;
+} __attribute__((preserve_access_index));
+struct mm_struct___old {
+	struct core_state *core_state;
+} __attribute__((preserve_access_index));
+
+/* A SIGKILL delivered with SEND_SIG_NOINFO is one the kernel queued
+ * itself to every other thread (kernel/signal.c get_signal(): "Has this
+ * task already been marked for death?"): for a fatal signal
+ * (complete_signal()), exit_group() (zap_other_threads()), a core dump
+ * (fs/coredump.c zap_threads()) or an exec (fs/exec.c de_thread()). The
+ * first two are told apart in userspace by group_exit_code; these flags
+ * name the other two. Rare: only read for such a SIGKILL. */
+static __always_inline __u32 internal_kill_cause(struct task_struct *cur, struct signal_struct *sigs)
+{
+	if (bpf_core_field_exists(struct signal_struct, core_state)) {
+		if (BPF_CORE_READ(sigs, core_state))
+			return F_KILL_COREDUMP;
+	} else {
+		struct mm_struct___old *mm = (void *)BPF_CORE_READ(cur, mm);
+		if (mm && BPF_CORE_READ(mm, core_state))
+			return F_KILL_COREDUMP;
+	}
+	if (bpf_core_field_exists(struct signal_struct, group_exec_task)) {
+		if (BPF_CORE_READ(sigs, group_exec_task))
+			return F_KILL_EXEC;
+	} else if (BPF_CORE_READ((struct signal_struct___old *)sigs, group_exit_task)) {
+		return F_KILL_EXEC;
+	}
+	return 0;
+}
+
 SEC("tp_btf/signal_deliver")
 int BPF_PROG(on_deliver, int sig, struct kernel_siginfo *info, struct k_sigaction *ka)
 {
@@ -678,10 +866,12 @@ int BPF_PROG(on_deliver, int sig, struct kernel_siginfo *info, struct k_sigactio
 		count(STAT_FILTERED);
 		return 0;
 	}
-	char comm[TASK_COMM_LEN] = {};
+	struct task_struct *leader = RD(trusted, cur, group_leader);
+	char comm[TASK_COMM_LEN] = {}, tcomm[TASK_COMM_LEN] = {};
 	if (filter_comms) {
-		bpf_get_current_comm(comm, sizeof(comm));
-		if (!comms_wanted(comm, comm)) {
+		read_comm(comm, leader->comm);
+		bpf_get_current_comm(tcomm, sizeof(tcomm));
+		if (!comms_wanted(comm, tcomm, comm, tcomm)) {
 			count(STAT_FILTERED);
 			return 0;
 		}
@@ -703,13 +893,17 @@ int BPF_PROG(on_deliver, int sig, struct kernel_siginfo *info, struct k_sigactio
 	e->sender_tid = 0;
 	e->sender_uid = 0;
 	__builtin_memset(e->sender_comm, 0, TASK_COMM_LEN);
+	__builtin_memset(e->sender_thread_comm, 0, TASK_COMM_LEN);
 	e->target_pid = tgid;
 	e->target_tid = (__u32)id;
 	e->target_uid = current_uid(trusted, cur);
-	if (filter_comms)
+	if (filter_comms) {
 		__builtin_memcpy(e->target_comm, comm, TASK_COMM_LEN);
-	else
-		current_comm(trusted, cur, e->target_comm);
+		__builtin_memcpy(e->target_thread_comm, tcomm, TASK_COMM_LEN);
+	} else {
+		task_comm(trusted, leader, e->target_comm);
+		current_comm(trusted, cur, e->target_thread_comm);
+	}
 	e->handler = 0;
 	e->sa_flags = 0;
 	/* ka too is read through a helper, whatever type this kernel's
@@ -725,12 +919,18 @@ int BPF_PROG(on_deliver, int sig, struct kernel_siginfo *info, struct k_sigactio
 	e->sc_nr = 0;
 	e->sc_ret = 0;
 	e->cpu = bpf_get_smp_processor_id();
+	e->send_nr = 0;
+	e->send_arg = 0;
+	e->cgroup_id = 0;
+	e->pgid = 0;
 	e->_reserved = 0;
 	read_interrupted_syscall(trusted, cur, e, &flags);
 	if (RD(trusted, cursig, flags) & SIGNAL_GROUP_EXIT) {
 		flags |= F_GROUP_EXIT;
 		e->exit_code = RD(trusted, cursig, group_exit_code);
 	}
+	if (sig == SIGKILL && (flags & F_INFO_NOINFO))
+		flags |= internal_kill_cause(cur, cursig);
 	e->flags = flags;
 	submit(e);
 	return 0;
@@ -782,9 +982,14 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	}
 
 	struct event *e = &rec->ev;
+	/* The process's name, not the last thread's: rsyslogd's last thread
+	 * to exit is often "rs:main Q:Reg". */
 	__builtin_memset(e->target_comm, 0, TASK_COMM_LEN);
-	read_comm(e->target_comm, p->comm);
-	if (!pids_wanted(killer_pid, p->tgid) || !comms_wanted(killer_comm, e->target_comm)) {
+	__builtin_memset(e->target_thread_comm, 0, TASK_COMM_LEN);
+	read_comm(e->target_comm, p->group_leader->comm);
+	read_comm(e->target_thread_comm, p->comm);
+	if (!pids_wanted(killer_pid, p->tgid) ||
+	    !comms_wanted(killer_comm, killer_comm, e->target_comm, e->target_thread_comm)) {
 		count(STAT_FILTERED);
 		return 0;
 	}
@@ -799,6 +1004,7 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	e->sender_tid = 0;
 	e->sender_uid = 0;
 	__builtin_memset(e->sender_comm, 0, TASK_COMM_LEN);
+	__builtin_memset(e->sender_thread_comm, 0, TASK_COMM_LEN);
 	e->target_pid = p->tgid;
 	e->target_tid = p->pid;
 	e->target_uid = p->real_cred->uid.val;
@@ -806,6 +1012,10 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	e->sc_nr = 0;
 	e->sc_ret = 0;
 	e->cpu = bpf_get_smp_processor_id();
+	e->send_nr = 0;
+	e->send_arg = 0;
+	e->cgroup_id = 0;
+	e->pgid = 0;
 	e->_reserved = 0;
 	e->handler = 0;
 	e->sa_flags = 0;

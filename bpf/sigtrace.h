@@ -12,6 +12,17 @@
 /* Sizes userspace mirrors (bpf2go generates Go constants from enums). */
 enum limits {
 	DETAIL_SLOTS = 8, /* sender-detail slots per CPU: tgid % DETAIL_SLOTS */
+	OOM_RANGES = 2,   /* kernel text ranges of the OOM killer's kill functions */
+	KSTACK_DEPTH = 12, /* kernel frames looked at for them */
+	MAX_PIDS = 1024,  /* entries of the pid filter map */
+	MAX_COMMS = 64,   /* entries of the comm filter map */
+};
+
+/* pid_filter values: which side of a signal the pid must be on. */
+enum pid_bits {
+	PID_SENDER = 1,
+	PID_TARGET = 2,
+	PID_ANY = 4,
 };
 
 enum event_type {
@@ -36,6 +47,14 @@ enum event_flags {
 	F_KILLER = 1 << 11,        /* exit: a killer record follows */
 	F_SYSCALL = 1 << 12,       /* deliver: it interrupted syscall sc_nr, which returned sc_ret */
 	F_DETAIL_SAME = 1 << 13,   /* generate: same sender detail as the last F_DETAIL record of this CPU and slot */
+	F_SEND_SYSCALL = 1 << 14,  /* generate: current was in system call send_nr with first argument send_arg */
+	F_KK_OOM = 1 << 15,        /* generate: SI_KERNEL SIGKILL from the OOM killer (cgroup_id: the victim's cgroup) */
+	F_KK_RLIMIT_CPU = 1 << 16, /* generate: SI_KERNEL SIGKILL to itself with a finite hard RLIMIT_CPU */
+	F_KK_RLIMIT_RT = 1 << 17,  /* generate: the same with a finite hard RLIMIT_RTTIME */
+	F_KK_EXITING = 1 << 18,    /* generate: SI_KERNEL SIGKILL sent by an exiting task (its pid namespace's init) */
+	F_TARGET_EXITING = 1 << 19, /* generate: the target's group is already exiting (prepare_signal drops it) */
+	F_KILL_EXEC = 1 << 20,     /* deliver: internal SIGKILL because another thread execs (de_thread) */
+	F_KILL_COREDUMP = 1 << 21, /* deliver: internal SIGKILL because the group dumps core */
 };
 
 struct event {
@@ -59,9 +78,17 @@ struct event {
 	__s32 sc_nr;     /* deliver with F_SYSCALL: the interrupted system call */
 	__s32 sc_ret;    /* and its -ERESTART* return value */
 	__u32 cpu;       /* the CPU that wrote the record, for F_DETAIL_SAME */
+	__s32 send_nr;   /* generate with F_SEND_SYSCALL: the sender's system call */
+	__s64 send_arg;  /* and its first argument (kill: pid, 0 or -pgid or -1) */
+	__u64 cgroup_id; /* generate with F_KK_OOM: the victim's cgroup v2 id */
+	__u32 pgid;      /* generate with F_SEND_SYSCALL: the sender's process group */
 	__u32 _reserved;
+	/* Process names (the group leader's comm) and the thread's own: a
+	 * daemon's threads often carry other names (rsyslogd's "rs:main Q:Reg"). */
 	char sender_comm[TASK_COMM_LEN];
 	char target_comm[TASK_COMM_LEN];
+	char sender_thread_comm[TASK_COMM_LEN];
+	char target_thread_comm[TASK_COMM_LEN];
 };
 
 struct ancestor {

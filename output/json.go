@@ -76,6 +76,26 @@ func appendJSON(b []byte, ev *tracer.Event, st *jsonState) []byte {
 		if ev.SigWait {
 			b = append(b, `,"sigwait":true`...)
 		}
+		if ev.TargetExiting {
+			b = append(b, `,"target_exiting":true`...)
+		}
+		if ev.HasSendSyscall {
+			b = append(b, `,"send_syscall":{"nr":`...)
+			b = strconv.AppendInt(b, int64(ev.SendSyscallNr), 10)
+			b = append(b, `,"name":"`...)
+			b = append(b, syscalls.Name(ev.SendSyscallNr)...)
+			b = append(b, `"}`...)
+		}
+		if ev.GroupSend != tracer.GroupSendNone {
+			b = append(b, `,"group_send":{"kind":"`...)
+			b = append(b, ev.GroupSend.String()...)
+			b = append(b, '"')
+			if ev.GroupSend == tracer.GroupSendPgrp {
+				b = append(b, `,"pgid":`...)
+				b = appendUint32(b, ev.GroupID)
+			}
+			b = append(b, '}')
+		}
 		b = append(b, `,"verdict":"`...)
 		b = append(b, ev.Verdict.Kind.String()...)
 		b = append(b, `","fatal":`...)
@@ -111,6 +131,11 @@ func appendJSON(b []byte, ev *tracer.Event, st *jsonState) []byte {
 		if ev.HasLatency {
 			b = append(b, `,"latency_ns":`...)
 			b = strconv.AppendInt(b, ev.LatencyNs, 10)
+		}
+		if ev.KillCause != tracer.KillNone {
+			b = append(b, `,"kill_cause":"`...)
+			b = append(b, ev.KillCause.String()...)
+			b = append(b, '"')
 		}
 		if ev.GroupExit {
 			b = appendSignal(append(b, `,"group_exit":{"signal":`...), ev.ExitSignal)
@@ -225,6 +250,14 @@ func appendProcessHead(b []byte, p *tracer.Process) []byte {
 	b = appendUint32(b, p.TID)
 	b = append(b, `,"comm":`...)
 	b = appendBytesString(b, tracer.CommBytes(p.Comm[:]))
+	if p.ThreadNamed() {
+		b = append(b, `,"thread_comm":`...)
+		b = appendBytesString(b, tracer.CommBytes(p.ThreadComm[:]))
+	}
+	if p.Cgroup != "" {
+		b = append(b, `,"cgroup":`...)
+		b = appendBytesString(b, []byte(p.Cgroup))
+	}
 	if p.HasUID {
 		b = append(b, `,"uid":`...)
 		b = appendUint32(b, p.UID)

@@ -149,6 +149,10 @@ func (t *Table) appendExit(b []byte, ev *tracer.Event) []byte {
 	switch {
 	case ev.Sig == int(tracerSIGKILL):
 		b = append(b, " (SIGKILL cannot be caught)"...)
+	case ev.KillerKnown && ev.KernelSender && ev.Target.Cgroup != "":
+		b = append(b, " (cgroup "...)
+		b = appendComm(b, []byte(ev.Target.Cgroup))
+		b = append(b, ')')
 	case ev.KillerKnown && ev.Disposition == tracer.DispDefault:
 		b = append(b, " (no "...)
 		b = append(b, signals.Name(ev.Sig)...)
@@ -194,6 +198,9 @@ func appendDuration(b []byte, ns int64) []byte {
 	return append(strconv.AppendFloat(b, float64(ns)/1e9, 'f', 1, 64), "s"...)
 }
 
+// appendTarget writes name[pid], or name[pid/tid thread-name] for one
+// thread of it: the process's name first, since that is what people look
+// for, and the thread's when it has one of its own.
 func appendTarget(b []byte, p *tracer.Process, withTID bool) []byte {
 	b = appendComm(b, p.Comm[:])
 	b = append(b, '[')
@@ -201,6 +208,10 @@ func appendTarget(b []byte, p *tracer.Process, withTID bool) []byte {
 	if withTID && p.TID != p.PID {
 		b = append(b, '/')
 		b = strconv.AppendUint(b, uint64(p.TID), 10)
+		if p.ThreadNamed() {
+			b = append(b, ' ')
+			b = appendComm(b, p.ThreadComm[:])
+		}
 	}
 	return append(b, ']')
 }
@@ -253,6 +264,8 @@ func (t *Table) appendVerdict(b []byte, ev *tracer.Event) []byte {
 		b = append(b, "merged: already pending, this one is lost"...)
 	case v.Kind == tracer.VerdictDropped:
 		b = append(b, "dropped: signal queue full"...)
+	case v.Kind == tracer.VerdictIgnored && ev.Result == tracer.ResultIgnored && ev.TargetExiting:
+		b = append(b, "ignored: target already exiting"...)
 	case v.Kind == tracer.VerdictIgnored && ev.Result == tracer.ResultIgnored && ev.Unkillable:
 		b = append(b, "ignored (namespace init without a handler)"...)
 	default:
@@ -261,15 +274,31 @@ func (t *Table) appendVerdict(b []byte, ev *tracer.Event) []byte {
 	if ev.Traced {
 		b = append(b, " [traced]"...)
 	}
+	switch ev.GroupSend {
+	case tracer.GroupSendPgrp:
+		b = append(b, " [kill of process group "...)
+		b = strconv.AppendUint(b, uint64(ev.GroupID), 10)
+		b = append(b, ']')
+	case tracer.GroupSendBroadcast:
+		b = append(b, " [kill -1: every process]"...)
+	}
 	return b
 }
 
 func (t *Table) appendDelivery(b []byte, ev *tracer.Event) []byte {
+	switch ev.KillCause {
+	case tracer.KillExitGroup:
+		return append(b, "killed by the kernel: the process called exit_group()"...)
+	case tracer.KillExec:
+		return append(b, "killed by the kernel: another thread execs"...)
+	}
 	if ev.GroupExit {
 		b = t.color(b, ansiRed)
 		b = append(b, "dying of "...)
 		b = append(b, signals.Name(ev.ExitSignal)...)
-		if ev.CoreDumped {
+		if ev.KillCause == tracer.KillCoredump {
+			b = append(b, " (dumping core)"...)
+		} else if ev.CoreDumped {
 			b = append(b, " (core dumped)"...)
 		}
 		return t.color(b, ansiReset)

@@ -26,6 +26,7 @@ var ErrShortRecord = errors.New("short record")
 // kernel's boot-time clock to wall time once, at creation.
 type Decoder struct {
 	bootWall int64 // wall-clock ns at boot
+	cgroups  cgroupNames
 	killer   Event // scratch for an exit record's embedded killer
 
 	// The sender detail of the last F_DETAIL record of each CPU and
@@ -104,6 +105,7 @@ func (d *Decoder) decode(raw []byte, ev *Event, fromRing bool) error {
 	ev.DefaultAction = signals.DefaultAction(ev.Sig)
 	ev.Target = Process{PID: r.TargetPid, TID: r.TargetTid, UID: r.TargetUid, HasUID: true}
 	copyComm(&ev.Target.Comm, &r.TargetComm)
+	copyComm(&ev.Target.ThreadComm, &r.TargetThreadComm)
 
 	switch sigtraceEventType(r.Type) {
 	case sigtraceEventTypeEV_GENERATE:
@@ -126,6 +128,7 @@ func (d *Decoder) decode(raw []byte, ev *Event, fromRing bool) error {
 			ev.ExitSignal = sig
 			ev.CoreDumped = r.ExitCode&0x80 != 0
 		}
+		ev.KillCause = internalKillCause(ev, flags)
 		return nil
 	case sigtraceEventTypeEV_EXIT:
 		return d.decodeExit(raw, r, flags, ev)
@@ -141,6 +144,16 @@ func (d *Decoder) decode(raw []byte, ev *Event, fromRing bool) error {
 	ev.Traced = flags&sigtraceEventFlagsF_TRACED != 0
 	ev.SigWait = flags&sigtraceEventFlagsF_SIGWAIT != 0
 	ev.Unkillable = flags&sigtraceEventFlagsF_UNKILLABLE != 0
+	ev.TargetExiting = flags&sigtraceEventFlagsF_TARGET_EXITING != 0
+	if flags&sigtraceEventFlagsF_SEND_SYSCALL != 0 {
+		ev.HasSendSyscall = true
+		ev.SendSyscallNr = int(r.SendNr)
+		ev.GroupSend, ev.GroupID = groupSend(ev.SendSyscallNr, r.SendArg, r.Pgid)
+	}
+	kk := kernelKillOf(flags)
+	if kk == KernelKillOOM && r.CgroupId != 0 {
+		ev.Target.Cgroup = d.cgroups.path(r.CgroupId)
+	}
 
 	ev.KernelSender, ev.KernelReason = Origin(OriginInput{
 		Sig:        ev.Sig,
@@ -151,10 +164,12 @@ func (d *Decoder) decode(raw []byte, ev *Event, fromRing bool) error {
 		KThread:    flags&sigtraceEventFlagsF_SENDER_KTHREAD != 0,
 		CurrentPID: r.SenderPid,
 		TargetPID:  r.TargetPid,
+		KernelKill: kk,
 	})
 	if !ev.KernelSender {
 		ev.Sender = Process{PID: r.SenderPid, TID: r.SenderTid, UID: r.SenderUid, HasUID: true}
 		copyComm(&ev.Sender.Comm, &r.SenderComm)
+		copyComm(&ev.Sender.ThreadComm, &r.SenderThreadComm)
 		switch {
 		case flags&sigtraceEventFlagsF_DETAIL != 0:
 			if len(raw) < eventSize+detailSize {
@@ -195,6 +210,61 @@ func (d *Decoder) decode(raw []byte, ev *Event, fromRing bool) error {
 		Unkillable:  ev.Unkillable,
 	})
 	return nil
+}
+
+// internalKillCause names why the kernel queued a SIGKILL delivered with
+// no siginfo (bpf/sigtrace.c internal_kill_cause()): exec and core dumps
+// are flagged by the kernel side; of the rest, a group exit code with a
+// signal number is a fatal signal, one without is exit_group(n) (n << 8).
+func internalKillCause(ev *Event, flags sigtraceEventFlags) KillCause {
+	if ev.Sig != sigKill || flags&sigtraceEventFlagsF_INFO_NOINFO == 0 {
+		return KillNone
+	}
+	switch {
+	case flags&sigtraceEventFlagsF_KILL_COREDUMP != 0:
+		return KillCoredump
+	case flags&sigtraceEventFlagsF_KILL_EXEC != 0:
+		return KillExec
+	case ev.GroupExit:
+		return KillFatalSignal
+	case flags&sigtraceEventFlagsF_GROUP_EXIT != 0:
+		return KillExitGroup
+	}
+	return KillNone
+}
+
+// groupSend tells a kill() at a process group or at everyone from its pid
+// argument (kernel/signal.c kill_something_info(): 0 is the caller's own
+// group, -1 every process it may signal, below that -pgid).
+func groupSend(nr int, arg int64, senderPgid uint32) (GroupSend, uint32) {
+	if nr != unix.SYS_KILL {
+		return GroupSendNone, 0
+	}
+	pid := int32(arg) // kill()'s pid_t
+	switch {
+	case pid == 0:
+		return GroupSendPgrp, senderPgid
+	case pid == -1:
+		return GroupSendBroadcast, 0
+	case pid < 0:
+		return GroupSendPgrp, uint32(-pid)
+	}
+	return GroupSendNone, 0
+}
+
+// kernelKillOf is the kernel side's evidence for an SI_KERNEL SIGKILL.
+func kernelKillOf(flags sigtraceEventFlags) KernelKill {
+	switch {
+	case flags&sigtraceEventFlagsF_KK_OOM != 0:
+		return KernelKillOOM
+	case flags&sigtraceEventFlagsF_KK_RLIMIT_CPU != 0:
+		return KernelKillRlimitCPU
+	case flags&sigtraceEventFlagsF_KK_RLIMIT_RT != 0:
+		return KernelKillRlimitRT
+	case flags&sigtraceEventFlagsF_KK_EXITING != 0:
+		return KernelKillPidNS
+	}
+	return KernelKillUnknown
 }
 
 // fillDetail copies a sender_detail's ancestry and argv, and returns the
@@ -277,5 +347,8 @@ func (d *Decoder) decodeExit(raw []byte, r *sigtraceEvent, flags sigtraceEventFl
 	ev.Disposition = k.Disposition
 	ev.Handler = k.Handler
 	ev.Scope = k.Scope
+	if ev.Target.Cgroup == "" {
+		ev.Target.Cgroup = k.Target.Cgroup
+	}
 	return nil
 }

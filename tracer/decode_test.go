@@ -11,6 +11,8 @@ import (
 	"time"
 	"unsafe"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/sigtrace/sigtrace/signals"
 )
 
@@ -260,6 +262,34 @@ func TestDecode(t *testing.T) {
 		e.ExitCode = code
 		return e
 	}
+	execKill := deliverExit(0)
+	execKill.Flags = fNoInfo | uint32(sigtraceEventFlagsF_KILL_EXEC)
+	coreKill := deliverExit(11)
+	coreKill.Flags |= uint32(sigtraceEventFlagsF_KILL_COREDUMP)
+	sentKill := deliverExit(9)
+	sentKill.Flags = fGroupExit
+	namedThread := deliver
+	namedThread.TargetThreadComm = sampleComm("rs:main Q:Reg")
+	oom := priv
+	oom.Flags |= uint32(sigtraceEventFlagsF_KK_OOM)
+	rlimitCPU := priv
+	rlimitCPU.Flags |= uint32(sigtraceEventFlagsF_KK_RLIMIT_CPU)
+	pidns := priv
+	pidns.Flags |= uint32(sigtraceEventFlagsF_KK_EXITING)
+	exiting := pk
+	exiting.Sig = 15
+	exiting.Result = 1
+	exiting.Flags = fGroup | uint32(sigtraceEventFlagsF_TARGET_EXITING)
+	sendSyscall := func(nr int, arg int64) sigtraceEvent {
+		e := pk
+		e.Flags = fGroup | uint32(sigtraceEventFlagsF_SEND_SYSCALL)
+		e.SendNr, e.SendArg, e.Pgid = int32(nr), arg, 777
+		return e
+	}
+	killPgrp := sendSyscall(unix.SYS_KILL, -4242)
+	killOwn := sendSyscall(unix.SYS_KILL, 0)
+	killAll := sendSyscall(unix.SYS_KILL, -1)
+	tgkillNeg := sendSyscall(unix.SYS_TGKILL, -5)
 
 	pkSender := Process{PID: 5001, TID: 5001, UID: 0, HasUID: true, Comm: comm16("pkill"),
 		Argv:     []byte("pkill\x00-HUP\x00-x\x00logdeviced\x00"),
@@ -340,7 +370,7 @@ func TestDecode(t *testing.T) {
 			DefaultAction: signals.Terminate, Verdict: fatalUnprepared,
 		}},
 		{"SEND_SIG_PRIV", rawSample(t, priv, nil, 0), Event{
-			Type: TypeGenerate, Sig: 9, Code: 0x80, KernelSender: true, KernelReason: "killed by the kernel (OOM killer or fatal error)",
+			Type: TypeGenerate, Sig: 9, Code: 0x80, KernelSender: true, KernelReason: "killed by the kernel (reason unknown)",
 			Target: daemon, Scope: ScopeProcess, DefaultAction: signals.Terminate, Verdict: Verdict{Kind: VerdictFatal, Fatal: true},
 		}},
 		{"kernel thread sender", rawSample(t, kthread, nil, 0), Event{
@@ -359,28 +389,85 @@ func TestDecode(t *testing.T) {
 		}},
 		{"deliver, group dying of SIGHUP", rawSample(t, deliverExit(1), nil, 0), Event{
 			Type: TypeDeliver, Sig: 9, Target: with(daemon, func(p *Process) { p.TID = 3010 }), Scope: ScopeThread,
-			DefaultAction: signals.Terminate, GroupExit: true, ExitSignal: 1,
+			DefaultAction: signals.Terminate, GroupExit: true, ExitSignal: 1, KillCause: KillFatalSignal,
 		}},
 		{"deliver, group dying of SIGSEGV with a core dump", rawSample(t, deliverExit(0x8b), nil, 0), Event{
 			Type: TypeDeliver, Sig: 9, Target: with(daemon, func(p *Process) { p.TID = 3010 }), Scope: ScopeThread,
-			DefaultAction: signals.Terminate, GroupExit: true, ExitSignal: 11, CoreDumped: true,
+			DefaultAction: signals.Terminate, GroupExit: true, ExitSignal: 11, CoreDumped: true, KillCause: KillFatalSignal,
 		}},
 		// group_exit_code is a wait status: bit 7 is "core dumped",
 		// whatever the signal.
 		{"deliver, exit code 0x81", rawSample(t, deliverExit(0x81), nil, 0), Event{
 			Type: TypeDeliver, Sig: 9, Target: with(daemon, func(p *Process) { p.TID = 3010 }), Scope: ScopeThread,
-			DefaultAction: signals.Terminate, GroupExit: true, ExitSignal: 1, CoreDumped: true,
+			DefaultAction: signals.Terminate, GroupExit: true, ExitSignal: 1, CoreDumped: true, KillCause: KillFatalSignal,
 		}},
 		// exit_group(3) in another thread: group_exit_code is 3<<8 and
 		// the other threads take an internal SIGKILL. Nobody dies of a
 		// signal.
 		{"deliver, group calling exit(3)", rawSample(t, deliverExit(3<<8), nil, 0), Event{
 			Type: TypeDeliver, Sig: 9, Target: with(daemon, func(p *Process) { p.TID = 3010 }), Scope: ScopeThread,
-			DefaultAction: signals.Terminate,
+			DefaultAction: signals.Terminate, KillCause: KillExitGroup,
 		}},
 		{"deliver, group calling exit(0)", rawSample(t, deliverExit(0), nil, 0), Event{
 			Type: TypeDeliver, Sig: 9, Target: with(daemon, func(p *Process) { p.TID = 3010 }), Scope: ScopeThread,
-			DefaultAction: signals.Terminate,
+			DefaultAction: signals.Terminate, KillCause: KillExitGroup,
+		}},
+		{"deliver, another thread execs", rawSample(t, execKill, nil, 0), Event{
+			Type: TypeDeliver, Sig: 9, Target: with(daemon, func(p *Process) { p.TID = 3010 }), Scope: ScopeThread,
+			DefaultAction: signals.Terminate, KillCause: KillExec,
+		}},
+		{"deliver, group dumps core of SIGSEGV", rawSample(t, coreKill, nil, 0), Event{
+			Type: TypeDeliver, Sig: 9, Target: with(daemon, func(p *Process) { p.TID = 3010 }), Scope: ScopeThread,
+			DefaultAction: signals.Terminate, GroupExit: true, ExitSignal: 11, KillCause: KillCoredump,
+		}},
+		// A SIGKILL that someone sent (it has a siginfo) has no cause of
+		// the kernel's own, even while the group exits.
+		{"deliver, a sent SIGKILL", rawSample(t, sentKill, nil, 0), Event{
+			Type: TypeDeliver, Sig: 9, Target: with(daemon, func(p *Process) { p.TID = 3010 }), Scope: ScopeThread,
+			DefaultAction: signals.Terminate, GroupExit: true, ExitSignal: 9,
+		}},
+		{"deliver to a named thread", rawSample(t, namedThread, nil, 0), Event{
+			Type: TypeDeliver, Sig: 10, Code: -6, Scope: ScopeThread,
+			Target:      with(daemon, func(p *Process) { p.TID = 3010; p.ThreadComm = comm16("rs:main Q:Reg") }),
+			Disposition: DispHandler, Handler: 0x401136, SAFlags: 0x10000004, DefaultAction: signals.Terminate,
+		}},
+		{"SI_KERNEL SIGKILL from the OOM killer", rawSample(t, oom, nil, 0), Event{
+			Type: TypeGenerate, Sig: 9, Code: 0x80, KernelSender: true, KernelReason: "OOM killer",
+			Target: daemon, Scope: ScopeProcess, DefaultAction: signals.Terminate, Verdict: Verdict{Kind: VerdictFatal, Fatal: true},
+		}},
+		{"SI_KERNEL SIGKILL at the hard RLIMIT_CPU", rawSample(t, rlimitCPU, nil, 0), Event{
+			Type: TypeGenerate, Sig: 9, Code: 0x80, KernelSender: true, KernelReason: "CPU time hard limit reached (RLIMIT_CPU)",
+			Target: daemon, Scope: ScopeProcess, DefaultAction: signals.Terminate, Verdict: Verdict{Kind: VerdictFatal, Fatal: true},
+		}},
+		{"SI_KERNEL SIGKILL from an exiting pid namespace init", rawSample(t, pidns, nil, 0), Event{
+			Type: TypeGenerate, Sig: 9, Code: 0x80, KernelSender: true, KernelReason: "its pid namespace's init exited",
+			Target: daemon, Scope: ScopeProcess, DefaultAction: signals.Terminate, Verdict: Verdict{Kind: VerdictFatal, Fatal: true},
+		}},
+		{"target already exiting", rawSample(t, exiting, nil, 0), Event{
+			Type: TypeGenerate, Sig: 15, Sender: with(pkSender, func(p *Process) { p.Argv, p.Ancestry = nil, nil }),
+			Target: daemon, Scope: ScopeProcess, Result: ResultIgnored, TargetExiting: true,
+			DefaultAction: signals.Terminate, Verdict: Verdict{Kind: VerdictIgnored},
+		}},
+		{"kill(-pgid)", rawSample(t, killPgrp, nil, 0), Event{
+			Type: TypeGenerate, Sig: 1, Sender: with(pkSender, func(p *Process) { p.Argv, p.Ancestry = nil, nil }),
+			Target: daemon, Scope: ScopeProcess, DefaultAction: signals.Terminate, Verdict: fatalUnprepared,
+			HasSendSyscall: true, SendSyscallNr: unix.SYS_KILL, GroupSend: GroupSendPgrp, GroupID: 4242,
+		}},
+		{"kill(0): the sender's own group", rawSample(t, killOwn, nil, 0), Event{
+			Type: TypeGenerate, Sig: 1, Sender: with(pkSender, func(p *Process) { p.Argv, p.Ancestry = nil, nil }),
+			Target: daemon, Scope: ScopeProcess, DefaultAction: signals.Terminate, Verdict: fatalUnprepared,
+			HasSendSyscall: true, SendSyscallNr: unix.SYS_KILL, GroupSend: GroupSendPgrp, GroupID: 777,
+		}},
+		{"kill(-1)", rawSample(t, killAll, nil, 0), Event{
+			Type: TypeGenerate, Sig: 1, Sender: with(pkSender, func(p *Process) { p.Argv, p.Ancestry = nil, nil }),
+			Target: daemon, Scope: ScopeProcess, DefaultAction: signals.Terminate, Verdict: fatalUnprepared,
+			HasSendSyscall: true, SendSyscallNr: unix.SYS_KILL, GroupSend: GroupSendBroadcast,
+		}},
+		// tgkill's first argument is a tgid: never a group.
+		{"tgkill(-5...) is no group send", rawSample(t, tgkillNeg, nil, 0), Event{
+			Type: TypeGenerate, Sig: 1, Sender: with(pkSender, func(p *Process) { p.Argv, p.Ancestry = nil, nil }),
+			Target: daemon, Scope: ScopeProcess, DefaultAction: signals.Terminate, Verdict: fatalUnprepared,
+			HasSendSyscall: true, SendSyscallNr: unix.SYS_TGKILL,
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

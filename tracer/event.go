@@ -94,15 +94,27 @@ type Ancestor struct {
 	Comm [16]byte
 }
 
-// Process is a SPEC process object. Comm is NUL-padded as the kernel keeps
-// it; Argv, when known, is NUL-separated as in /proc/PID/cmdline.
+// Process is a SPEC process object. Comm is the process's name (its
+// group leader's comm) and ThreadComm the name of thread TID, which
+// programs set apart (rsyslogd's "rs:main Q:Reg"); both NUL-padded as the
+// kernel keeps them. Argv, when known, is NUL-separated as in
+// /proc/PID/cmdline.
 type Process struct {
-	PID, TID uint32
-	UID      uint32
-	HasUID   bool
-	Comm     [16]byte
-	Argv     []byte
-	Ancestry []Ancestor
+	PID, TID   uint32
+	UID        uint32
+	HasUID     bool
+	Comm       [16]byte
+	ThreadComm [16]byte
+	Argv       []byte
+	Ancestry   []Ancestor
+	// Cgroup is the process's cgroup v2 path, when known (OOM kills).
+	Cgroup string
+}
+
+// ThreadNamed says whether the thread has a name of its own, which
+// renderers show beside the process's.
+func (p *Process) ThreadNamed() bool {
+	return p.ThreadComm[0] != 0 && p.ThreadComm != p.Comm
 }
 
 // CommString returns the comm as a Go string (allocates).
@@ -172,11 +184,25 @@ type Event struct {
 
 	Verdict
 
+	// Generate: the target's group was already exiting, so the kernel
+	// dropped the signal (result ignored).
+	TargetExiting bool
+
+	// Generate: the system call the sender made (HasSendSyscall), and
+	// whether it was a process-group or broadcast kill().
+	HasSendSyscall bool
+	SendSyscallNr  int
+	GroupSend      GroupSend
+	GroupID        uint32 // the process group of a GroupSendPgrp
+
 	// Deliver: the group was already dying of ExitSignal when this
 	// thread took its (internal) SIGKILL.
 	GroupExit  bool
 	ExitSignal int
 	CoreDumped bool
+	// Deliver: why the kernel itself queued this SIGKILL to the thread,
+	// when nobody sent it (KillNone for a SIGKILL someone sent).
+	KillCause KillCause
 
 	// Exit: the killer (in Sender/KernelSender/KernelReason, with the
 	// killing signal's Code and the Disposition it met) was joined in the
@@ -215,3 +241,34 @@ func (ev *Event) Clone() Event {
 	}
 	return c
 }
+
+// GroupSend says whether a signal came from a kill() at many processes,
+// each of which gets its own generate event.
+type GroupSend uint8
+
+const (
+	GroupSendNone      GroupSend = iota
+	GroupSendPgrp                // kill(-pgid, sig), killpg(), or kill(0, sig): the sender's own group
+	GroupSendBroadcast           // kill(-1, sig): every process the sender may signal
+)
+
+var groupSendNames = [...]string{"", "process_group", "broadcast"}
+
+func (g GroupSend) String() string { return groupSendNames[g] }
+
+// KillCause is why the kernel queued a SIGKILL to a thread itself
+// (kernel/signal.c get_signal(), "Has this task already been marked for
+// death?"): nobody sent it.
+type KillCause uint8
+
+const (
+	KillNone        KillCause = iota
+	KillFatalSignal           // the group dies of a fatal signal (ExitSignal)
+	KillExitGroup             // another thread called exit_group()
+	KillExec                  // another thread execs (de_thread())
+	KillCoredump              // the group dumps core (ExitSignal)
+)
+
+var killCauseNames = [...]string{"", "fatal_signal", "exit_group", "exec", "coredump"}
+
+func (k KillCause) String() string { return killCauseNames[k] }

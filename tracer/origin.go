@@ -17,7 +17,31 @@ type OriginInput struct {
 	KThread    bool // current is a kernel thread
 	CurrentPID uint32
 	TargetPID  uint32
+	// KernelKill is the kernel side's evidence for why an SI_KERNEL
+	// SIGKILL was sent.
+	KernelKill KernelKill
 }
+
+// KernelKill is why the kernel sent a SIGKILL of its own.
+type KernelKill uint8
+
+const (
+	KernelKillUnknown   KernelKill = iota
+	KernelKillOOM                  // the OOM killer (mm/oom_kill.c)
+	KernelKillRlimitCPU            // the hard RLIMIT_CPU (kernel/time/posix-cpu-timers.c)
+	KernelKillRlimitRT             // the hard RLIMIT_RTTIME
+	KernelKillPidNS                // the init of its pid namespace exited (zap_pid_ns_processes)
+)
+
+var kernelKillReasons = [...]string{
+	"killed by the kernel (reason unknown)",
+	"OOM killer",
+	"CPU time hard limit reached (RLIMIT_CPU)",
+	"real-time CPU time hard limit reached (RLIMIT_RTTIME)",
+	"its pid namespace's init exited",
+}
+
+func (k KernelKill) String() string { return kernelKillReasons[k] }
 
 // Origin decides whether a process sent the signal (current is the sender)
 // or the kernel raised it, in which case current is merely whatever task
@@ -25,6 +49,9 @@ type OriginInput struct {
 // writer of a broken pipe) and must not be named as the sender.
 func Origin(in OriginInput) (kernel bool, reason string) {
 	if in.Priv || in.Code == signals.SIKernel {
+		if in.Sig == sigKill {
+			return true, in.KernelKill.String()
+		}
 		return true, kernelReason(in.Sig)
 	}
 	if in.Code > 0 {
@@ -74,8 +101,6 @@ func kernelReason(sig int) string {
 		return "interval timer expired (setitimer)"
 	case syscall.SIGXCPU:
 		return "CPU time limit exceeded (RLIMIT_CPU)"
-	case syscall.SIGKILL:
-		return "killed by the kernel (OOM killer or fatal error)"
 	case syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTSTP,
 		syscall.SIGTTIN, syscall.SIGTTOU, syscall.SIGWINCH, syscall.SIGCONT:
 		return "terminal"

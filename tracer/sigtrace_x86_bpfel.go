@@ -28,30 +28,36 @@ type sigtraceDetailSent struct {
 }
 
 type sigtraceEvent struct {
-	_          structs.HostLayout
-	TsNs       uint64
-	Handler    uint64
-	SaFlags    uint64
-	Type       uint32
-	Sig        int32
-	Code       int32
-	Result     int32
-	Flags      uint32
-	SiPid      int32
-	SiUid      uint32
-	SenderPid  uint32
-	SenderTid  uint32
-	SenderUid  uint32
-	TargetPid  uint32
-	TargetTid  uint32
-	TargetUid  uint32
-	ExitCode   int32
-	ScNr       int32
-	ScRet      int32
-	Cpu        uint32
-	Reserved   uint32
-	SenderComm [16]int8
-	TargetComm [16]int8
+	_                structs.HostLayout
+	TsNs             uint64
+	Handler          uint64
+	SaFlags          uint64
+	Type             uint32
+	Sig              int32
+	Code             int32
+	Result           int32
+	Flags            uint32
+	SiPid            int32
+	SiUid            uint32
+	SenderPid        uint32
+	SenderTid        uint32
+	SenderUid        uint32
+	TargetPid        uint32
+	TargetTid        uint32
+	TargetUid        uint32
+	ExitCode         int32
+	ScNr             int32
+	ScRet            int32
+	Cpu              uint32
+	SendNr           int32
+	SendArg          int64
+	CgroupId         uint64
+	Pgid             uint32
+	Reserved         uint32
+	SenderComm       [16]int8
+	TargetComm       [16]int8
+	SenderThreadComm [16]int8
+	TargetThreadComm [16]int8
 }
 
 type sigtraceEventFlags uint32
@@ -71,6 +77,14 @@ const (
 	sigtraceEventFlagsF_KILLER         sigtraceEventFlags = 2048
 	sigtraceEventFlagsF_SYSCALL        sigtraceEventFlags = 4096
 	sigtraceEventFlagsF_DETAIL_SAME    sigtraceEventFlags = 8192
+	sigtraceEventFlagsF_SEND_SYSCALL   sigtraceEventFlags = 16384
+	sigtraceEventFlagsF_KK_OOM         sigtraceEventFlags = 32768
+	sigtraceEventFlagsF_KK_RLIMIT_CPU  sigtraceEventFlags = 65536
+	sigtraceEventFlagsF_KK_RLIMIT_RT   sigtraceEventFlags = 131072
+	sigtraceEventFlagsF_KK_EXITING     sigtraceEventFlags = 262144
+	sigtraceEventFlagsF_TARGET_EXITING sigtraceEventFlags = 524288
+	sigtraceEventFlagsF_KILL_EXEC      sigtraceEventFlags = 1048576
+	sigtraceEventFlagsF_KILL_COREDUMP  sigtraceEventFlags = 2097152
 )
 
 type sigtraceEventFull struct {
@@ -111,6 +125,18 @@ type sigtraceLimits uint32
 
 const (
 	sigtraceLimitsDETAIL_SLOTS sigtraceLimits = 8
+	sigtraceLimitsOOM_RANGES   sigtraceLimits = 2
+	sigtraceLimitsKSTACK_DEPTH sigtraceLimits = 12
+	sigtraceLimitsMAX_PIDS     sigtraceLimits = 1024
+	sigtraceLimitsMAX_COMMS    sigtraceLimits = 64
+)
+
+type sigtracePidBits uint32
+
+const (
+	sigtracePidBitsPID_SENDER sigtracePidBits = 1
+	sigtracePidBitsPID_TARGET sigtracePidBits = 2
+	sigtracePidBitsPID_ANY    sigtracePidBits = 4
 )
 
 type sigtraceSenderDetail struct {
@@ -140,6 +166,7 @@ const (
 	sigtraceMapEvents           = "events"
 	sigtraceMapExitsSeen        = "exits_seen"
 	sigtraceMapKillers          = "killers"
+	sigtraceMapKstack           = "kstack"
 	sigtraceMapPidFilter        = "pid_filter"
 	sigtraceMapReaderState      = "reader_state"
 	sigtraceMapScratch          = "scratch"
@@ -154,12 +181,14 @@ const (
 	sigtraceVarFilterSenderPids = "filter_sender_pids"
 	sigtraceVarFilterSigmask    = "filter_sigmask"
 	sigtraceVarFilterTargetPids = "filter_target_pids"
+	sigtraceVarOomText          = "oom_text"
 	sigtraceVarSelfTgid         = "self_tgid"
 	sigtraceVarUnusedEventFlags = "unused_event_flags"
 	sigtraceVarUnusedEventFull  = "unused_event_full"
 	sigtraceVarUnusedEventType  = "unused_event_type"
 	sigtraceVarUnusedExitRecord = "unused_exit_record"
 	sigtraceVarUnusedLimits     = "unused_limits"
+	sigtraceVarUnusedPidBits    = "unused_pid_bits"
 	sigtraceVarUnusedStatIndex  = "unused_stat_index"
 	sigtraceVarWakeupBytes      = "wakeup_bytes"
 	sigtraceVarWantDeliver      = "want_deliver"
@@ -222,6 +251,7 @@ type sigtraceMapSpecs struct {
 	Events      *ebpf.MapSpec `ebpf:"events"`
 	ExitsSeen   *ebpf.MapSpec `ebpf:"exits_seen"`
 	Killers     *ebpf.MapSpec `ebpf:"killers"`
+	Kstack      *ebpf.MapSpec `ebpf:"kstack"`
 	PidFilter   *ebpf.MapSpec `ebpf:"pid_filter"`
 	ReaderState *ebpf.MapSpec `ebpf:"reader_state"`
 	Scratch     *ebpf.MapSpec `ebpf:"scratch"`
@@ -239,12 +269,14 @@ type sigtraceVariableSpecs struct {
 	FilterSenderPids *ebpf.VariableSpec `ebpf:"filter_sender_pids"`
 	FilterSigmask    *ebpf.VariableSpec `ebpf:"filter_sigmask"`
 	FilterTargetPids *ebpf.VariableSpec `ebpf:"filter_target_pids"`
+	OomText          *ebpf.VariableSpec `ebpf:"oom_text"`
 	SelfTgid         *ebpf.VariableSpec `ebpf:"self_tgid"`
 	UnusedEventFlags *ebpf.VariableSpec `ebpf:"unused_event_flags"`
 	UnusedEventFull  *ebpf.VariableSpec `ebpf:"unused_event_full"`
 	UnusedEventType  *ebpf.VariableSpec `ebpf:"unused_event_type"`
 	UnusedExitRecord *ebpf.VariableSpec `ebpf:"unused_exit_record"`
 	UnusedLimits     *ebpf.VariableSpec `ebpf:"unused_limits"`
+	UnusedPidBits    *ebpf.VariableSpec `ebpf:"unused_pid_bits"`
 	UnusedStatIndex  *ebpf.VariableSpec `ebpf:"unused_stat_index"`
 	WakeupBytes      *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 	WantDeliver      *ebpf.VariableSpec `ebpf:"want_deliver"`
@@ -276,6 +308,7 @@ type sigtraceMaps struct {
 	Events      *ebpf.Map `ebpf:"events"`
 	ExitsSeen   *ebpf.Map `ebpf:"exits_seen"`
 	Killers     *ebpf.Map `ebpf:"killers"`
+	Kstack      *ebpf.Map `ebpf:"kstack"`
 	PidFilter   *ebpf.Map `ebpf:"pid_filter"`
 	ReaderState *ebpf.Map `ebpf:"reader_state"`
 	Scratch     *ebpf.Map `ebpf:"scratch"`
@@ -289,6 +322,7 @@ func (m *sigtraceMaps) Close() error {
 		m.Events,
 		m.ExitsSeen,
 		m.Killers,
+		m.Kstack,
 		m.PidFilter,
 		m.ReaderState,
 		m.Scratch,
@@ -307,12 +341,14 @@ type sigtraceVariables struct {
 	FilterSenderPids *ebpf.Variable `ebpf:"filter_sender_pids"`
 	FilterSigmask    *ebpf.Variable `ebpf:"filter_sigmask"`
 	FilterTargetPids *ebpf.Variable `ebpf:"filter_target_pids"`
+	OomText          *ebpf.Variable `ebpf:"oom_text"`
 	SelfTgid         *ebpf.Variable `ebpf:"self_tgid"`
 	UnusedEventFlags *ebpf.Variable `ebpf:"unused_event_flags"`
 	UnusedEventFull  *ebpf.Variable `ebpf:"unused_event_full"`
 	UnusedEventType  *ebpf.Variable `ebpf:"unused_event_type"`
 	UnusedExitRecord *ebpf.Variable `ebpf:"unused_exit_record"`
 	UnusedLimits     *ebpf.Variable `ebpf:"unused_limits"`
+	UnusedPidBits    *ebpf.Variable `ebpf:"unused_pid_bits"`
 	UnusedStatIndex  *ebpf.Variable `ebpf:"unused_stat_index"`
 	WakeupBytes      *ebpf.Variable `ebpf:"wakeup_bytes"`
 	WantDeliver      *ebpf.Variable `ebpf:"want_deliver"`

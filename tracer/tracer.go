@@ -49,16 +49,16 @@ const (
 	// deadline, and that record wakes it.
 	DefaultPoll = 50 * time.Millisecond
 	// MaxComms is the size of the kernel's comm filter map.
-	MaxComms = 64
+	MaxComms = int(sigtraceLimitsMAX_COMMS)
 	// MaxPIDs is the size of the kernel's pid filter map.
-	MaxPIDs = 1024
+	MaxPIDs = int(sigtraceLimitsMAX_PIDS)
 )
 
-// pid_filter value bits, as in bpf/sigtrace.c.
+// pid_filter value bits, from bpf/sigtrace.h.
 const (
-	pidSender = 1
-	pidTarget = 2
-	pidAny    = 4
+	pidSender = uint8(sigtracePidBitsPID_SENDER)
+	pidTarget = uint8(sigtracePidBitsPID_TARGET)
+	pidAny    = uint8(sigtracePidBitsPID_ANY)
 )
 
 // Tracer owns the loaded programs, their links and the ring-buffer reader.
@@ -170,6 +170,7 @@ func configure(spec *ebpf.CollectionSpec, opts *Options) error {
 		{sigtraceVarExitHasGroupDead, b2u8(ExitHasGroupDead())},
 		{sigtraceVarWakeupBytes, uint64(wake)},
 		{sigtraceVarSelfTgid, selfTgid(opts.HideSelf)},
+		{sigtraceVarOomText, oomText()},
 	}
 	for _, s := range sets {
 		v, ok := spec.Variables[s.name]

@@ -22,6 +22,7 @@ type traceFlags struct {
 	fatal       bool
 	failed      bool
 	noDeliver   bool
+	threadKills bool
 	duration    time.Duration
 	count       int
 	ringSizeMiB int
@@ -41,6 +42,7 @@ func (f *traceFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.fatal, "fatal", false, "only signals the receiver dies of, now or when it unblocks them")
 	fl.BoolVar(&f.failed, "failed", false, "only signals the kernel did not queue: ignored, merged with a pending one, or dropped")
 	fl.BoolVar(&f.noDeliver, "no-deliver", false, "leave out deliver events (a thread taking a signal)")
+	fl.BoolVar(&f.threadKills, "thread-kills", false, "table: also show the SIGKILLs the kernel gives the other threads when a process calls exit_group() or execs (JSON always has them, with kill_cause)")
 	fl.DurationVar(&f.duration, "duration", 0, "stop after this long (e.g. 30s, 10m)")
 	fl.DurationVar(&f.pending, "pending-after", 0, "report a signal still not delivered this long after it was sent (e.g. 500ms); off by default")
 	fl.IntVar(&f.count, "count", 0, "stop after this many events")
@@ -116,6 +118,13 @@ func parsePIDs(flag string, in []string) ([]uint32, error) {
 
 // match applies what the kernel cannot decide: verdict classes.
 func (f *traceFlags) match(ev *tracer.Event) bool {
+	// Nobody sent these: a process that exits or execs takes its other
+	// threads down with an internal SIGKILL, which in a table reads like
+	// kill -9 for every exiting compiler.
+	if f.output == "table" && !f.threadKills && ev.Type == tracer.TypeDeliver &&
+		(ev.KillCause == tracer.KillExitGroup || ev.KillCause == tracer.KillExec) {
+		return false
+	}
 	if f.fatal {
 		switch ev.Type {
 		case tracer.TypeGenerate:
