@@ -531,7 +531,11 @@ static __always_inline __u32 kernel_kill_reason(void *ctx, bool trusted, struct 
 						__u32 cur_tgid, __u32 target_tgid, __u64 *cgroup_id)
 {
 	if (oom_text[1] && from_oom_killer(ctx)) {
-		*cgroup_id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
+		/* The victim's memory cgroup (v1 or v2): its kernfs id is the
+		 * directory's inode number where that hierarchy is mounted. */
+		int memcg = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
+		if (memcg >= 0 && memcg < CGROUP_SUBSYS_COUNT)
+			*cgroup_id = BPF_CORE_READ(task, cgroups, subsys[memcg], cgroup, kn, id);
 		return F_KK_OOM;
 	}
 	if (cur_tgid == target_tgid) {

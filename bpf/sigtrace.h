@@ -12,7 +12,7 @@
 /* Sizes userspace mirrors (bpf2go generates Go constants from enums). */
 enum limits {
 	DETAIL_SLOTS = 8, /* sender-detail slots per CPU: tgid % DETAIL_SLOTS */
-	OOM_RANGES = 2,   /* kernel text ranges of the OOM killer's kill functions */
+	OOM_RANGES = 3,   /* kernel text ranges of the OOM killer's kill functions */
 	KSTACK_DEPTH = 12, /* kernel frames looked at for them */
 	MAX_PIDS = 1024,  /* entries of the pid filter map */
 	MAX_COMMS = 64,   /* entries of the comm filter map */
@@ -48,7 +48,7 @@ enum event_flags {
 	F_SYSCALL = 1 << 12,       /* deliver: it interrupted syscall sc_nr, which returned sc_ret */
 	F_DETAIL_SAME = 1 << 13,   /* generate: same sender detail as the last F_DETAIL record of this CPU and slot */
 	F_SEND_SYSCALL = 1 << 14,  /* generate: current was in system call send_nr with first argument send_arg */
-	F_KK_OOM = 1 << 15,        /* generate: SI_KERNEL SIGKILL from the OOM killer (cgroup_id: the victim's cgroup) */
+	F_KK_OOM = 1 << 15,        /* generate: SI_KERNEL SIGKILL from the OOM killer (cgroup_id: the victim's memory cgroup) */
 	F_KK_RLIMIT_CPU = 1 << 16, /* generate: SI_KERNEL SIGKILL to itself with a finite hard RLIMIT_CPU */
 	F_KK_RLIMIT_RT = 1 << 17,  /* generate: the same with a finite hard RLIMIT_RTTIME */
 	F_KK_EXITING = 1 << 18,    /* generate: SI_KERNEL SIGKILL sent by an exiting task (its pid namespace's init) */
@@ -80,7 +80,7 @@ struct event {
 	__u32 cpu;       /* the CPU that wrote the record, for F_DETAIL_SAME */
 	__s32 send_nr;   /* generate with F_SEND_SYSCALL: the sender's system call */
 	__s64 send_arg;  /* and its first argument (kill: pid, 0 or -pgid or -1) */
-	__u64 cgroup_id; /* generate with F_KK_OOM: the victim's cgroup v2 id */
+	__u64 cgroup_id; /* generate with F_KK_OOM: the victim's memory cgroup id */
 	__u32 pgid;      /* generate with F_SEND_SYSCALL: the sender's process group */
 	__u32 _reserved;
 	/* Process names (the group leader's comm) and the thread's own: a

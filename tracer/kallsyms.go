@@ -9,10 +9,12 @@ import (
 )
 
 // oomKillFuncs are the functions through which the OOM killer sends its
-// SIGKILL (mm/oom_kill.c): __oom_kill_process() sends it, and may be
-// inlined into oom_kill_process(), which also kills the processes that
-// share the victim's memory.
-var oomKillFuncs = [sigtraceLimitsOOM_RANGES]string{"__oom_kill_process", "oom_kill_process"}
+// SIGKILL (mm/oom_kill.c): __oom_kill_process() sends it, also to the
+// processes that share the victim's memory, and may be inlined into
+// oom_kill_process(), which may be inlined into out_of_memory() (the
+// global, memcg and sysrq OOM paths all go through it). No other SIGKILL
+// is sent from their text.
+var oomKillFuncs = [sigtraceLimitsOOM_RANGES]string{"__oom_kill_process", "oom_kill_process", "out_of_memory"}
 
 // oomText returns the kernel text ranges [start, end) of oomKillFuncs, as
 // the BPF side's oom_text wants them, from /proc/kallsyms. All zero when

@@ -13,19 +13,20 @@ ffffffff81598eb0 t __oom_kill_process_alias
 ffffffff81599000 t oom_kill_process.cold
 ffffffff81599100 T oom_kill_process
 ffffffff81599200 T out_of_memory
+ffffffff81599600 t pagefault_out_of_memory
 ffffffffc0000000 t some_mod_fn	[mod]
 `
 	for _, tc := range []struct {
 		name string
 		in   string
-		want [4]uint64
+		want [6]uint64
 	}{
-		{"both found, each ends at the next higher address", syms,
-			[4]uint64{0xffffffff81598eb0, 0xffffffff81599000, 0xffffffff81599100, 0xffffffff81599200}},
-		{"addresses hidden (kptr_restrict)", regexp.MustCompile(`(?m)^[0-9a-f]+`).ReplaceAllString(syms, "0000000000000000"), [4]uint64{}},
+		{"all found, each ends at the next higher address", syms,
+			[6]uint64{0xffffffff81598eb0, 0xffffffff81599000, 0xffffffff81599100, 0xffffffff81599200, 0xffffffff81599200, 0xffffffff81599600}},
+		{"addresses hidden (kptr_restrict)", regexp.MustCompile(`(?m)^[0-9a-f]+`).ReplaceAllString(syms, "0000000000000000"), [6]uint64{}},
 		{"one missing", "ffffffff81599100 T oom_kill_process\nffffffff81599200 T out_of_memory\n",
-			[4]uint64{0, 0, 0xffffffff81599100, 0xffffffff81599200}},
-		{"last symbol has no end", "ffffffff81599100 T oom_kill_process\n", [4]uint64{}},
+			[6]uint64{0, 0, 0xffffffff81599100, 0xffffffff81599200}},
+		{"last symbol has no end", "ffffffff81599100 T oom_kill_process\n", [6]uint64{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := kallsymsRanges(strings.NewReader(tc.in), oomKillFuncs[:]); got != tc.want {

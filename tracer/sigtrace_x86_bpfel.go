@@ -125,7 +125,7 @@ type sigtraceLimits uint32
 
 const (
 	sigtraceLimitsDETAIL_SLOTS sigtraceLimits = 8
-	sigtraceLimitsOOM_RANGES   sigtraceLimits = 2
+	sigtraceLimitsOOM_RANGES   sigtraceLimits = 3
 	sigtraceLimitsKSTACK_DEPTH sigtraceLimits = 12
 	sigtraceLimitsMAX_PIDS     sigtraceLimits = 1024
 	sigtraceLimitsMAX_COMMS    sigtraceLimits = 64
