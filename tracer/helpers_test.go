@@ -211,9 +211,16 @@ func runHelper(mode string) int {
 		fmt.Println(n)
 		return 0
 	}
+	if h, ok := moreHelpers[mode]; ok {
+		return h()
+	}
 	fmt.Fprintln(os.Stderr, "unknown helper mode", mode)
 	return 112
 }
+
+// moreHelpers are helper modes that test files register in init(), next
+// to the tests that use them.
+var moreHelpers = map[string]func() int{}
 
 // child is a helper process with its stdin and stdout as pipes.
 type child struct {
