@@ -194,5 +194,69 @@ func fixtures() []namedEvent {
 		DefaultAction: signals.Terminate, GroupExit: true, ExitSignal: 11, CoreDumped: true,
 	})
 	add("lost", tracer.Event{Time: at(17), Type: tracer.TypeLost, Lost: 42})
+
+	named := thread
+	named.ThreadComm = comm("rs:main Q:Reg")
+	add("deliver to a thread with a name of its own", tracer.Event{
+		Time: at(18), Type: tracer.TypeDeliver, Sig: 1, Code: 0, Target: named, Scope: tracer.ScopeThread,
+		Disposition: tracer.DispHandler, Handler: 0x55d0c0de1234, DefaultAction: signals.Terminate,
+	})
+	add("deliver, internal SIGKILL: exit_group", tracer.Event{
+		Time: at(19), Type: tracer.TypeDeliver, Sig: 9, Target: named, Scope: tracer.ScopeThread,
+		DefaultAction: signals.Terminate, KillCause: tracer.KillExitGroup,
+	})
+	add("deliver, internal SIGKILL: exec", tracer.Event{
+		Time: at(20), Type: tracer.TypeDeliver, Sig: 9, Target: named, Scope: tracer.ScopeThread,
+		DefaultAction: signals.Terminate, KillCause: tracer.KillExec,
+	})
+	add("deliver, internal SIGKILL: core dump of SIGSEGV", tracer.Event{
+		Time: at(21), Type: tracer.TypeDeliver, Sig: 9, Target: crashy, Scope: tracer.ScopeThread,
+		DefaultAction: signals.Terminate, GroupExit: true, ExitSignal: 11, KillCause: tracer.KillCoredump,
+	})
+
+	hog := tracer.Process{PID: 7100, TID: 7100, UID: 0, HasUID: true, Comm: comm("memhog"), Cgroup: "/system.slice/batch.service"}
+	ev = gen(22, 9, 0x80, tracer.Process{}, hog)
+	ev.KernelSender, ev.KernelReason = true, "OOM killer"
+	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictFatal, Fatal: true}
+	add("OOM kill in a memory cgroup", ev)
+	add("exit of the OOM victim", tracer.Event{
+		Time: at(23), Type: tracer.TypeExit, Sig: 9, Code: 0x80, Target: hog, Scope: tracer.ScopeProcess,
+		DefaultAction: signals.Terminate, ExitSignal: 9, KillerKnown: true, KernelSender: true, KernelReason: "OOM killer",
+	})
+
+	ev = gen(24, 9, 0x80, tracer.Process{}, crashy)
+	ev.KernelSender, ev.KernelReason = true, "CPU time hard limit reached (RLIMIT_CPU)"
+	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictFatal, Fatal: true}
+	add("hard RLIMIT_CPU", ev)
+
+	ev = gen(25, 15, 0, bash, daemon)
+	ev.Result, ev.TargetExiting = tracer.ResultIgnored, true
+	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictIgnored}
+	add("to a process already exiting", ev)
+
+	ev = gen(26, 1, 0, kill, daemon)
+	ev.HasSendSyscall, ev.SendSyscallNr, ev.GroupSend, ev.GroupID = true, 62, tracer.GroupSendPgrp, 3000
+	ev.Verdict = fatalUnprepared
+	add("kill -HUP -3000: a process group", ev)
+
+	ev = gen(27, 15, 0, kill, daemon)
+	ev.HasSendSyscall, ev.SendSyscallNr, ev.GroupSend = true, 62, tracer.GroupSendBroadcast
+	ev.Disposition, ev.Handler = tracer.DispHandler, 0x401136
+	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictHandled}
+	add("kill -TERM -1: every process", ev)
+
+	worker := bash
+	worker.ThreadComm = comm("worker-3")
+	ev = gen(28, 10, -6, worker, thread)
+	ev.Scope = tracer.ScopeThread
+	ev.HasSendSyscall, ev.SendSyscallNr = true, 234
+	ev.Disposition, ev.Handler = tracer.DispHandler, 0x401136
+	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictHandled}
+	add("tgkill from a named thread", ev)
+
+	add("exit: the process's name, the last thread's own", tracer.Event{
+		Time: at(29), Type: tracer.TypeExit, Sig: 15, Target: named, Scope: tracer.ScopeProcess,
+		DefaultAction: signals.Terminate, ExitSignal: 15, KillerKnown: true, Sender: kill,
+	})
 	return out
 }

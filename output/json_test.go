@@ -128,6 +128,20 @@ func (s schema) process(obj map[string]any, p *tracer.Process) {
 	if got := s.str(obj, "comm"); got != string(tracer.CommBytes(p.Comm[:])) {
 		s.errorf("comm = %q, want %q", got, tracer.CommBytes(p.Comm[:]))
 	}
+	if p.ThreadNamed() {
+		if got := s.str(obj, "thread_comm"); got != string(tracer.CommBytes(p.ThreadComm[:])) {
+			s.errorf("thread_comm = %q, want %q", got, tracer.CommBytes(p.ThreadComm[:]))
+		}
+	} else if _, ok := obj["thread_comm"]; ok {
+		s.errorf("thread_comm present for a thread named as its process")
+	}
+	if p.Cgroup != "" {
+		if got := s.str(obj, "cgroup"); got != p.Cgroup {
+			s.errorf("cgroup = %q, want %q", got, p.Cgroup)
+		}
+	} else if _, ok := obj["cgroup"]; ok {
+		s.errorf("cgroup present but not known")
+	}
 	if p.HasUID {
 		if got := s.num(obj, "uid"); got != float64(p.UID) {
 			s.errorf("uid = %v, want %d", got, p.UID)
@@ -189,7 +203,7 @@ func (s schema) check(obj map[string]any, ev *tracer.Event) {
 	} else if !tm.Equal(ev.Time) {
 		s.errorf("time %q, want %v (nanoseconds kept)", ts, ev.Time)
 	}
-	typ := s.oneOf(obj, "type", "generate", "deliver", "lost")
+	typ := s.oneOf(obj, "type", "generate", "deliver", "lost", "exit")
 	if typ != ev.Type.String() {
 		s.errorf("type %q, want %q", typ, ev.Type)
 	}
@@ -221,6 +235,17 @@ func (s schema) check(obj map[string]any, ev *tracer.Event) {
 		}
 	}
 	s.process(s.object(obj, "target"), &ev.Target)
+	if typ == "exit" {
+		if got := s.boolean(obj, "core_dumped"); got != ev.CoreDumped {
+			s.errorf("core_dumped = %v", got)
+		}
+		if ev.KillerKnown {
+			s.sender(s.object(obj, "killer"), ev)
+		} else if _, ok := obj["killer"]; ok {
+			s.errorf("killer present but not known")
+		}
+		return
+	}
 	disp := s.oneOf(obj, "disposition", "default", "ignore", "handler")
 	if disp != ev.Disposition.String() {
 		s.errorf("disposition %q, want %q", disp, ev.Disposition)
@@ -255,10 +280,51 @@ func (s schema) check(obj map[string]any, ev *tracer.Event) {
 		} else if _, ok := obj["group_exit"]; ok {
 			s.errorf("group_exit without a group exit")
 		}
+		if ev.KillCause != tracer.KillNone {
+			if got := s.oneOf(obj, "kill_cause", "fatal_signal", "exit_group", "exec", "coredump"); got != ev.KillCause.String() {
+				s.errorf("kill_cause %q, want %q", got, ev.KillCause)
+			}
+		} else if _, ok := obj["kill_cause"]; ok {
+			s.errorf("kill_cause for a SIGKILL someone sent")
+		}
 		return
 	}
 
-	sender := s.object(obj, "sender")
+	s.sender(s.object(obj, "sender"), ev)
+	if ev.TargetExiting != (obj["target_exiting"] == true) {
+		s.errorf("target_exiting = %v, want %v", obj["target_exiting"], ev.TargetExiting)
+	}
+	if ev.HasSendSyscall {
+		sc := s.object(obj, "send_syscall")
+		if got := s.num(sc, "nr"); got != float64(ev.SendSyscallNr) {
+			s.errorf("send_syscall.nr = %v, want %d", got, ev.SendSyscallNr)
+		}
+		if s.str(sc, "name") == "" {
+			s.errorf("send_syscall has no name")
+		}
+	} else if _, ok := obj["send_syscall"]; ok {
+		s.errorf("send_syscall present but not known")
+	}
+	if ev.GroupSend != tracer.GroupSendNone {
+		g := s.object(obj, "group_send")
+		if got := s.oneOf(g, "kind", "process_group", "broadcast"); got != ev.GroupSend.String() {
+			s.errorf("group_send.kind %q, want %q", got, ev.GroupSend)
+		}
+		if ev.GroupSend == tracer.GroupSendPgrp && s.num(g, "pgid") != float64(ev.GroupID) {
+			s.errorf("group_send.pgid = %v, want %d", g["pgid"], ev.GroupID)
+		}
+	} else if _, ok := obj["group_send"]; ok {
+		s.errorf("group_send for a send to one process")
+	}
+	if got := s.oneOf(obj, "scope", "process", "thread"); got != ev.Scope.String() {
+		s.errorf("scope %q, want %q", got, ev.Scope)
+	}
+	s.verdict(obj, ev)
+}
+
+// sender checks a generate event's sender or an exit event's killer.
+func (s schema) sender(sender map[string]any, ev *tracer.Event) {
+	s.t.Helper()
 	if ev.KernelSender {
 		if !s.boolean(sender, "kernel") {
 			s.errorf("sender.kernel is not true")
@@ -278,9 +344,11 @@ func (s schema) check(obj map[string]any, ev *tracer.Event) {
 			s.errorf("argv_truncated missing")
 		}
 	}
-	if got := s.oneOf(obj, "scope", "process", "thread"); got != ev.Scope.String() {
-		s.errorf("scope %q, want %q", got, ev.Scope)
-	}
+}
+
+// verdict checks a generate event's result, disposition and verdict.
+func (s schema) verdict(obj map[string]any, ev *tracer.Event) {
+	s.t.Helper()
 	if got := s.oneOf(obj, "result", "delivered", "ignored", "already_pending", "overflow", "lose_info"); got != ev.Result.String() {
 		s.errorf("result %q, want %q", got, ev.Result)
 	}

@@ -141,6 +141,10 @@ func (t *Table) appendExit(b []byte, ev *tracer.Event) []byte {
 	case ev.KernelSender:
 		b = append(b, " from the kernel ("...)
 		b = append(b, ev.KernelReason...)
+		if ev.Target.Cgroup != "" {
+			b = append(b, " in memory cgroup "...)
+			b = appendComm(b, []byte(ev.Target.Cgroup))
+		}
 		b = append(b, ')')
 	default:
 		b = append(b, " from "...)
@@ -149,10 +153,6 @@ func (t *Table) appendExit(b []byte, ev *tracer.Event) []byte {
 	switch {
 	case ev.Sig == int(tracerSIGKILL):
 		b = append(b, " (SIGKILL cannot be caught)"...)
-	case ev.KillerKnown && ev.KernelSender && ev.Target.Cgroup != "":
-		b = append(b, " (cgroup "...)
-		b = appendComm(b, []byte(ev.Target.Cgroup))
-		b = append(b, ')')
 	case ev.KillerKnown && ev.Disposition == tracer.DispDefault:
 		b = append(b, " (no "...)
 		b = append(b, signals.Name(ev.Sig)...)

@@ -76,6 +76,18 @@ func TestTableContent(t *testing.T) {
 		"deliver, group dying of SIGHUP":                  {"SIGKILL", "dying of SIGHUP"},
 		"deliver, group dying of SIGSEGV, core dumped":    {"dying of SIGSEGV (core dumped)"},
 		"lost": {"LOST 42 events"},
+		"deliver to a thread with a name of its own":      {"logdeviced[3003/3010 rs:main Q:Reg]", "handler"},
+		"deliver, internal SIGKILL: exit_group":           {"SIGKILL", "killed by the kernel: the process called exit_group()"},
+		"deliver, internal SIGKILL: exec":                 {"killed by the kernel: another thread execs"},
+		"deliver, internal SIGKILL: core dump of SIGSEGV": {"dying of SIGSEGV (dumping core)"},
+		"OOM kill in a memory cgroup":                     {"SI_KERNEL", "kernel: OOM killer", "memhog[7100]", "FATAL"},
+		"exit of the OOM victim":                          {"EXIT memhog[7100] killed by SIGKILL from the kernel (OOM killer in memory cgroup /system.slice/batch.service)"},
+		"hard RLIMIT_CPU":                                 {"kernel: CPU time hard limit reached (RLIMIT_CPU)"},
+		"to a process already exiting":                    {"ignored: target already exiting"},
+		"kill -HUP -3000: a process group":                {"FATAL", "[kill of process group 3000]"},
+		"kill -TERM -1: every process":                    {"handled [kill -1: every process]"},
+		"tgkill from a named thread":                      {"bash[2100] ← sshd", "logdeviced[3003/3010]", "handled"},
+		"exit: the process's name, the last thread's own": {"EXIT logdeviced[3003] killed by SIGTERM from kill[2200]"},
 	}
 	unprepared := map[string]bool{}
 	for i := range evs {
@@ -132,12 +144,14 @@ func TestTableAlignment(t *testing.T) {
 	}
 	// Rows whose SENDER cell is wider than its column push the rest right
 	// on purpose; every other row must line up.
-	overflow := map[string]bool{"kernel SIGSEGV SEGV_MAPERR": true, "deep ancestry, argv truncated": true}
+	overflow := map[string]bool{"kernel SIGSEGV SEGV_MAPERR": true, "deep ancestry, argv truncated": true,
+		"hard RLIMIT_CPU": true, "deliver to a thread with a name of its own": true,
+		"deliver, internal SIGKILL: exit_group": true, "deliver, internal SIGKILL: exec": true}
 	for i, line := range lines[1:] {
 		ev := &evs[i].ev
 		name := evs[i].name
-		if ev.Type == tracer.TypeLost {
-			continue
+		if ev.Type == tracer.TypeLost || ev.Type == tracer.TypeExit {
+			continue // one sentence, no columns
 		}
 		cells := []struct {
 			column, text string
