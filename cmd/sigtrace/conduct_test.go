@@ -528,3 +528,55 @@ func TestLostReportedAtExit(t *testing.T) {
 		t.Errorf("stderr does not report the lost total: %q", e)
 	}
 }
+
+// TestThreadKillsHidden: a multi-threaded program's exit_group() makes the
+// kernel SIGKILL its other threads. Nobody sent those: the table leaves
+// them out unless --thread-kills asks for them; JSON keeps them, named.
+func TestThreadKillsHidden(t *testing.T) {
+	requireRoot(t)
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{
+		{nil, false},
+		{[]string{"--thread-kills"}, true},
+		{[]string{"-o", "json"}, true},
+	} {
+		t.Run(strings.Join(append([]string{"trace"}, tc.args...), " "), func(t *testing.T) {
+			name := fmt.Sprintf("tkill%06d", rand.Intn(1000000))
+			p := startSigtrace(t, append([]string{"trace", "-s", "KILL", "--comm", name}, tc.args...)...)
+			v := startVictim(t, name)
+			_ = v.stdin.Close() // the victim (a Go program) returns from main: exit_group(0)
+			if err := v.cmd.Wait(); err != nil {
+				t.Fatalf("victim: %v", err)
+			}
+			got := make(chan []byte, 1)
+			go func() { b, _ := io.ReadAll(p.stdout); got <- b }()
+			// Its deliveries are in the ring before Wait returns; a
+			// stop drains the ring.
+			if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			var text string
+			select {
+			case b := <-got:
+				text = string(b)
+			case <-time.After(timeout()):
+				t.Fatalf("sigtrace did not end within %v", timeout())
+			}
+			if code := p.wait(t); code != 0 {
+				t.Fatalf("exit status %d, stderr: %s", code, p.errText())
+			}
+			mark := "killed by the kernel: the process called exit_group()"
+			if tc.args != nil && tc.args[0] == "-o" {
+				mark = `"kill_cause":"exit_group"`
+			}
+			if strings.Contains(text, mark) != tc.want {
+				t.Errorf("output has %q: %v, want %v:\n%s", mark, !tc.want, tc.want, text)
+			}
+			if !tc.want && strings.Contains(text, name+"[") {
+				t.Errorf("a row about %s, which nobody signalled:\n%s", name, text)
+			}
+		})
+	}
+}
