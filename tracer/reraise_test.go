@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -48,6 +49,13 @@ var reraiseHelpers = map[string]func() int{
 		helperMust(syscall.Kill(os.Getpid(), syscall.SIGALRM))
 		time.Sleep(waitTimeout())
 		return 3
+	},
+	// Sends SIGTERM to SIGTRACE_KILL_TARGET and exits.
+	"kill-term": func() int {
+		target, err := strconv.Atoi(os.Getenv("SIGTRACE_KILL_TARGET"))
+		helperMust(err)
+		helperMust(syscall.Kill(target, syscall.SIGTERM))
+		return 0
 	},
 	// No original: a handled SIGUSR1 to itself, then a fatal SIGUSR2 to
 	// itself that nobody sent it before.
@@ -265,3 +273,42 @@ func TestReraise(t *testing.T) {
 		}
 	})
 }
+
+// TestReraiseOriginalFilteredOut: when the kernel filters out the
+// original (here --sender-pid of the re-raising process only), the join
+// cannot be made and the process is named, as before, not guessed at.
+func TestReraiseOriginalFilteredOut(t *testing.T) {
+	requirePrivileged(t)
+	c := spawn(t, "reraise-term")
+	_, col := startTracer(t, Options{
+		SenderPIDs: []uint32{uint32(c.pid()), uint32(os.Getpid())},
+		Signals:    []int{int(syscall.SIGTERM), int(syscall.SIGWINCH)},
+	})
+	// A child sends the original: the filter lets through only what
+	// the helper and this test process send.
+	sender := exec.Command(selfExe(t))
+	sender.Env = append(os.Environ(), helperEnv+"=kill-term", "SIGTRACE_KILL_TARGET="+strconv.Itoa(c.pid()))
+	if out, err := sender.CombinedOutput(); err != nil {
+		t.Fatalf("sender: %v: %s", err, out)
+	}
+	if sig := killedBy(waitDeath(t, c)); sig != syscall.SIGTERM {
+		t.Fatalf("ended by %v, want SIGTERM", sig)
+	}
+	col.waitFor(t, 0, "exit", exitOf(c.pid()))
+	barrier(t, col, 0)
+	if got := col.since(0, func(e *Event) bool { return genTo(c.pid(), syscall.SIGTERM)(e) && e.Sender.PID != uint32(c.pid()) }); len(got) != 0 {
+		t.Fatal("the original arrived through the filter; the test proves nothing")
+	}
+	re := col.since(0, selfSent(c.pid(), syscall.SIGTERM))
+	if len(re) != 1 || re[0].ReraiseOf != nil {
+		t.Errorf("%d self-sent SIGTERMs (want 1), naming an original: %v", len(re), len(re) == 1 && re[0].ReraiseOf != nil)
+	}
+	exits := col.since(0, exitOf(c.pid()))
+	if len(exits) != 1 {
+		t.Fatalf("%d exits, want 1", len(exits))
+	}
+	if ev := exits[0]; ev.Sender.PID != uint32(c.pid()) || ev.KillerVia != KillerDirect {
+		t.Errorf("exit killer %d via %s, want the process itself (%d), direct", ev.Sender.PID, ev.KillerVia, c.pid())
+	}
+}
+
