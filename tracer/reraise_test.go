@@ -311,4 +311,3 @@ func TestReraiseOriginalFilteredOut(t *testing.T) {
 		t.Errorf("exit killer %d via %s, want the process itself (%d), direct", ev.Sender.PID, ev.KillerVia, c.pid())
 	}
 }
-
