@@ -20,6 +20,8 @@ func reraiseFixtures() []namedEvent {
 	goapp := tracer.Process{PID: 7123, TID: 7123, UID: 33, HasUID: true, Comm: comm("goapp")}
 	goThread := goapp
 	goThread.TID = 7127
+	goSender := goThread
+	goSender.Argv = []byte("/usr/bin/goapp\x00")
 	pkill := tracer.Process{
 		PID: 7120, TID: 7120, UID: 0, HasUID: true, Comm: comm("pkill"),
 		Argv:     []byte("pkill\x00-HUP\x00-x\x00goapp\x00"),
@@ -43,14 +45,16 @@ func reraiseFixtures() []namedEvent {
 		Target: goapp, Scope: tracer.ScopeProcess, Disposition: tracer.DispHandler, Handler: 0x46a2e0,
 		DefaultAction: signals.Terminate, Verdict: tracer.Verdict{Kind: tracer.VerdictHandled},
 	})
+	// The re-raiser's own DetailID shares the JSON cache's slot with the
+	// original's (4001 % 64 == 4065 % 64): each must render its own.
 	add("first re-raise, through the runtime's own handler", tracer.Event{
-		Time: at(180), Type: tracer.TypeGenerate, Sig: 1, Code: signals.SITKill, Sender: goThread,
+		Time: at(180), Type: tracer.TypeGenerate, Sig: 1, Code: signals.SITKill, Sender: goSender, DetailID: 4065,
 		Target: goThread, Scope: tracer.ScopeThread, Disposition: tracer.DispHandler, Handler: 0x46a2e0,
 		DefaultAction: signals.Terminate, Verdict: tracer.Verdict{Kind: tracer.VerdictHandled},
 		ReraiseOf: fromPkill,
 	})
 	add("second re-raise, at SIG_DFL: fatal", tracer.Event{
-		Time: at(1250), Type: tracer.TypeGenerate, Sig: 1, Code: signals.SITKill, Sender: goThread,
+		Time: at(1250), Type: tracer.TypeGenerate, Sig: 1, Code: signals.SITKill, Sender: goSender, DetailID: 4065,
 		Target: goThread, Scope: tracer.ScopeThread, Disposition: tracer.DispDefault,
 		DefaultAction: signals.Terminate, Verdict: tracer.Verdict{Kind: tracer.VerdictFatal, Fatal: true, Unprepared: true},
 		ReraiseOf: fromPkill,

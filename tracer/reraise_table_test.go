@@ -356,3 +356,19 @@ func BenchmarkReraiseHandled(b *testing.B) {
 		r.observe(&del)
 	}
 }
+
+// Clone owns the original's detail: the table reuses its entries.
+func TestCloneOwnsReraiseOf(t *testing.T) {
+	r := newReraises()
+	orig := rrGen(0, hup, signals.SIUser, rrPkill, rrApp, DispHandler)
+	r.observe(&orig)
+	re := rrGen(time.Millisecond, hup, signals.SITKill, rrApp, rrApp, DispDefault)
+	r.observe(&re)
+	c := re.Clone()
+	re.ReraiseOf.Sender.Argv[0] = 'X'
+	re.ReraiseOf.Sender.Ancestry[0].PID = 7
+	re.ReraiseOf.Sender.PID = 8
+	if o := c.ReraiseOf; o == re.ReraiseOf || string(o.Sender.Argv) != string(rrPkill.Argv) || o.Sender.Ancestry[0].PID != 49 || o.Sender.PID != 50 {
+		t.Errorf("the clone shares the table's entry: %+v", o)
+	}
+}
