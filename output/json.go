@@ -106,6 +106,9 @@ func appendJSON(b []byte, ev *tracer.Event, st *jsonState) []byte {
 			b = append(b, `,"fatal_when_unblocked":`...)
 			b = strconv.AppendBool(b, ev.FatalWhenUnblocked)
 		}
+		if ev.ReraiseOf != nil {
+			b = appendReraiseOf(b, ev.Sig, ev.ReraiseOf, st)
+		}
 	case tracer.TypeDeliver:
 		b = appendProcess(append(b, `,"target":`...), &ev.Target, false)
 		b = appendDisposition(b, ev)
@@ -151,18 +154,36 @@ func appendJSON(b []byte, ev *tracer.Event, st *jsonState) []byte {
 // or the kernel with its reason. Its detail (argv, ancestry) comes from
 // st's cache when the event names it.
 func appendSender(b []byte, ev *tracer.Event, st *jsonState) []byte {
-	if ev.KernelSender {
+	return appendSenderOf(b, ev.KernelSender, ev.KernelReason, &ev.Sender, ev.DetailID, ev.ArgvTruncated, st)
+}
+
+// appendSenderOf writes a sender given by its parts (an event's, or the
+// original of a re-raise).
+func appendSenderOf(b []byte, kernel bool, reason string, p *tracer.Process, detailID uint64, argvTruncated bool, st *jsonState) []byte {
+	if kernel {
 		b = append(b, `{"kernel":true,"reason":`...)
-		b = appendString(b, ev.KernelReason)
+		b = appendString(b, reason)
 		return append(b, '}')
 	}
-	b = appendProcessHead(b, &ev.Sender)
-	if st == nil || ev.DetailID == 0 {
-		b = appendProcessDetail(b, &ev.Sender, ev.ArgvTruncated)
+	b = appendProcessHead(b, p)
+	if st == nil || detailID == 0 {
+		b = appendProcessDetail(b, p, argvTruncated)
 	} else {
-		b = append(b, st.detail(ev)...)
+		b = append(b, st.detail(detailID, p, argvTruncated)...)
 	}
 	return append(b, '}')
+}
+
+// appendReraiseOf writes what a re-raise passes on: the original's
+// sender, code and time.
+func appendReraiseOf(b []byte, sig int, o *tracer.Original, st *jsonState) []byte {
+	b = append(b, `,"reraise_of":{"sender":`...)
+	b = appendSenderOf(b, o.KernelSender, o.KernelReason, &o.Sender, o.DetailID, o.ArgvTruncated, st)
+	b = append(b, `,"code":`...)
+	b = appendCode(b, sig, o.Code, st)
+	b = append(b, `,"time":"`...)
+	b = o.Time.AppendFormat(b, TimeLayout)
+	return append(b, `"}`...)
 }
 
 // appendExit writes the rest of an exit event: signal is the cause (from
@@ -175,6 +196,9 @@ func appendExit(b []byte, ev *tracer.Event, st *jsonState) []byte {
 		b = append(b, `,"code":`...)
 		b = appendCode(b, ev.Sig, ev.Code, st)
 		b = appendSender(append(b, `,"killer":`...), ev, st)
+		if ev.KillerVia == tracer.KillerReraise {
+			b = append(b, `,"killer_via":"reraise"`...)
+		}
 		b = appendDisposition(b, ev)
 		b = append(b, `,"default_action":"`...)
 		b = append(b, ev.DefaultAction.String()...)

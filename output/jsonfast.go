@@ -51,12 +51,12 @@ type detailSlot struct {
 	b  []byte
 }
 
-// detail returns the rendered argv, argv_truncated and ancestry of ev's
-// sender, which ev.DetailID (not 0) names: from the cache, or rendered
-// into it. Valid until the next call.
-func (st *jsonState) detail(ev *tracer.Event) []byte {
-	s := &st.details[ev.DetailID%detailSlots]
-	if s.id != ev.DetailID {
+// detail returns the rendered argv, argv_truncated and ancestry of a
+// sender p, which id (a DetailID, not 0) names: from the cache, or
+// rendered into it. Valid until the next call.
+func (st *jsonState) detail(id uint64, p *tracer.Process, argvTruncated bool) []byte {
+	s := &st.details[id%detailSlots]
+	if s.id != id {
 		if s.b == nil {
 			// First use of the cache: every slot gets its start,
 			// so that new IDs do not each cost an allocation.
@@ -65,8 +65,8 @@ func (st *jsonState) detail(ev *tracer.Event) []byte {
 				st.details[i].b = arena[i*detailSlotSize : i*detailSlotSize : (i+1)*detailSlotSize]
 			}
 		}
-		s.b = appendProcessDetail(s.b[:0], &ev.Sender, ev.ArgvTruncated)
-		s.id = ev.DetailID
+		s.b = appendProcessDetail(s.b[:0], p, argvTruncated)
+		s.id = id
 	}
 	return s.b
 }

@@ -107,11 +107,17 @@ func (t *Table) appendSender(b []byte, ev *tracer.Event) []byte {
 		b = append(b, "kernel: "...)
 		return append(b, ev.KernelReason...)
 	}
-	b = appendComm(b, ev.Sender.Comm[:])
+	return appendChain(b, &ev.Sender)
+}
+
+// appendChain writes a sending process and its parents: pkill[789] ← sh
+// ← logrotate ← cron.
+func appendChain(b []byte, p *tracer.Process) []byte {
+	b = appendComm(b, p.Comm[:])
 	b = append(b, '[')
-	b = strconv.AppendUint(b, uint64(ev.Sender.PID), 10)
+	b = strconv.AppendUint(b, uint64(p.PID), 10)
 	b = append(b, ']')
-	for i, a := range ev.Sender.Ancestry {
+	for i, a := range p.Ancestry {
 		if i == maxChain {
 			return append(b, " ← …"...)
 		}
@@ -153,6 +159,8 @@ func (t *Table) appendExit(b []byte, ev *tracer.Event) []byte {
 	switch {
 	case ev.Sig == int(tracerSIGKILL):
 		b = append(b, " (SIGKILL cannot be caught)"...)
+	case ev.KillerVia == tracer.KillerReraise:
+		b = append(b, " (re-raised by the process after its handler ran)"...)
 	case ev.KillerKnown && ev.Disposition == tracer.DispDefault:
 		b = append(b, " (no "...)
 		b = append(b, signals.Name(ev.Sig)...)
@@ -167,6 +175,25 @@ func (t *Table) appendExit(b []byte, ev *tracer.Event) []byte {
 }
 
 const tracerSIGKILL = 9
+
+// appendReraise names the signal a re-raise passes on, and how long
+// after it was sent:
+//
+//	re-raise of SIGHUP from pkill[120] ← sh ← logrotate ← cron, sent 1.2ms before
+func appendReraise(b []byte, ev *tracer.Event) []byte {
+	o := ev.ReraiseOf
+	b = append(b, " re-raise of "...)
+	b = append(b, signals.Name(ev.Sig)...)
+	if o.KernelSender {
+		b = append(b, " from the kernel: "...)
+		b = append(b, o.KernelReason...)
+	} else {
+		b = appendChain(append(b, " from "...), &o.Sender)
+	}
+	b = append(b, ", sent "...)
+	b = appendDuration(b, ev.Time.Sub(o.Time).Nanoseconds())
+	return append(b, " before"...)
+}
 
 // appendPending: a signal generated and still not delivered, and why.
 //
@@ -242,7 +269,11 @@ func (t *Table) appendVerdict(b []byte, ev *tracer.Event) []byte {
 		b = t.color(b, ansiRed)
 		b = append(b, "FATAL"...)
 		b = t.color(b, ansiReset)
-		if v.Unprepared {
+		if ev.ReraiseOf != nil {
+			// The process reset its handler to die of the signal
+			// it caught: the one it caught is the news.
+			b = appendReraise(b, ev)
+		} else if v.Unprepared {
 			b = append(b, " unprepared: no "...)
 			b = append(b, signals.Name(ev.Sig)...)
 			b = append(b, " handler, default "...)
@@ -270,6 +301,9 @@ func (t *Table) appendVerdict(b []byte, ev *tracer.Event) []byte {
 		b = append(b, "ignored (namespace init without a handler)"...)
 	default:
 		b = append(b, v.Kind.String()...)
+	}
+	if ev.ReraiseOf != nil && !v.Fatal {
+		b = appendReraise(append(b, ','), ev)
 	}
 	if ev.Traced {
 		b = append(b, " [traced]"...)

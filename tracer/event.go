@@ -208,6 +208,15 @@ type Event struct {
 	// killing signal's Code and the Disposition it met) was joined in the
 	// kernel. ExitSignal/CoreDumped say what the process died of.
 	KillerKnown bool
+	// Exit: KillerReraise when the process re-raised the signal it died
+	// of and the killer above is the sender of the one its handler
+	// caught (see reraises), not the process itself.
+	KillerVia KillerVia
+
+	// Generate: this self-sent signal re-raises Original, which reached
+	// the process's handler shortly before. Points into the tracer's
+	// table: valid until the next event, like Sender's detail.
+	ReraiseOf *Original
 
 	// Deliver: the system call the signal interrupted (x86_64, 5.15+),
 	// and what becomes of it.
@@ -238,6 +247,12 @@ func (ev *Event) Clone() Event {
 	}
 	if ev.Sender.Argv != nil {
 		c.Sender.Argv = append([]byte(nil), ev.Sender.Argv...)
+	}
+	if ev.ReraiseOf != nil {
+		o := *ev.ReraiseOf
+		o.Sender.Ancestry = append([]Ancestor(nil), o.Sender.Ancestry...)
+		o.Sender.Argv = append([]byte(nil), o.Sender.Argv...)
+		c.ReraiseOf = &o
 	}
 	return c
 }

@@ -111,6 +111,9 @@ func echo() int {
 }
 
 func runHelper(mode string) int {
+	if h, ok := reraiseHelpers[mode]; ok {
+		return h()
+	}
 	switch mode {
 	case "daemon":
 		applyDispositions()

@@ -114,6 +114,7 @@ func (t *Tracer) Run(ctx context.Context, h Handler, tick Tick) error {
 			return err
 		}
 		t.trk.observe(&ev)
+		t.rr.observe(&ev)
 		if err := h(&ev); err != nil {
 			return err
 		}

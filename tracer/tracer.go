@@ -69,6 +69,7 @@ type Tracer struct {
 	poll  time.Duration
 	dec   *Decoder
 	trk   *tracker
+	rr    *reraises
 	sleep *sleepFlag // nil: always poll on a deadline
 }
 
@@ -98,7 +99,7 @@ func New(opts Options) (*Tracer, error) {
 	if opts.PendingAfter > 0 && opts.NoDeliver {
 		return nil, fmt.Errorf("pending signals are found from deliver events: --pending-after cannot go with --no-deliver")
 	}
-	t := &Tracer{poll: opts.Poll, dec: NewDecoder(), trk: newTracker(opts.PendingAfter)}
+	t := &Tracer{poll: opts.Poll, dec: NewDecoder(), trk: newTracker(opts.PendingAfter), rr: newReraises()}
 	if t.poll <= 0 {
 		t.poll = DefaultPoll
 	}

@@ -25,10 +25,14 @@ import (
 )
 
 // victim resets SIGHUP to the kernel default (the Go runtime would catch
-// it), says ready, and lives until stdin closes.
+// it), says ready, and lives until stdin closes. With SIGTRACE_VICTIM_GO=1
+// it keeps the Go runtime's handler, which dies of SIGHUP by re-raising it
+// (the program never calls signal.Notify).
 func victim() int {
-	if err := testproc.SetDisposition(syscall.SIGHUP, testproc.SigDfl); err != nil {
-		return 111
+	if os.Getenv("SIGTRACE_VICTIM_GO") != "1" {
+		if err := testproc.SetDisposition(syscall.SIGHUP, testproc.SigDfl); err != nil {
+			return 111
+		}
 	}
 	fmt.Println("ready")
 	_, _ = io.Copy(io.Discard, os.Stdin)
@@ -207,14 +211,14 @@ type victimProc struct {
 	stdin io.WriteCloser
 }
 
-func startVictim(t *testing.T, name string) *victimProc {
+func startVictim(t *testing.T, name string, env ...string) *victimProc {
 	t.Helper()
 	link := filepath.Join(t.TempDir(), name)
 	if err := os.Symlink(self(t), link); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(link)
-	cmd.Env = append(os.Environ(), "SIGTRACE_VICTIM=1")
+	cmd.Env = append(append(os.Environ(), "SIGTRACE_VICTIM=1"), env...)
 	stdin, _ := cmd.StdinPipe()
 	out, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {

@@ -27,7 +27,16 @@ func newTraceCmd() *cobra.Command {
 		Long: `Shows every signal on the machine as it is sent: who sent it (with its
 parent chain and argv), to whom, with which si_code, what the receiver was set
 up to do with it, and what will happen. FATAL marks a signal the receiver will
-die of; "unprepared" means it could have caught it but has no handler.`,
+die of; "unprepared" means it could have caught it but has no handler.
+
+A process that catches a signal and sends it to itself again to die of it
+(the Go runtime for SIGHUP, SIGINT and SIGTERM without signal.Notify,
+Python's KeyboardInterrupt, shells, C's signal(sig, SIG_DFL); raise(sig))
+is not named as its own killer: the re-raise row says "re-raise of SIGHUP
+from pkill[120] ← sh ← ..." (JSON reraise_of) and the EXIT row names the
+original sender (killer_via "reraise"), when that sender's signal was seen
+in the 10 s before. With --fatal the original's row, which met a handler,
+is left out; the fatal re-raise and the EXIT row show it.`,
 		Example: `  sudo sigtrace trace
   sudo sigtrace trace -s HUP,USR1 --fatal
   sudo sigtrace trace -p 1234 -o json

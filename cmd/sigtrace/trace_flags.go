@@ -39,7 +39,7 @@ func (f *traceFlags) register(cmd *cobra.Command) {
 	fl.StringSliceVar(&f.targetPIDs, "target-pid", nil, "only signals sent to these process ids")
 	fl.StringSliceVar(&f.senderPIDs, "sender-pid", nil, "only signals sent by these process ids")
 	fl.StringSliceVar(&f.comms, "comm", nil, "only signals sent by or to processes with these command names")
-	fl.BoolVar(&f.fatal, "fatal", false, "only signals the receiver dies of, now or when it unblocks them")
+	fl.BoolVar(&f.fatal, "fatal", false, "only signals the receiver dies of, now or when it unblocks them, and the deaths; a signal caught and re-raised to die of shows as the fatal re-raise, which names the original sender")
 	fl.BoolVar(&f.failed, "failed", false, "only signals the kernel did not queue: ignored, merged with a pending one, or dropped")
 	fl.BoolVar(&f.noDeliver, "no-deliver", false, "leave out deliver events (a thread taking a signal)")
 	fl.BoolVar(&f.threadKills, "thread-kills", false, "table: also show the SIGKILLs the kernel gives the other threads when a process calls exit_group() or execs (JSON always has them, with kill_cause)")
@@ -116,7 +116,11 @@ func parsePIDs(flag string, in []string) ([]uint32, error) {
 	return out, nil
 }
 
-// match applies what the kernel cannot decide: verdict classes.
+// match applies what the kernel cannot decide: verdict classes. A signal
+// that a handler caught and then re-raised (the Go runtime without
+// signal.Notify, raise() after clean-up) is handled when sent, so --fatal
+// leaves that row out; the re-raise, which names it (ReraiseOf), is the
+// fatal row, and the exit names it as the killer.
 func (f *traceFlags) match(ev *tracer.Event) bool {
 	// Nobody sent these: a process that exits or execs takes its other
 	// threads down with an internal SIGKILL, which in a table reads like
