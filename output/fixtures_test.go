@@ -130,7 +130,7 @@ func fixtures() []namedEvent {
 
 	ev = gen(4, 15, 0, bash, daemon)
 	ev.Blocked = true
-	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictBlocked, FatalWhenUnblocked: true}
+	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictBlocked, FatalWhenUnblocked: true, WhenUnblocked: tracer.UnblockedTerminate}
 	add("blocked, fatal when unblocked", ev)
 
 	ev = gen(5, 15, 0, bash, daemon)
@@ -194,5 +194,26 @@ func fixtures() []namedEvent {
 		DefaultAction: signals.Terminate, GroupExit: true, ExitSignal: 11, CoreDumped: true,
 	})
 	add("lost", tracer.Event{Time: at(17), Type: tracer.TypeLost, Lost: 42})
+
+	ev = gen(18, 20, 0, bash, daemon)
+	ev.Blocked = true
+	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictBlocked, WhenUnblocked: tracer.UnblockedStop}
+	add("blocked SIGTSTP, stops when unblocked", ev)
+
+	ev = gen(19, 10, 0, kill, daemon)
+	ev.Blocked = true
+	ev.Disposition, ev.Handler, ev.SAFlags = tracer.DispHandler, 0x55d0c0de1234, 0x14000004
+	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictBlocked, WhenUnblocked: tracer.UnblockedHandler}
+	add("blocked SIGUSR1, handled when unblocked", ev)
+
+	ev = gen(20, 11, 0, kill, daemon)
+	ev.Blocked = true
+	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictBlocked, FatalWhenUnblocked: true, WhenUnblocked: tracer.UnblockedCore}
+	add("blocked SIGSEGV, fatal with a core when unblocked", ev)
+
+	ev = gen(21, 18, 0, bash, daemon)
+	ev.Blocked = true
+	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictBlocked, WhenUnblocked: tracer.UnblockedIgnore}
+	add("blocked SIGCONT, resumed when sent", ev)
 	return out
 }

@@ -86,6 +86,11 @@ func appendJSON(b []byte, ev *tracer.Event, st *jsonState) []byte {
 			b = append(b, `,"fatal_when_unblocked":`...)
 			b = strconv.AppendBool(b, ev.FatalWhenUnblocked)
 		}
+		if ev.WhenUnblocked != tracer.UnblockedNone {
+			b = append(b, `,"when_unblocked":"`...)
+			b = append(b, ev.WhenUnblocked.String()...)
+			b = append(b, '"')
+		}
 	case tracer.TypeDeliver:
 		b = appendProcess(append(b, `,"target":`...), &ev.Target, false)
 		b = appendDisposition(b, ev)

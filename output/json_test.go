@@ -304,6 +304,13 @@ func (s schema) check(obj map[string]any, ev *tracer.Event) {
 			s.errorf("fatal_when_unblocked = %v", got)
 		}
 	}
+	if ev.Kind == tracer.VerdictBlocked {
+		if got := s.oneOf(obj, "when_unblocked", "terminate", "core", "stop", "ignore", "handler"); got != ev.WhenUnblocked.String() {
+			s.errorf("when_unblocked %q, want %q", got, ev.WhenUnblocked)
+		}
+	} else if _, ok := obj["when_unblocked"]; ok {
+		s.errorf("when_unblocked with verdict %s", ev.Kind)
+	}
 }
 
 func TestJSONSchema(t *testing.T) {

@@ -240,10 +240,8 @@ func (t *Table) appendVerdict(b []byte, ev *tracer.Event) []byte {
 		if ev.Scope == tracer.ScopeThread {
 			b = append(b, " (kills the whole process)"...)
 		}
-	case v.Kind == tracer.VerdictBlocked && v.FatalWhenUnblocked:
-		b = t.color(b, ansiYellow)
-		b = append(b, "blocked, FATAL when unblocked"...)
-		b = t.color(b, ansiReset)
+	case v.Kind == tracer.VerdictBlocked && v.WhenUnblocked != tracer.UnblockedNone:
+		b = t.appendBlocked(b, ev)
 	case v.Kind == tracer.VerdictHandled:
 		b = append(b, "handled"...)
 		if ev.SigWait {
@@ -263,6 +261,31 @@ func (t *Table) appendVerdict(b []byte, ev *tracer.Event) []byte {
 	}
 	return b
 }
+
+// appendBlocked says what a blocked signal does once it is unblocked.
+func (t *Table) appendBlocked(b []byte, ev *tracer.Event) []byte {
+	switch ev.WhenUnblocked {
+	case tracer.UnblockedTerminate, tracer.UnblockedCore:
+		b = t.color(b, ansiYellow)
+		b = append(b, "blocked, FATAL when unblocked"...)
+		if ev.WhenUnblocked == tracer.UnblockedCore {
+			b = append(b, " (core)"...)
+		}
+		return t.color(b, ansiReset)
+	case tracer.UnblockedStop:
+		return append(b, "blocked, stops when unblocked"...)
+	case tracer.UnblockedHandler:
+		return append(b, "blocked, handled when unblocked"...)
+	}
+	b = append(b, "blocked, ignored when unblocked"...)
+	if ev.Sig == tracerSIGCONT && ev.Disposition == tracer.DispDefault {
+		// The one thing SIGCONT does by default it did when sent.
+		b = append(b, " (resumed the process when sent)"...)
+	}
+	return b
+}
+
+const tracerSIGCONT = 18
 
 func (t *Table) appendDelivery(b []byte, ev *tracer.Event) []byte {
 	if ev.GroupExit {

@@ -75,7 +75,11 @@ func TestTableContent(t *testing.T) {
 		"deliver to the default action":                   {"↳ delivered", "default: terminate"},
 		"deliver, group dying of SIGHUP":                  {"SIGKILL", "dying of SIGHUP"},
 		"deliver, group dying of SIGSEGV, core dumped":    {"dying of SIGSEGV (core dumped)"},
-		"lost": {"LOST 42 events"},
+		"lost":                                  {"LOST 42 events"},
+		"blocked SIGTSTP, stops when unblocked": {"SIGTSTP", "blocked, stops when unblocked"},
+		"blocked SIGUSR1, handled when unblocked":           {"SIGUSR1", "blocked, handled when unblocked"},
+		"blocked SIGSEGV, fatal with a core when unblocked": {"blocked, FATAL when unblocked (core)"},
+		"blocked SIGCONT, resumed when sent":                {"blocked, ignored when unblocked (resumed the process when sent)"},
 	}
 	unprepared := map[string]bool{}
 	for i := range evs {

@@ -211,6 +211,9 @@ func runHelper(mode string) int {
 		fmt.Println(n)
 		return 0
 	}
+	if rc, ok := runLaterHelper(mode); ok {
+		return rc
+	}
 	fmt.Fprintln(os.Stderr, "unknown helper mode", mode)
 	return 112
 }
