@@ -215,5 +215,23 @@ func fixtures() []namedEvent {
 	ev.Blocked = true
 	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictBlocked, WhenUnblocked: tracer.UnblockedIgnore}
 	add("blocked SIGCONT, resumed when sent", ev)
+
+	add("pending at a vfork parent in D state", tracer.Event{
+		Time: at(22), Type: tracer.TypePending, Sig: 10, Target: thread, Scope: tracer.ScopeThread,
+		PendingNs: 1500_000_000, PendingReason: tracer.PendingUninterruptible,
+		Wait: &tracer.WaitSite{
+			Stack:     []string{"kernel_clone", "__do_sys_vfork", "do_syscall_64", "entry_SYSCALL_64_after_hwframe"},
+			InSyscall: true, SyscallNr: 58,
+		},
+	})
+	add("pending in D state, no stack file", tracer.Event{
+		Time: at(23), Type: tracer.TypePending, Sig: 15, Target: daemon, Scope: tracer.ScopeProcess,
+		PendingNs: 2_000_000_000, PendingReason: tracer.PendingUninterruptible,
+		Wait: &tracer.WaitSite{StackErr: tracer.StackNoProcFile, InSyscall: true, SyscallNr: 3},
+	})
+	add("pending blocked", tracer.Event{
+		Time: at(24), Type: tracer.TypePending, Sig: 15, Target: daemon, Scope: tracer.ScopeProcess,
+		PendingNs: 600_000_000, PendingReason: tracer.PendingBlocked,
+	})
 	return out
 }

@@ -178,7 +178,51 @@ func (t *Table) appendPending(b []byte, ev *tracer.Event) []byte {
 	b = appendDuration(b, ev.PendingNs)
 	b = append(b, ": "...)
 	b = append(b, ev.PendingReason.String()...)
+	if ev.Wait != nil {
+		b = appendWaitSite(b, ev.Wait)
+	}
 	return append(b, '\n')
+}
+
+// maxWaitFrames is how many kernel frames a PENDING row shows; JSON has
+// the whole stack.
+const maxWaitFrames = 4
+
+// appendWaitSite: where a task in D state waits, innermost first, down to
+// the system call it is in.
+//
+//	uninterruptible in kernel_clone ← vfork()
+func appendWaitSite(b []byte, w *tracer.WaitSite) []byte {
+	frames := w.Frames()
+	if len(frames) == 0 && !w.InSyscall {
+		b = append(b, " (no kernel stack: "...)
+		b = append(b, w.StackErr...)
+		return append(b, ')')
+	}
+	b = append(b, " in "...)
+	for i, f := range frames {
+		if i == maxWaitFrames {
+			b = append(b, " ← …"...)
+			break
+		}
+		if i > 0 {
+			b = append(b, " ← "...)
+		}
+		b = append(b, f...)
+	}
+	if w.InSyscall {
+		if len(frames) > 0 {
+			b = append(b, " ← "...)
+		}
+		b = append(b, syscalls.Name(w.SyscallNr)...)
+		b = append(b, "()"...)
+	}
+	if len(w.Stack) == 0 {
+		b = append(b, " (no kernel stack: "...)
+		b = append(b, w.StackErr...)
+		b = append(b, ')')
+	}
+	return b
 }
 
 // appendDuration writes ns as 850ns, 12.3µs, 4.5ms or 1.2s.

@@ -5,7 +5,9 @@ package tracer
 // D state in vfork().
 
 import (
+	"bytes"
 	"fmt"
+	"os"
 	"runtime"
 	"strings"
 	"syscall"
@@ -13,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sigtrace/sigtrace/internal/testproc"
 )
 
 // runLaterHelper runs the modes of this file; ok is false for any other.
@@ -20,6 +24,8 @@ func runLaterHelper(mode string) (rc int, ok bool) {
 	switch mode {
 	case "unblock":
 		return helperUnblock(), true
+	case "vfork":
+		return helperVfork(), true
 	}
 	return 0, false
 }
@@ -53,6 +59,21 @@ func helperUnblock() int {
 	}
 	helperMust(unix.PthreadSigmask(unix.SIG_UNBLOCK, &set, nil))
 	fmt.Println("unblocked")
+	return echo()
+}
+
+// helperVfork: SIGTRACE_HANDLE as usual; the locked main thread says
+// "ready TID" and vforks a child that sleeps SIGTRACE_VFORK_SLEEP, waiting
+// for it in D state; once the child is gone it says "vforked PID".
+func helperVfork() int {
+	applyDispositions()
+	runtime.LockOSThread()
+	d, err := time.ParseDuration(os.Getenv("SIGTRACE_VFORK_SLEEP"))
+	helperMust(err)
+	ready(unix.Gettid())
+	pid, err := testproc.VforkSleep(d)
+	helperMust(err)
+	fmt.Println("vforked", pid)
 	return echo()
 }
 
@@ -127,4 +148,65 @@ func (c *child) helperTID(t testing.TB) int {
 		t.Fatalf("helper %d: tid %q: %v", c.pid(), c.fields[0], err)
 	}
 	return tid
+}
+
+// taskState is the state letter of /proc/PID/task/TID/stat, 0 if gone.
+func taskState(pid, tid int) byte {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/stat", pid, tid))
+	if err != nil {
+		return 0
+	}
+	// The comm is in parentheses and may hold anything: the state
+	// follows the last ')'.
+	if i := bytes.LastIndexByte(b, ')'); i >= 0 && i+2 < len(b) {
+		return b[i+2]
+	}
+	return 0
+}
+
+// waitTaskState polls (bounded) until the thread is in state want: the
+// condition to wait for, not a time to guess.
+func waitTaskState(t testing.TB, pid, tid int, want byte) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout())
+	for {
+		got := taskState(pid, tid)
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("thread %d of %d in state %q after %v, want %q", tid, pid, got, waitTimeout(), want)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// childrenOf lists the processes whose parent is pid, from /proc (no
+// procps in the guests).
+func childrenOf(pid int) []int {
+	dirs, _ := os.ReadDir("/proc")
+	var out []int
+	for _, d := range dirs {
+		var p int
+		if _, err := fmt.Sscan(d.Name(), &p); err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + d.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		// ") S PPID ..."
+		f := strings.Fields(string(b[i+1:]))
+		var ppid int
+		if len(f) > 1 {
+			if _, err := fmt.Sscan(f[1], &ppid); err == nil && ppid == pid {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
 }

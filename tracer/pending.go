@@ -194,6 +194,12 @@ func (k *tracker) sweep(now time.Time, emit func(*Event) error) error {
 			ev.Scope = ScopeThread
 		}
 		ev.PendingReason = pendingReason(state, blocked || e.blocked)
+		if ev.PendingReason == PendingUninterruptible {
+			// Read right after the state that said D: "waits in
+			// D" alone does not tell a stuck NFS mount from a
+			// vfork() parent or a disk flush.
+			ev.Wait = k.waitSite(e.pid, e.tid)
+		}
 		if err := emit(&ev); err != nil {
 			return err
 		}
