@@ -232,6 +232,7 @@ func fixtures() []namedEvent {
 	add("pending blocked", tracer.Event{
 		Time: at(24), Type: tracer.TypePending, Sig: 15, Target: daemon, Scope: tracer.ScopeProcess,
 		PendingNs: 600_000_000, PendingReason: tracer.PendingBlocked,
+		Verdict: tracer.Verdict{WhenUnblocked: tracer.UnblockedTerminate},
 	})
 	return out
 }

@@ -53,6 +53,11 @@ func appendJSON(b []byte, ev *tracer.Event, st *jsonState) []byte {
 		b = append(b, `,"reason":"`...)
 		b = append(b, ev.PendingReason.String()...)
 		b = append(b, '"')
+		if ev.PendingReason == tracer.PendingBlocked && ev.WhenUnblocked != tracer.UnblockedNone {
+			b = append(b, `,"when_unblocked":"`...)
+			b = append(b, ev.WhenUnblocked.String()...)
+			b = append(b, '"')
+		}
 		if ev.Wait != nil {
 			b = appendWait(b, ev.Wait)
 		}

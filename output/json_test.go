@@ -332,6 +332,13 @@ func (s schema) pending(obj map[string]any, ev *tracer.Event) {
 	if got := s.oneOf(obj, "reason", "blocked", "stopped", "traced", "uninterruptible", "unknown"); got != ev.PendingReason.String() {
 		s.errorf("reason %q, want %q", got, ev.PendingReason)
 	}
+	if ev.PendingReason == tracer.PendingBlocked {
+		if got := s.oneOf(obj, "when_unblocked", "terminate", "core", "stop", "ignore", "handler"); got != ev.WhenUnblocked.String() {
+			s.errorf("when_unblocked %q, want %q", got, ev.WhenUnblocked)
+		}
+	} else if _, ok := obj["when_unblocked"]; ok {
+		s.errorf("when_unblocked with reason %s", ev.PendingReason)
+	}
 	if ev.Wait == nil {
 		if _, ok := obj["wait"]; ok {
 			s.errorf("wait without a wait site")

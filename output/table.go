@@ -177,7 +177,11 @@ func (t *Table) appendPending(b []byte, ev *tracer.Event) []byte {
 	b = append(b, " for "...)
 	b = appendDuration(b, ev.PendingNs)
 	b = append(b, ": "...)
-	b = append(b, ev.PendingReason.String()...)
+	if ev.PendingReason == tracer.PendingBlocked && ev.WhenUnblocked != tracer.UnblockedNone {
+		b = t.appendBlocked(b, ev)
+	} else {
+		b = append(b, ev.PendingReason.String()...)
+	}
 	if ev.Wait != nil {
 		b = appendWaitSite(b, ev.Wait)
 	}

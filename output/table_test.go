@@ -81,7 +81,7 @@ func TestTableContent(t *testing.T) {
 		"blocked SIGSEGV, fatal with a core when unblocked": {"blocked, FATAL when unblocked (core)"},
 		"pending at a vfork parent in D state":              {"PENDING SIGUSR1 to logdeviced[3003/3010] for 1.5s: uninterruptible in kernel_clone ← vfork()"},
 		"pending in D state, no stack file":                 {"uninterruptible in close() (no kernel stack: this kernel has no /proc/PID/stack"},
-		"pending blocked":                                   {"PENDING SIGTERM to logdeviced[3003] for 600.0ms: blocked\n"},
+		"pending blocked":                                   {"PENDING SIGTERM to logdeviced[3003] for 600.0ms: blocked, FATAL when unblocked\n"},
 		"blocked SIGCONT, resumed when sent":                {"blocked, ignored when unblocked (resumed the process when sent)"},
 	}
 	unprepared := map[string]bool{}

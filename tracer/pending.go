@@ -40,6 +40,8 @@ type pendingEntry struct {
 	comm     [16]byte
 	blocked  bool
 	reported bool
+	// What the signal does once unblocked, judged at generation.
+	whenUnblocked Unblocked
 }
 
 // queue holds the instances of one signal pending on one queue: one for a
@@ -85,7 +87,7 @@ func (k *tracker) observe(ev *Event) {
 			key = makeKey(ev.Target.TID, ev.Sig, true)
 		}
 		e := pendingEntry{gen: ev.Time.UnixNano(), pid: ev.Target.PID, tid: ev.Target.TID,
-			uid: ev.Target.UID, comm: ev.Target.Comm, blocked: ev.Blocked}
+			uid: ev.Target.UID, comm: ev.Target.Comm, blocked: ev.Blocked, whenUnblocked: ev.WhenUnblocked}
 		q, ok := k.queues[key]
 		switch {
 		case !ok:
@@ -194,6 +196,9 @@ func (k *tracker) sweep(now time.Time, emit func(*Event) error) error {
 			ev.Scope = ScopeThread
 		}
 		ev.PendingReason = pendingReason(state, blocked || e.blocked)
+		if ev.PendingReason == PendingBlocked {
+			ev.WhenUnblocked = e.whenUnblocked
+		}
 		if ev.PendingReason == PendingUninterruptible {
 			// Read right after the state that said D: "waits in
 			// D" alone does not tell a stuck NFS mount from a
