@@ -107,14 +107,12 @@ func whenUnblocked(sig int, disp Disposition, unkillable bool) Unblocked {
 	case DispHandler:
 		return UnblockedHandler
 	}
-	switch signals.DefaultAction(sig) {
-	case signals.Ignore, signals.Continue:
+	action := signals.DefaultAction(sig)
+	switch {
+	case action == signals.Ignore, action == signals.Continue, unkillable:
 		return UnblockedIgnore
 	}
-	if unkillable {
-		return UnblockedIgnore
-	}
-	switch signals.DefaultAction(sig) {
+	switch action {
 	case signals.Stop:
 		return UnblockedStop
 	case signals.Core:
@@ -164,6 +162,8 @@ func Judge(in VerdictInput) Verdict {
 		return Verdict{Kind: VerdictStop}
 	}
 
+	action := signals.DefaultAction(in.Sig)
+
 	if in.Blocked {
 		// complete_signal() finds no thread that wants it: it waits in
 		// the queue, and get_signal() decides once it is unblocked.
@@ -179,7 +179,7 @@ func Judge(in VerdictInput) Verdict {
 	case DispIgnore:
 		return Verdict{Kind: VerdictIgnored}
 	}
-	switch signals.DefaultAction(in.Sig) {
+	switch action {
 	case signals.Terminate, signals.Core:
 		if in.Unkillable {
 			return Verdict{Kind: VerdictIgnored}
