@@ -62,12 +62,18 @@ func helperUnblock() int {
 	return echo()
 }
 
-// helperVfork: SIGTRACE_HANDLE as usual; the locked main thread says
-// "ready TID" and vforks a child that sleeps SIGTRACE_VFORK_SLEEP, waiting
-// for it in D state; once the child is gone it says "vforked PID".
+// helperVfork: SIGTRACE_DFL/IGN/HANDLE as usual; the locked main thread
+// blocks SIGTRACE_BLOCK, says "ready TID" and vforks a child that sleeps
+// SIGTRACE_VFORK_SLEEP, waiting for it in D state; once the child is gone
+// it says "vforked PID".
 func helperVfork() int {
 	applyDispositions()
 	runtime.LockOSThread()
+	var set unix.Sigset_t
+	for _, s := range envSignals("SIGTRACE_BLOCK") {
+		set.Val[(s-1)/64] |= 1 << ((s - 1) % 64)
+	}
+	helperMust(unix.PthreadSigmask(unix.SIG_BLOCK, &set, nil))
 	d, err := time.ParseDuration(os.Getenv("SIGTRACE_VFORK_SLEEP"))
 	helperMust(err)
 	ready(unix.Gettid())

@@ -227,10 +227,16 @@ var pendingReasonNames = [...]string{"unknown", "blocked", "stopped", "traced", 
 
 func (r PendingReason) String() string { return pendingReasonNames[r] }
 
-// pendingReason: a stopped or traced task takes no signal until continued
-// (wants_signal()); a task in D state not until it wakes; otherwise the
-// mask is the reason.
+// pendingReason: a blocked signal waits for the mask whatever the task
+// does, so the mask comes first: a blocked signal at a task that sleeps in
+// D state stays pending after it wakes, and naming the sleep would promise
+// a delivery that will not come. Otherwise a stopped or traced task takes
+// no signal until continued (wants_signal()), and a task in D state not
+// until it wakes.
 func pendingReason(state byte, blocked bool) PendingReason {
+	if blocked {
+		return PendingBlocked
+	}
 	switch state {
 	case 'T':
 		return PendingStopped
@@ -238,9 +244,6 @@ func pendingReason(state byte, blocked bool) PendingReason {
 		return PendingTraced
 	case 'D':
 		return PendingUninterruptible
-	}
-	if blocked {
-		return PendingBlocked
 	}
 	return PendingUnknown
 }

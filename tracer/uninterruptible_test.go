@@ -25,9 +25,10 @@ var vforkSyscall = map[string]string{"amd64": "vfork", "arm64": "clone"}[runtime
 // the child exits; a handled signal sent to that thread waits meanwhile.
 func TestPendingUninterruptible(t *testing.T) {
 	const after = 300 * time.Millisecond
-	_, col := startTracer(t, Options{PendingAfter: after, Signals: []int{int(syscall.SIGUSR1)}})
+	_, col := startTracer(t, Options{PendingAfter: after, Signals: []int{int(syscall.SIGUSR1), int(syscall.SIGUSR2)}})
 
 	c := spawn(t, "vfork", withEnv("SIGTRACE_HANDLE="+sigList(syscall.SIGUSR1),
+		"SIGTRACE_DFL="+sigList(syscall.SIGUSR2), "SIGTRACE_BLOCK="+sigList(syscall.SIGUSR2),
 		"SIGTRACE_VFORK_SLEEP="+(10*waitTimeout()).String()))
 	tid := c.helperTID(t)
 	waitTaskState(t, c.pid(), tid, 'D')
@@ -42,6 +43,16 @@ func TestPendingUninterruptible(t *testing.T) {
 	from := col.len()
 	sent := time.Now()
 	tgkill(t, c.pid(), tid, syscall.SIGUSR1)
+	// SIGUSR2 the thread blocks: the mask, not the sleep, holds it, and
+	// it kills once unblocked (SIG_DFL), vfork or not.
+	tgkill(t, c.pid(), tid, syscall.SIGUSR2)
+	blk, _ := col.waitFor(t, from, "pending SIGUSR2 at the vfork parent", func(e *Event) bool {
+		return e.Type == TypePending && e.Target.TID == uint32(tid) && e.Sig == int(syscall.SIGUSR2)
+	})
+	if blk.PendingReason != PendingBlocked || blk.WhenUnblocked != UnblockedTerminate || blk.Wait != nil {
+		t.Errorf("blocked SIGUSR2 at a task in D state: reason %v, when unblocked %q, wait %+v; want blocked, terminate, no wait site",
+			blk.PendingReason, blk.WhenUnblocked, blk.Wait)
+	}
 	ev, _ := col.waitFor(t, from, "pending SIGUSR1 at the vfork parent", func(e *Event) bool {
 		return e.Type == TypePending && e.Target.TID == uint32(tid) && e.Sig == int(syscall.SIGUSR1)
 	})

@@ -111,3 +111,26 @@ func TestWaitSiteProc(t *testing.T) {
 		})
 	}
 }
+
+func TestPendingReason(t *testing.T) {
+	for _, tc := range []struct {
+		state   byte
+		blocked bool
+		want    PendingReason
+	}{
+		{'S', true, PendingBlocked},
+		{'R', true, PendingBlocked},
+		{'D', true, PendingBlocked}, // it stays pending after the task wakes
+		{'T', true, PendingBlocked}, // and after SIGCONT
+		{'t', true, PendingBlocked},
+		{'D', false, PendingUninterruptible},
+		{'T', false, PendingStopped},
+		{'t', false, PendingTraced},
+		{'S', false, PendingUnknown},
+		{0, false, PendingUnknown},
+	} {
+		if got := pendingReason(tc.state, tc.blocked); got != tc.want {
+			t.Errorf("pendingReason(%q, blocked %v) = %v, want %v", tc.state, tc.blocked, got, tc.want)
+		}
+	}
+}
