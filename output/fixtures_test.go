@@ -130,7 +130,7 @@ func fixtures() []namedEvent {
 
 	ev = gen(4, 15, 0, bash, daemon)
 	ev.Blocked = true
-	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictBlocked, FatalWhenUnblocked: true}
+	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictBlocked, FatalWhenUnblocked: true, WhenUnblocked: tracer.UnblockedTerminate}
 	add("blocked, fatal when unblocked", ev)
 
 	ev = gen(5, 15, 0, bash, daemon)
@@ -195,6 +195,45 @@ func fixtures() []namedEvent {
 	})
 	add("lost", tracer.Event{Time: at(17), Type: tracer.TypeLost, Lost: 42})
 
+	ev = gen(18, 20, 0, bash, daemon)
+	ev.Blocked = true
+	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictBlocked, WhenUnblocked: tracer.UnblockedStop}
+	add("blocked SIGTSTP, stops when unblocked", ev)
+
+	ev = gen(19, 10, 0, kill, daemon)
+	ev.Blocked = true
+	ev.Disposition, ev.Handler, ev.SAFlags = tracer.DispHandler, 0x55d0c0de1234, 0x14000004
+	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictBlocked, WhenUnblocked: tracer.UnblockedHandler}
+	add("blocked SIGUSR1, handled when unblocked", ev)
+
+	ev = gen(20, 11, 0, kill, daemon)
+	ev.Blocked = true
+	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictBlocked, FatalWhenUnblocked: true, WhenUnblocked: tracer.UnblockedCore}
+	add("blocked SIGSEGV, fatal with a core when unblocked", ev)
+
+	ev = gen(21, 18, 0, bash, daemon)
+	ev.Blocked = true
+	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictBlocked, WhenUnblocked: tracer.UnblockedIgnore}
+	add("blocked SIGCONT, resumed when sent", ev)
+
+	add("pending at a vfork parent in D state", tracer.Event{
+		Time: at(22), Type: tracer.TypePending, Sig: 10, Target: thread, Scope: tracer.ScopeThread,
+		PendingNs: 1500_000_000, PendingReason: tracer.PendingUninterruptible,
+		Wait: &tracer.WaitSite{
+			Stack:     []string{"kernel_clone", "__do_sys_vfork", "do_syscall_64", "entry_SYSCALL_64_after_hwframe"},
+			InSyscall: true, SyscallNr: 58,
+		},
+	})
+	add("pending in D state, no stack file", tracer.Event{
+		Time: at(23), Type: tracer.TypePending, Sig: 15, Target: daemon, Scope: tracer.ScopeProcess,
+		PendingNs: 2_000_000_000, PendingReason: tracer.PendingUninterruptible,
+		Wait: &tracer.WaitSite{StackErr: tracer.StackNoProcFile, InSyscall: true, SyscallNr: 3},
+	})
+	add("pending blocked", tracer.Event{
+		Time: at(24), Type: tracer.TypePending, Sig: 15, Target: daemon, Scope: tracer.ScopeProcess,
+		PendingNs: 600_000_000, PendingReason: tracer.PendingBlocked,
+		Verdict: tracer.Verdict{WhenUnblocked: tracer.UnblockedTerminate},
+	})
 	named := thread
 	named.ThreadComm = comm("rs:main Q:Reg")
 	add("deliver to a thread with a name of its own", tracer.Event{

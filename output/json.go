@@ -52,7 +52,16 @@ func appendJSON(b []byte, ev *tracer.Event, st *jsonState) []byte {
 		b = strconv.AppendInt(b, ev.PendingNs, 10)
 		b = append(b, `,"reason":"`...)
 		b = append(b, ev.PendingReason.String()...)
-		return append(b, "\"}\n"...)
+		b = append(b, '"')
+		if ev.PendingReason == tracer.PendingBlocked && ev.WhenUnblocked != tracer.UnblockedNone {
+			b = append(b, `,"when_unblocked":"`...)
+			b = append(b, ev.WhenUnblocked.String()...)
+			b = append(b, '"')
+		}
+		if ev.Wait != nil {
+			b = appendWait(b, ev.Wait)
+		}
+		return append(b, "}\n"...)
 	}
 	b = append(b, `,"code":`...)
 	b = appendCode(b, ev.Sig, ev.Code, st)
@@ -105,6 +114,11 @@ func appendJSON(b []byte, ev *tracer.Event, st *jsonState) []byte {
 		if ev.Blocked {
 			b = append(b, `,"fatal_when_unblocked":`...)
 			b = strconv.AppendBool(b, ev.FatalWhenUnblocked)
+		}
+		if ev.WhenUnblocked != tracer.UnblockedNone {
+			b = append(b, `,"when_unblocked":"`...)
+			b = append(b, ev.WhenUnblocked.String()...)
+			b = append(b, '"')
 		}
 		if ev.ReraiseOf != nil {
 			b = appendReraiseOf(b, ev.Sig, ev.ReraiseOf, st)
@@ -205,6 +219,33 @@ func appendExit(b []byte, ev *tracer.Event, st *jsonState) []byte {
 		b = append(b, '"')
 	}
 	return append(b, "}\n"...)
+}
+
+// appendWait writes where a task in D state waits: "wait":{"stack":[...]
+// or "stack_error":"why not", and "syscall":{nr,name} when it is in one}.
+func appendWait(b []byte, w *tracer.WaitSite) []byte {
+	b = append(b, `,"wait":{`...)
+	if len(w.Stack) > 0 {
+		b = append(b, `"stack":[`...)
+		for i, f := range w.Stack {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, f)
+		}
+		b = append(b, ']')
+	} else {
+		b = append(b, `"stack_error":`...)
+		b = appendString(b, w.StackErr)
+	}
+	if w.InSyscall {
+		b = append(b, `,"syscall":{"nr":`...)
+		b = strconv.AppendInt(b, int64(w.SyscallNr), 10)
+		b = append(b, `,"name":"`...)
+		b = append(b, syscalls.Name(w.SyscallNr)...)
+		b = append(b, `"}`...)
+	}
+	return append(b, '}')
 }
 
 func appendDisposition(b []byte, ev *tracer.Event) []byte {

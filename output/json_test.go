@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sigtrace/sigtrace/signals"
+	"github.com/sigtrace/sigtrace/syscalls"
 	"github.com/sigtrace/sigtrace/tracer"
 )
 
@@ -203,7 +204,7 @@ func (s schema) check(obj map[string]any, ev *tracer.Event) {
 	} else if !tm.Equal(ev.Time) {
 		s.errorf("time %q, want %v (nanoseconds kept)", ts, ev.Time)
 	}
-	typ := s.oneOf(obj, "type", "generate", "deliver", "lost", "exit")
+	typ := s.oneOf(obj, "type", "generate", "deliver", "lost", "exit", "pending")
 	if typ != ev.Type.String() {
 		s.errorf("type %q, want %q", typ, ev.Type)
 	}
@@ -219,6 +220,10 @@ func (s schema) check(obj map[string]any, ev *tracer.Event) {
 	}
 	if got := s.str(sig, "name"); got != signals.Name(ev.Sig) {
 		s.errorf("signal.name = %q, want %q", got, signals.Name(ev.Sig))
+	}
+	if typ == "pending" {
+		s.pending(obj, ev)
+		return
 	}
 	if code, ok := s.field(obj, "code"); ok {
 		switch c := code.(type) {
@@ -371,6 +376,70 @@ func (s schema) verdict(obj map[string]any, ev *tracer.Event) {
 		if got := s.boolean(obj, "fatal_when_unblocked"); got != ev.FatalWhenUnblocked {
 			s.errorf("fatal_when_unblocked = %v", got)
 		}
+	}
+	if ev.Kind == tracer.VerdictBlocked {
+		if got := s.oneOf(obj, "when_unblocked", "terminate", "core", "stop", "ignore", "handler"); got != ev.WhenUnblocked.String() {
+			s.errorf("when_unblocked %q, want %q", got, ev.WhenUnblocked)
+		}
+	} else if _, ok := obj["when_unblocked"]; ok {
+		s.errorf("when_unblocked with verdict %s", ev.Kind)
+	}
+}
+
+// pending checks the rest of a pending event: target, scope, pending_ns,
+// reason and, for a task in D state, where it waits.
+func (s schema) pending(obj map[string]any, ev *tracer.Event) {
+	s.t.Helper()
+	s.process(s.object(obj, "target"), &ev.Target)
+	if got := s.oneOf(obj, "scope", "process", "thread"); got != ev.Scope.String() {
+		s.errorf("scope %q, want %q", got, ev.Scope)
+	}
+	if got := s.num(obj, "pending_ns"); got != float64(ev.PendingNs) {
+		s.errorf("pending_ns = %v, want %d", got, ev.PendingNs)
+	}
+	if got := s.oneOf(obj, "reason", "blocked", "stopped", "traced", "uninterruptible", "unknown"); got != ev.PendingReason.String() {
+		s.errorf("reason %q, want %q", got, ev.PendingReason)
+	}
+	if ev.PendingReason == tracer.PendingBlocked {
+		if got := s.oneOf(obj, "when_unblocked", "terminate", "core", "stop", "ignore", "handler"); got != ev.WhenUnblocked.String() {
+			s.errorf("when_unblocked %q, want %q", got, ev.WhenUnblocked)
+		}
+	} else if _, ok := obj["when_unblocked"]; ok {
+		s.errorf("when_unblocked with reason %s", ev.PendingReason)
+	}
+	if ev.Wait == nil {
+		if _, ok := obj["wait"]; ok {
+			s.errorf("wait without a wait site")
+		}
+		return
+	}
+	w := s.object(obj, "wait")
+	if len(ev.Wait.Stack) > 0 {
+		stack := s.array(w, "stack")
+		if len(stack) != len(ev.Wait.Stack) {
+			s.errorf("wait.stack = %v, want %q", stack, ev.Wait.Stack)
+		}
+		for i, f := range stack {
+			if str, ok := f.(string); !ok || (i < len(ev.Wait.Stack) && str != ev.Wait.Stack[i]) {
+				s.errorf("wait.stack[%d] = %v", i, f)
+			}
+		}
+		if _, ok := w["stack_error"]; ok {
+			s.errorf("wait.stack_error with a stack")
+		}
+	} else if got := s.str(w, "stack_error"); got == "" || got != ev.Wait.StackErr {
+		s.errorf("wait.stack_error = %q, want %q", got, ev.Wait.StackErr)
+	}
+	if ev.Wait.InSyscall {
+		sc := s.object(w, "syscall")
+		if got := s.num(sc, "nr"); got != float64(ev.Wait.SyscallNr) {
+			s.errorf("wait.syscall.nr = %v, want %d", got, ev.Wait.SyscallNr)
+		}
+		if got := s.str(sc, "name"); got != syscalls.Name(ev.Wait.SyscallNr) {
+			s.errorf("wait.syscall.name = %q", got)
+		}
+	} else if _, ok := w["syscall"]; ok {
+		s.errorf("wait.syscall outside a system call")
 	}
 }
 

@@ -208,8 +208,56 @@ func (t *Table) appendPending(b []byte, ev *tracer.Event) []byte {
 	b = append(b, " for "...)
 	b = appendDuration(b, ev.PendingNs)
 	b = append(b, ": "...)
-	b = append(b, ev.PendingReason.String()...)
+	if ev.PendingReason == tracer.PendingBlocked && ev.WhenUnblocked != tracer.UnblockedNone {
+		b = t.appendBlocked(b, ev)
+	} else {
+		b = append(b, ev.PendingReason.String()...)
+	}
+	if ev.Wait != nil {
+		b = appendWaitSite(b, ev.Wait)
+	}
 	return append(b, '\n')
+}
+
+// maxWaitFrames is how many kernel frames a PENDING row shows; JSON has
+// the whole stack.
+const maxWaitFrames = 4
+
+// appendWaitSite: where a task in D state waits, innermost first, down to
+// the system call it is in.
+//
+//	uninterruptible in kernel_clone ← vfork()
+func appendWaitSite(b []byte, w *tracer.WaitSite) []byte {
+	frames := w.Frames()
+	if len(frames) == 0 && !w.InSyscall {
+		b = append(b, " (no kernel stack: "...)
+		b = append(b, w.StackErr...)
+		return append(b, ')')
+	}
+	b = append(b, " in "...)
+	for i, f := range frames {
+		if i == maxWaitFrames {
+			b = append(b, " ← …"...)
+			break
+		}
+		if i > 0 {
+			b = append(b, " ← "...)
+		}
+		b = append(b, f...)
+	}
+	if w.InSyscall {
+		if len(frames) > 0 {
+			b = append(b, " ← "...)
+		}
+		b = append(b, syscalls.Name(w.SyscallNr)...)
+		b = append(b, "()"...)
+	}
+	if len(w.Stack) == 0 {
+		b = append(b, " (no kernel stack: "...)
+		b = append(b, w.StackErr...)
+		b = append(b, ')')
+	}
+	return b
 }
 
 // appendDuration writes ns as 850ns, 12.3µs, 4.5ms or 1.2s.
@@ -282,10 +330,8 @@ func (t *Table) appendVerdict(b []byte, ev *tracer.Event) []byte {
 		if ev.Scope == tracer.ScopeThread {
 			b = append(b, " (kills the whole process)"...)
 		}
-	case v.Kind == tracer.VerdictBlocked && v.FatalWhenUnblocked:
-		b = t.color(b, ansiYellow)
-		b = append(b, "blocked, FATAL when unblocked"...)
-		b = t.color(b, ansiReset)
+	case v.Kind == tracer.VerdictBlocked && v.WhenUnblocked != tracer.UnblockedNone:
+		b = t.appendBlocked(b, ev)
 	case v.Kind == tracer.VerdictHandled:
 		b = append(b, "handled"...)
 		if ev.SigWait {
@@ -318,6 +364,31 @@ func (t *Table) appendVerdict(b []byte, ev *tracer.Event) []byte {
 	}
 	return b
 }
+
+// appendBlocked says what a blocked signal does once it is unblocked.
+func (t *Table) appendBlocked(b []byte, ev *tracer.Event) []byte {
+	switch ev.WhenUnblocked {
+	case tracer.UnblockedTerminate, tracer.UnblockedCore:
+		b = t.color(b, ansiYellow)
+		b = append(b, "blocked, FATAL when unblocked"...)
+		if ev.WhenUnblocked == tracer.UnblockedCore {
+			b = append(b, " (core)"...)
+		}
+		return t.color(b, ansiReset)
+	case tracer.UnblockedStop:
+		return append(b, "blocked, stops when unblocked"...)
+	case tracer.UnblockedHandler:
+		return append(b, "blocked, handled when unblocked"...)
+	}
+	b = append(b, "blocked, ignored when unblocked"...)
+	if ev.Sig == tracerSIGCONT && ev.Disposition == tracer.DispDefault {
+		// The one thing SIGCONT does by default it did when sent.
+		b = append(b, " (resumed the process when sent)"...)
+	}
+	return b
+}
+
+const tracerSIGCONT = 18
 
 func (t *Table) appendDelivery(b []byte, ev *tracer.Event) []byte {
 	switch ev.KillCause {

@@ -342,7 +342,7 @@ func TestDecode(t *testing.T) {
 		{"blocked and traced", rawSample(t, blocked, nil, 0), Event{
 			Type: TypeGenerate, Sig: 15, Sender: with(pkSender, func(p *Process) { p.Argv, p.Ancestry = nil, nil }),
 			Target: daemon, Scope: ScopeProcess, Blocked: true, Traced: true,
-			DefaultAction: signals.Terminate, Verdict: Verdict{Kind: VerdictBlocked, FatalWhenUnblocked: true},
+			DefaultAction: signals.Terminate, Verdict: Verdict{Kind: VerdictBlocked, FatalWhenUnblocked: true, WhenUnblocked: UnblockedTerminate},
 		}},
 		{"sigwait, SI_QUEUE", rawSample(t, sigwait, nil, 0), Event{
 			Type: TypeGenerate, Sig: 10, Code: -1, Sender: with(pkSender, func(p *Process) { p.Argv, p.Ancestry = nil, nil }),

@@ -232,6 +232,9 @@ type Event struct {
 	// Pending: generated PendingNs ago and still not delivered.
 	PendingNs     int64
 	PendingReason PendingReason
+	// Pending, PendingUninterruptible: where the task waits (nil
+	// otherwise). Made for this event and never changed after.
+	Wait *WaitSite
 
 	// Lost: reserve failures since the previous lost record.
 	Lost uint64

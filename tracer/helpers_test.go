@@ -217,6 +217,9 @@ func runHelper(mode string) int {
 	if h, ok := moreHelpers[mode]; ok {
 		return h()
 	}
+	if rc, ok := runLaterHelper(mode); ok {
+		return rc
+	}
 	fmt.Fprintln(os.Stderr, "unknown helper mode", mode)
 	return 112
 }

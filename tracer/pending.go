@@ -40,6 +40,8 @@ type pendingEntry struct {
 	comm     [16]byte
 	blocked  bool
 	reported bool
+	// What the signal does once unblocked, judged at generation.
+	whenUnblocked Unblocked
 }
 
 // queue holds the instances of one signal pending on one queue: one for a
@@ -85,7 +87,7 @@ func (k *tracker) observe(ev *Event) {
 			key = makeKey(ev.Target.TID, ev.Sig, true)
 		}
 		e := pendingEntry{gen: ev.Time.UnixNano(), pid: ev.Target.PID, tid: ev.Target.TID,
-			uid: ev.Target.UID, comm: ev.Target.Comm, blocked: ev.Blocked}
+			uid: ev.Target.UID, comm: ev.Target.Comm, blocked: ev.Blocked, whenUnblocked: ev.WhenUnblocked}
 		q, ok := k.queues[key]
 		switch {
 		case !ok:
@@ -194,6 +196,15 @@ func (k *tracker) sweep(now time.Time, emit func(*Event) error) error {
 			ev.Scope = ScopeThread
 		}
 		ev.PendingReason = pendingReason(state, blocked || e.blocked)
+		if ev.PendingReason == PendingBlocked {
+			ev.WhenUnblocked = e.whenUnblocked
+		}
+		if ev.PendingReason == PendingUninterruptible {
+			// Read right after the state that said D: "waits in
+			// D" alone does not tell a stuck NFS mount from a
+			// vfork() parent or a disk flush.
+			ev.Wait = k.waitSite(e.pid, e.tid)
+		}
 		if err := emit(&ev); err != nil {
 			return err
 		}
@@ -216,10 +227,16 @@ var pendingReasonNames = [...]string{"unknown", "blocked", "stopped", "traced", 
 
 func (r PendingReason) String() string { return pendingReasonNames[r] }
 
-// pendingReason: a stopped or traced task takes no signal until continued
-// (wants_signal()); a task in D state not until it wakes; otherwise the
-// mask is the reason.
+// pendingReason: a blocked signal waits for the mask whatever the task
+// does, so the mask comes first: a blocked signal at a task that sleeps in
+// D state stays pending after it wakes, and naming the sleep would promise
+// a delivery that will not come. Otherwise a stopped or traced task takes
+// no signal until continued (wants_signal()), and a task in D state not
+// until it wakes.
 func pendingReason(state byte, blocked bool) PendingReason {
+	if blocked {
+		return PendingBlocked
+	}
 	switch state {
 	case 'T':
 		return PendingStopped
@@ -227,9 +244,6 @@ func pendingReason(state byte, blocked bool) PendingReason {
 		return PendingTraced
 	case 'D':
 		return PendingUninterruptible
-	}
-	if blocked {
-		return PendingBlocked
 	}
 	return PendingUnknown
 }

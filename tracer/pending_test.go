@@ -25,8 +25,8 @@ func TestPendingSignals(t *testing.T) {
 		sent := time.Now()
 		must(t, syscall.Kill(c.pid(), syscall.SIGTERM))
 		ev, _ := col.waitFor(t, 0, "pending SIGTERM", pendingOf(c.pid(), syscall.SIGTERM))
-		if ev.PendingReason != PendingBlocked {
-			t.Errorf("reason %v, want blocked", ev.PendingReason)
+		if ev.PendingReason != PendingBlocked || ev.WhenUnblocked != UnblockedTerminate {
+			t.Errorf("reason %v, when unblocked %q; want blocked, terminate", ev.PendingReason, ev.WhenUnblocked)
 		}
 		if ev.PendingNs < after.Nanoseconds() || time.Duration(ev.PendingNs) > time.Since(sent)+time.Second {
 			t.Errorf("pending_ns %v, want at least %v and about the time since sending", time.Duration(ev.PendingNs), after)

@@ -281,7 +281,7 @@ func TestKernelKillReasons(t *testing.T) {
 	t.Run("pid namespace init exits", func(t *testing.T) {
 		from := col.len()
 		c := spawn(t, "ns-init", withSysProcAttr(&syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID}))
-		kids := childrenOf(t, c.pid())
+		kids := childrenOf(c.pid())
 		if len(kids) != 1 {
 			t.Fatalf("ns init has children %v, want one daemon", kids)
 		}
@@ -307,34 +307,6 @@ func TestKernelKillReasons(t *testing.T) {
 			t.Errorf("victim's memory cgroup %q, want %q", gen.Target.Cgroup, rel)
 		}
 	})
-}
-
-// childrenOf lists the pids whose parent is pid, from /proc/*/stat.
-func childrenOf(t *testing.T, pid int) []int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc")
-	must(t, err)
-	var out []int
-	for _, e := range ents {
-		n, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		// ") S PPID ..."
-		if f := strings.Fields(s[i+1:]); len(f) > 1 && f[1] == strconv.Itoa(pid) {
-			out = append(out, n)
-		}
-	}
-	return out
 }
 
 // waitExit waits for the helper to end by itself (no stdin close).

@@ -51,6 +51,74 @@ type Verdict struct {
 	Fatal              bool
 	Unprepared         bool // fatal, and the receiver could have caught it
 	FatalWhenUnblocked bool // blocked, and fatal the moment it is unblocked
+	// WhenUnblocked: for a blocked signal, what it does once unblocked
+	// (FatalWhenUnblocked is WhenUnblocked.Kills()); UnblockedNone for
+	// every other verdict.
+	WhenUnblocked Unblocked
+}
+
+// Unblocked is what a pending blocked signal does the moment its receiver
+// unblocks it, decided by get_signal() (kernel/signal.c) from the
+// disposition it then finds. sigtrace predicts it from the disposition at
+// generation: a receiver that calls sigaction() before unblocking (the
+// usual block, install, unblock sequence) changes the outcome.
+type Unblocked uint8
+
+const (
+	UnblockedNone Unblocked = iota // not a blocked signal
+	UnblockedTerminate
+	UnblockedCore
+	// UnblockedStop: SIGTSTP, SIGTTIN or SIGTTOU with SIG_DFL stop the
+	// whole group, except that get_signal() discards them when the
+	// receiver's process group is orphaned at that moment
+	// (is_current_pgrp_orphaned(), "The job control signals do nothing
+	// in an orphaned pgrp"), and a SIGCONT sent meanwhile removes them
+	// from the queues (prepare_signal()). Neither is known at generation.
+	UnblockedStop
+	// UnblockedIgnore: SIG_IGN, a SIG_DFL whose default does nothing
+	// (SIGCHLD, SIGURG, SIGWINCH), a pid namespace's init without a
+	// handler, and SIGCONT with SIG_DFL: its one effect, resuming a
+	// stopped group, happened in prepare_signal() when it was sent,
+	// blocked or not, and get_signal() then does nothing with it.
+	UnblockedIgnore
+	UnblockedHandler
+)
+
+var unblockedNames = [...]string{"", "terminate", "core", "stop", "ignore", "handler"}
+
+func (u Unblocked) String() string {
+	if int(u) < len(unblockedNames) {
+		return unblockedNames[u]
+	}
+	return "unknown"
+}
+
+// Kills reports whether the receiver dies once it unblocks the signal.
+func (u Unblocked) Kills() bool { return u == UnblockedTerminate || u == UnblockedCore }
+
+// whenUnblocked follows get_signal()'s order for a dequeued signal: SIG_IGN,
+// a handler, then the default action, where SIG_KERNEL_IGNORE signals do
+// nothing, a SIGNAL_UNKILLABLE task skips every default but SIGKILL's and
+// SIGSTOP's (which cannot be blocked), stop signals stop and the rest kill.
+func whenUnblocked(sig int, disp Disposition, unkillable bool) Unblocked {
+	switch disp {
+	case DispIgnore:
+		return UnblockedIgnore
+	case DispHandler:
+		return UnblockedHandler
+	}
+	action := signals.DefaultAction(sig)
+	switch {
+	case action == signals.Ignore, action == signals.Continue, unkillable:
+		return UnblockedIgnore
+	}
+	switch action {
+	case signals.Stop:
+		return UnblockedStop
+	case signals.Core:
+		return UnblockedCore
+	}
+	return UnblockedTerminate
 }
 
 var (
@@ -95,10 +163,12 @@ func Judge(in VerdictInput) Verdict {
 	}
 
 	action := signals.DefaultAction(in.Sig)
-	killsByDefault := in.Disposition == DispDefault && action.Kills() && !in.Unkillable
 
 	if in.Blocked {
-		return Verdict{Kind: VerdictBlocked, FatalWhenUnblocked: killsByDefault}
+		// complete_signal() finds no thread that wants it: it waits in
+		// the queue, and get_signal() decides once it is unblocked.
+		w := whenUnblocked(in.Sig, in.Disposition, in.Unkillable)
+		return Verdict{Kind: VerdictBlocked, FatalWhenUnblocked: w.Kills(), WhenUnblocked: w}
 	}
 	if in.SigWait {
 		return Verdict{Kind: VerdictHandled}

@@ -82,6 +82,29 @@ func vtAtDelivery(sig int, disp Disposition, unkillable bool) VerdictKind {
 	return VerdictFatal
 }
 
+// vtWhenUnblocked is get_signal()'s decision, in the same order, for a
+// blocked signal once it is unblocked, told apart the way the SPEC's
+// when_unblocked is: SIGCONT's SIG_DFL is in SIG_KERNEL_IGNORE_MASK, so
+// at delivery it does nothing (prepare_signal() resumed the group when it
+// was sent, blocked or not).
+func vtWhenUnblocked(sig int, disp Disposition, unkillable bool) Unblocked {
+	switch {
+	case disp == DispIgnore:
+		return UnblockedIgnore
+	case disp == DispHandler:
+		return UnblockedHandler
+	case vtIn(sig, vtKernelIgnore):
+		return UnblockedIgnore
+	case unkillable && !vtIn(sig, vtKernelOnly):
+		return UnblockedIgnore
+	case vtIn(sig, vtKernelStop):
+		return UnblockedStop
+	case vtIn(sig, vtKernelCore):
+		return UnblockedCore
+	}
+	return UnblockedTerminate
+}
+
 // vtKernel predicts the whole outcome from what the generate tracepoint
 // saw.
 func vtKernel(c vtCase) Verdict {
@@ -118,7 +141,8 @@ func vtKernel(c vtCase) Verdict {
 	if blocked {
 		// complete_signal() finds no thread that wants it: it stays
 		// pending, and get_signal() decides once it is unblocked.
-		return Verdict{Kind: VerdictBlocked, FatalWhenUnblocked: vtAtDelivery(c.sig, disp, c.unkillable) == VerdictFatal}
+		return Verdict{Kind: VerdictBlocked, FatalWhenUnblocked: vtAtDelivery(c.sig, disp, c.unkillable) == VerdictFatal,
+			WhenUnblocked: vtWhenUnblocked(c.sig, disp, c.unkillable)}
 	}
 	if sigwait {
 		// In real_blocked: complete_signal() starts no group exit and
@@ -199,6 +223,12 @@ func TestJudgeInvariants(t *testing.T) {
 							if v.FatalWhenUnblocked && v.Kind != VerdictBlocked {
 								t.Errorf("%v: fatal_when_unblocked with verdict %s", c, v.Kind)
 							}
+							if (v.WhenUnblocked != UnblockedNone) != (v.Kind == VerdictBlocked) {
+								t.Errorf("%v: when_unblocked %q with verdict %s", c, v.WhenUnblocked, v.Kind)
+							}
+							if v.FatalWhenUnblocked != v.WhenUnblocked.Kills() {
+								t.Errorf("%v: fatal_when_unblocked %v but when_unblocked %q", c, v.FatalWhenUnblocked, v.WhenUnblocked)
+							}
 							if v.Fatal && disp == DispHandler && sig != 9 {
 								t.Errorf("%v: fatal although the receiver handles it", c)
 							}
@@ -264,14 +294,20 @@ func TestJudgeNamed(t *testing.T) {
 		{"SIGRTMIN+3 default is fatal", vin{Sig: 37}, fatalUnprepared},
 		{"SIGRTMAX default is fatal", vin{Sig: 64}, fatalUnprepared},
 		{"signal 32 default is fatal", vin{Sig: 32}, fatalUnprepared},
-		{"blocked SIGTERM default: blocked, fatal when unblocked", vin{Sig: 15, Blocked: true}, Verdict{Kind: VerdictBlocked, FatalWhenUnblocked: true}},
-		{"blocked SIGSEGV default: fatal when unblocked", vin{Sig: 11, Blocked: true}, Verdict{Kind: VerdictBlocked, FatalWhenUnblocked: true}},
-		{"blocked SIGTERM with handler: not fatal when unblocked", vin{Sig: 15, Blocked: true, Disposition: DispHandler}, Verdict{Kind: VerdictBlocked}},
-		{"blocked SIGTERM SIG_IGN", vin{Sig: 15, Blocked: true, Disposition: DispIgnore}, Verdict{Kind: VerdictBlocked}},
-		{"blocked SIGCHLD default", vin{Sig: 17, Blocked: true}, Verdict{Kind: VerdictBlocked}},
-		{"blocked SIGTSTP default", vin{Sig: 20, Blocked: true}, Verdict{Kind: VerdictBlocked}},
-		{"blocked SIGTERM to a namespace init", vin{Sig: 15, Blocked: true, Unkillable: true}, Verdict{Kind: VerdictBlocked}},
-		{"blocked SIGRTMIN+1 default", vin{Sig: 35, Blocked: true}, Verdict{Kind: VerdictBlocked, FatalWhenUnblocked: true}},
+		{"blocked SIGTERM default: blocked, fatal when unblocked", vin{Sig: 15, Blocked: true}, Verdict{Kind: VerdictBlocked, FatalWhenUnblocked: true, WhenUnblocked: UnblockedTerminate}},
+		{"blocked SIGSEGV default: fatal when unblocked, with a core", vin{Sig: 11, Blocked: true}, Verdict{Kind: VerdictBlocked, FatalWhenUnblocked: true, WhenUnblocked: UnblockedCore}},
+		{"blocked SIGTERM with handler: handled when unblocked", vin{Sig: 15, Blocked: true, Disposition: DispHandler}, Verdict{Kind: VerdictBlocked, WhenUnblocked: UnblockedHandler}},
+		{"blocked SIGTERM SIG_IGN: ignored when unblocked", vin{Sig: 15, Blocked: true, Disposition: DispIgnore}, Verdict{Kind: VerdictBlocked, WhenUnblocked: UnblockedIgnore}},
+		{"blocked SIGCHLD default: ignored when unblocked", vin{Sig: 17, Blocked: true}, Verdict{Kind: VerdictBlocked, WhenUnblocked: UnblockedIgnore}},
+		{"blocked SIGTSTP default: stops when unblocked", vin{Sig: 20, Blocked: true}, Verdict{Kind: VerdictBlocked, WhenUnblocked: UnblockedStop}},
+		{"blocked SIGTTIN default: stops when unblocked", vin{Sig: 21, Blocked: true}, Verdict{Kind: VerdictBlocked, WhenUnblocked: UnblockedStop}},
+		{"blocked SIGTTOU default: stops when unblocked", vin{Sig: 22, Blocked: true}, Verdict{Kind: VerdictBlocked, WhenUnblocked: UnblockedStop}},
+		{"blocked SIGTSTP with a handler", vin{Sig: 20, Blocked: true, Disposition: DispHandler}, Verdict{Kind: VerdictBlocked, WhenUnblocked: UnblockedHandler}},
+		{"blocked SIGTSTP to a namespace init: ignored when unblocked", vin{Sig: 20, Blocked: true, Unkillable: true}, Verdict{Kind: VerdictBlocked, WhenUnblocked: UnblockedIgnore}},
+		{"blocked SIGCONT default: it resumed when sent, nothing when unblocked", vin{Sig: 18, Blocked: true}, Verdict{Kind: VerdictBlocked, WhenUnblocked: UnblockedIgnore}},
+		{"blocked SIGCONT with a handler", vin{Sig: 18, Blocked: true, Disposition: DispHandler}, Verdict{Kind: VerdictBlocked, WhenUnblocked: UnblockedHandler}},
+		{"blocked SIGTERM to a namespace init", vin{Sig: 15, Blocked: true, Unkillable: true}, Verdict{Kind: VerdictBlocked, WhenUnblocked: UnblockedIgnore}},
+		{"blocked SIGRTMIN+1 default", vin{Sig: 35, Blocked: true}, Verdict{Kind: VerdictBlocked, FatalWhenUnblocked: true, WhenUnblocked: UnblockedTerminate}},
 		{"SIGTERM while one is pending: merged", vin{Sig: 15, Result: ResultAlreadyPending}, Verdict{Kind: VerdictMerged}},
 		{"blocked SIGTERM, second one: merged", vin{Sig: 15, Blocked: true, Result: ResultAlreadyPending}, Verdict{Kind: VerdictMerged}},
 		{"SIGKILL while one is pending: merged", vin{Sig: 9, Result: ResultAlreadyPending}, Verdict{Kind: VerdictMerged}},
@@ -299,6 +335,14 @@ func TestEnumStrings(t *testing.T) {
 	} {
 		if got := k.String(); got != want {
 			t.Errorf("VerdictKind(%d).String() = %q, want %q", k, got, want)
+		}
+	}
+	for u, want := range map[Unblocked]string{
+		UnblockedNone: "", UnblockedTerminate: "terminate", UnblockedCore: "core", UnblockedStop: "stop",
+		UnblockedIgnore: "ignore", UnblockedHandler: "handler", Unblocked(99): "unknown",
+	} {
+		if got := u.String(); got != want {
+			t.Errorf("Unblocked(%d).String() = %q, want %q", u, got, want)
 		}
 	}
 	for r, want := range map[Result]string{

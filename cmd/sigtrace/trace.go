@@ -27,7 +27,9 @@ func newTraceCmd() *cobra.Command {
 		Long: `Shows every signal on the machine as it is sent: who sent it (with its
 parent chain and argv), to whom, with which si_code, what the receiver was set
 up to do with it, and what will happen. FATAL marks a signal the receiver will
-die of; "unprepared" means it could have caught it but has no handler.
+die of; "unprepared" means it could have caught it but has no handler. A
+blocked signal says what it will do once unblocked (JSON when_unblocked:
+terminate, core, stop, ignore or handler).
 
 A process that catches a signal and sends it to itself again to die of it
 (the Go runtime for SIGHUP, SIGINT and SIGTERM without signal.Notify,

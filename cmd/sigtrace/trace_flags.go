@@ -44,7 +44,7 @@ func (f *traceFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.noDeliver, "no-deliver", false, "leave out deliver events (a thread taking a signal)")
 	fl.BoolVar(&f.threadKills, "thread-kills", false, "table: also show the SIGKILLs the kernel gives the other threads when a process calls exit_group() or execs (JSON always has them, with kill_cause)")
 	fl.DurationVar(&f.duration, "duration", 0, "stop after this long (e.g. 30s, 10m)")
-	fl.DurationVar(&f.pending, "pending-after", 0, "report a signal still not delivered this long after it was sent (e.g. 500ms); off by default")
+	fl.DurationVar(&f.pending, "pending-after", 0, "report a signal still not delivered this long after it was sent (e.g. 500ms), with why; for a task in D state, where it waits (kernel stack, system call); off by default")
 	fl.IntVar(&f.count, "count", 0, "stop after this many events")
 	fl.IntVar(&f.ringSizeMiB, "ring-size", tracer.DefaultRingSize>>20, "ring buffer size in MiB (a power of two)")
 	fl.StringVar(&f.readyFile, "ready-file", "", "write this file once probes are attached")
