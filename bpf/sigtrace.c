@@ -161,6 +161,7 @@ struct {
 #define RLIMIT_CPU 0     /* include/uapi/asm-generic/resource.h */
 #define RLIMIT_RTTIME 15
 #define RLIM_INFINITY (~0UL)
+#define TRACE_SIGNAL_IGNORED 1 /* include/trace/events/signal.h */
 #define SI_USER 0
 #define SI_KERNEL 0x80
 #define SI_QUEUE -1
@@ -739,10 +740,20 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 		flags |= F_UNKILLABLE;
 	if (task->ptrace)
 		flags |= F_TRACED;
-	/* prepare_signal() drops every signal but a coredump's SIGKILL to a
-	 * group that is already exiting, and the tracepoint says "ignored". */
-	if ((task->signal->flags & SIGNAL_GROUP_EXIT) || (task->flags & PF_EXITING))
+	/* A group already exiting never takes the signal: prepare_signal()
+	 * drops all but a core dump's SIGKILL since 5.17 (the tracepoint says
+	 * "ignored"), and before that queued it to threads on their way out.
+	 * The tracepoint fires after complete_signal(), which marks the group
+	 * exiting with this very signal when it is fatal: that is no earlier
+	 * exit. An exiting thread (PF_EXITING) likewise never dequeues a
+	 * signal sent to it alone; one sent to its process goes to another. */
+	struct signal_struct *tsig = task->signal;
+	if (tsig->flags & SIGNAL_GROUP_EXIT) {
+		if (result == TRACE_SIGNAL_IGNORED || (tsig->group_exit_code & 0x7f) != sig)
+			flags |= F_TARGET_EXITING;
+	} else if (!group && (task->flags & PF_EXITING)) {
 		flags |= F_TARGET_EXITING;
+	}
 
 	if (detail) {
 		struct sender_detail *d = &rec->d;

@@ -341,7 +341,7 @@ func (t *Table) appendVerdict(b []byte, ev *tracer.Event) []byte {
 		b = append(b, "merged: already pending, this one is lost"...)
 	case v.Kind == tracer.VerdictDropped:
 		b = append(b, "dropped: signal queue full"...)
-	case v.Kind == tracer.VerdictIgnored && ev.Result == tracer.ResultIgnored && ev.TargetExiting:
+	case v.Kind == tracer.VerdictIgnored && ev.TargetExiting:
 		b = append(b, "ignored: target already exiting"...)
 	case v.Kind == tracer.VerdictIgnored && ev.Result == tracer.ResultIgnored && ev.Unkillable:
 		b = append(b, "ignored (namespace init without a handler)"...)

@@ -202,12 +202,13 @@ func (d *Decoder) decode(raw []byte, ev *Event, fromRing bool) error {
 	}
 
 	ev.Verdict = Judge(VerdictInput{
-		Sig:         ev.Sig,
-		Result:      ev.Result,
-		Disposition: ev.Disposition,
-		Blocked:     ev.Blocked,
-		SigWait:     ev.SigWait,
-		Unkillable:  ev.Unkillable,
+		Sig:           ev.Sig,
+		Result:        ev.Result,
+		Disposition:   ev.Disposition,
+		Blocked:       ev.Blocked,
+		SigWait:       ev.SigWait,
+		Unkillable:    ev.Unkillable,
+		TargetExiting: ev.TargetExiting,
 	})
 	return nil
 }

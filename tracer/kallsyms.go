@@ -53,8 +53,8 @@ func kallsymsRanges(r io.Reader, names []string) (out [2 * sigtraceLimitsOOM_RAN
 			break // module symbols from here on
 		}
 		addr, err := strconv.ParseUint(f[0], 16, 64)
-		if err != nil || addr == 0 {
-			return [2 * sigtraceLimitsOOM_RANGES]uint64{} // addresses hidden
+		if err != nil {
+			continue
 		}
 		if open >= 0 && addr > openAddr {
 			out[2*open+1] = addr
@@ -64,7 +64,10 @@ func kallsymsRanges(r io.Reader, names []string) (out [2 * sigtraceLimitsOOM_RAN
 			}
 		}
 		if t := f[1]; t != "t" && t != "T" {
-			continue
+			continue // per-CPU and absolute symbols may sit at 0
+		}
+		if addr == 0 {
+			return [2 * sigtraceLimitsOOM_RANGES]uint64{} // text addresses hidden (kptr_restrict)
 		}
 		if i, ok := want[f[2]]; ok && out[2*i] == 0 && open < 0 {
 			out[2*i] = addr

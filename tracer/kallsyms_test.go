@@ -7,7 +7,10 @@ import (
 )
 
 func TestKallsymsRanges(t *testing.T) {
-	const syms = `ffffffff81597b80 t __pfx_mark_oom_victim
+	// With CONFIG_KALLSYMS_ALL (Debian) per-CPU symbols come first, at 0.
+	const syms = `0000000000000000 A fixed_percpu_data
+0000000000001000 A cpu_debug_store
+ffffffff81597b80 t __pfx_mark_oom_victim
 ffffffff81598eb0 t __oom_kill_process
 ffffffff81598eb0 t __oom_kill_process_alias
 ffffffff81599000 t oom_kill_process.cold

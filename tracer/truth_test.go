@@ -413,8 +413,10 @@ func TestTargetAlreadyExiting(t *testing.T) {
 	from := col.len()
 	must(t, syscall.Kill(pid, syscall.SIGTERM))
 	ev, _ := col.waitFor(t, from, "SIGTERM to the exiting process", genTo(pid, syscall.SIGTERM))
-	if ev.Result != ResultIgnored || !ev.TargetExiting || ev.Kind != VerdictIgnored {
-		t.Errorf("result %v target_exiting %v verdict %v, want ignored because the target is exiting", ev.Result, ev.TargetExiting, ev.Kind)
+	// Since 5.17 the kernel drops it (result ignored); before, it queued it
+	// to a group that would never take it. Either way it is lost.
+	if !ev.TargetExiting || ev.Kind != VerdictIgnored {
+		t.Errorf("result %v target_exiting %v verdict %v, want verdict ignored because the target is exiting", ev.Result, ev.TargetExiting, ev.Kind)
 	}
 	must(t, syscall.PtraceDetach(pid))
 	var ws syscall.WaitStatus

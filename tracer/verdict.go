@@ -42,6 +42,9 @@ type VerdictInput struct {
 	SigWait bool
 	// Unkillable: the target is a pid namespace's init (SIGNAL_UNKILLABLE).
 	Unkillable bool
+	// TargetExiting: the target's group is already exiting
+	// (SIGNAL_GROUP_EXIT), or the target thread is, for a signal to it.
+	TargetExiting bool
 }
 
 // Verdict is the outcome. Fatal means the receiver's whole thread group
@@ -151,6 +154,14 @@ func Judge(in VerdictInput) Verdict {
 		}
 		// Includes a pid namespace's init receiving a signal it has no
 		// handler for (sig_task_ignored(): SIGNAL_UNKILLABLE).
+		return Verdict{Kind: VerdictIgnored}
+	}
+
+	// A dying group takes no more signals: since 5.17 prepare_signal()
+	// drops them (result ignored, above); before, it queued them to
+	// threads that exit without ever dequeuing them. Only SIGKILL still
+	// matters: it ends a core dump in progress.
+	if in.TargetExiting && in.Sig != sigKill {
 		return Verdict{Kind: VerdictIgnored}
 	}
 

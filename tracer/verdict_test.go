@@ -359,3 +359,24 @@ func TestEnumStrings(t *testing.T) {
 		}
 	}
 }
+
+// TestJudgeTargetExiting: a group already on its way out takes no more
+// signals, whatever it had set up; only SIGKILL still counts (it ends a
+// core dump).
+func TestJudgeTargetExiting(t *testing.T) {
+	for _, tc := range []struct {
+		in   VerdictInput
+		want VerdictKind
+	}{
+		{VerdictInput{Sig: 15, Result: ResultIgnored, TargetExiting: true}, VerdictIgnored},
+		{VerdictInput{Sig: 15, Result: ResultDelivered, TargetExiting: true}, VerdictIgnored}, // before 5.17: queued, never taken
+		{VerdictInput{Sig: 1, Result: ResultDelivered, Disposition: DispHandler, TargetExiting: true}, VerdictIgnored},
+		{VerdictInput{Sig: 20, Result: ResultDelivered, Blocked: true, TargetExiting: true}, VerdictIgnored},
+		{VerdictInput{Sig: 9, Result: ResultDelivered, TargetExiting: true}, VerdictFatal},
+		{VerdictInput{Sig: 15, Result: ResultDelivered}, VerdictFatal},
+	} {
+		if got := Judge(tc.in).Kind; got != tc.want {
+			t.Errorf("Judge(%+v) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
