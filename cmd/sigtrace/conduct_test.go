@@ -386,6 +386,35 @@ func TestOwnSignals(t *testing.T) {
 	}
 }
 
+// TestQuitStops: SIGQUIT (Ctrl-\\ in a terminal) is a stop request like
+// SIGINT: status 0, what was seen flushed, no goroutine dump.
+func TestQuitStops(t *testing.T) {
+	requireRoot(t)
+	p := startSigtrace(t, "trace", "-o", "json", "-s", "USR1", "--no-deliver", "--comm", selfComm(t))
+	pid := p.cmd.Process.Pid
+	if err := syscall.Kill(pid, syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	// The SIGUSR1 record is in the ring once kill(2) returns (the
+	// tracepoint runs inside it): the stop must drain and print it.
+	lines := make(chan []byte, 1)
+	go func() { b, _ := io.ReadAll(p.stdout); lines <- b }()
+	if err := syscall.Kill(pid, syscall.SIGQUIT); err != nil {
+		t.Fatal(err)
+	}
+	code := p.wait(t)
+	out := <-lines
+	if code != 0 {
+		t.Errorf("exit status after SIGQUIT = %d, want 0; stderr: %s", code, p.errText())
+	}
+	if e := p.errText(); strings.Contains(e, "goroutine ") || strings.Contains(e, "SIGQUIT: quit") {
+		t.Errorf("SIGQUIT made a goroutine dump: %s", e)
+	}
+	if !strings.Contains(string(out), `"name":"SIGUSR1"`) {
+		t.Errorf("the SIGUSR1 sent before SIGQUIT was not flushed: %q", out)
+	}
+}
+
 // TestStopWithBlockedOutput: SIGTERM ends sigtrace even when nobody reads
 // its output and a write is blocked (sigtrace trace | less, paused).
 func TestStopWithBlockedOutput(t *testing.T) {

@@ -61,7 +61,9 @@ func runTrace(parent context.Context, f *traceFlags, debug bool) error {
 	// daemons are ignored, and a closed stdout ends it quietly instead of
 	// killing it with SIGPIPE.
 	signal.Ignore(syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGPIPE)
-	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+	// SIGQUIT (Ctrl-\) is a user's other stop key; left to the Go
+	// runtime it dumps every goroutine and exits 2.
+	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM, syscall.SIGQUIT)
 	defer stop()
 	if f.duration > 0 {
 		var cancel context.CancelFunc
