@@ -112,6 +112,8 @@ func echo() int {
 
 func runHelper(mode string) int {
 	switch mode {
+	case "clock":
+		return clockHelper() // clock_integration_test.go
 	case "daemon":
 		applyDispositions()
 		ready()
