@@ -27,7 +27,11 @@ func newTraceCmd() *cobra.Command {
 		Long: `Shows every signal on the machine as it is sent: who sent it (with its
 parent chain and argv), to whom, with which si_code, what the receiver was set
 up to do with it, and what will happen. FATAL marks a signal the receiver will
-die of; "unprepared" means it could have caught it but has no handler.`,
+die of; "unprepared" means it could have caught it but has no handler.
+
+--count N counts signals, not rows: after the Nth signal sent, no further
+one is shown, but the rows that tell what became of the counted ones (their
+delivery, the death they caused) still are, for up to ` + countGrace.String() + `.`,
 		Example: `  sudo sigtrace trace
   sudo sigtrace trace -s HUP,USR1 --fatal
   sudo sigtrace trace -p 1234 -o json
@@ -71,6 +75,11 @@ func runTrace(parent context.Context, f *traceFlags, debug bool) error {
 		defer cancel()
 	}
 
+	// --count ends the trace through ctx too, once the rows of the
+	// signals it counted are in or countGrace has passed.
+	ctx, endCount := context.WithCancel(ctx)
+	defer endCount()
+
 	tr, err := tracer.New(opts)
 	if err != nil {
 		return err
@@ -90,7 +99,12 @@ func runTrace(parent context.Context, f *traceFlags, debug bool) error {
 		return quietOnClosedStdout(err)
 	}
 
-	var shown, lost int
+	var lost int
+	var counter *signalCounter
+	if f.count > 0 {
+		counter = newSignalCounter(f.count, f)
+	}
+	var grace *time.Timer
 	errEnough := errors.New("enough events")
 	runErr := tr.Run(ctx, func(ev *tracer.Event) error {
 		if ev.Type == tracer.TypeLost {
@@ -100,15 +114,26 @@ func runTrace(parent context.Context, f *traceFlags, debug bool) error {
 		if !f.match(ev) {
 			return nil
 		}
-		if err := out.write(ev); err != nil {
-			return err
+		if counter == nil {
+			return out.write(ev)
 		}
-		shown++
-		if f.count > 0 && shown >= f.count {
+		show, done := counter.admit(ev)
+		if show {
+			if err := out.write(ev); err != nil {
+				return err
+			}
+		}
+		if done {
 			return errEnough
+		}
+		if counter.full() && grace == nil {
+			grace = time.AfterFunc(countGrace, endCount)
 		}
 		return nil
 	}, out.flush)
+	if grace != nil {
+		grace.Stop()
+	}
 	flushErr := out.flush()
 	if lost > 0 {
 		fmt.Fprintf(os.Stderr, "sigtrace: %d events lost: the ring buffer was full (try --ring-size or narrower filters)\n", lost)

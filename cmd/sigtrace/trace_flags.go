@@ -47,7 +47,7 @@ func (f *traceFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.noDeliver, "no-deliver", false, "leave out deliver events (a thread taking a signal)")
 	fl.DurationVar(&f.duration, "duration", 0, "stop after this long (e.g. 30s, 10m)")
 	fl.DurationVar(&f.pending, "pending-after", 0, "report a signal still not delivered this long after it was sent (e.g. 500ms); off by default")
-	fl.IntVar(&f.count, "count", 0, "stop after this many events")
+	fl.IntVar(&f.count, "count", 0, fmt.Sprintf("stop after this many signals (generate rows; as tcpdump -c counts packets), once their delivery and exit rows are in (waiting at most %v for them)", countGrace))
 	fl.IntVar(&f.ringSizeMiB, "ring-size", tracer.DefaultRingSize>>20, "ring buffer size in MiB (a power of two)")
 	fl.StringVar(&f.readyFile, "ready-file", "", "write this file once probes are attached")
 	_ = fl.MarkHidden("ready-file")
