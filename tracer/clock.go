@@ -2,6 +2,10 @@ package tracer
 
 import (
 	"math"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -43,13 +47,47 @@ func newWallClock() wallClock {
 	return c
 }
 
-// bootNs reads CLOCK_BOOTTIME, the clock bpf_ktime_get_boot_ns() reads.
+// bootNs reads CLOCK_BOOTTIME as the kernel's own clock, the one
+// bpf_ktime_get_boot_ns() reads.
 func bootNs() int64 {
 	var ts unix.Timespec
 	if err := unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts); err != nil {
 		return 0 // cannot fail on a kernel that runs the BPF side (2.6.39+)
 	}
-	return ts.Nano()
+	return ts.Nano() - timensBoot()
+}
+
+// timensBoot is the boot-time offset of the time namespace sigtrace runs
+// in (a container's, CLONE_NEWTIME, 5.6+): clock_gettime() adds it
+// (timens_add_boottime() in include/linux/time_namespace.h), BPF's
+// ktime_get_boot_fast_ns() does not. Offsets are frozen once a process
+// has entered the namespace, so one reading lasts. /proc/self shows those
+// of the namespace its children get, which is its own unless it called
+// unshare(CLONE_NEWTIME) itself, which sigtrace does not.
+var timensBoot = sync.OnceValue(func() int64 {
+	b, err := os.ReadFile("/proc/self/timens_offsets")
+	if err != nil {
+		return 0 // no CONFIG_TIME_NS: no namespace either
+	}
+	return parseTimensBoot(string(b))
+})
+
+// parseTimensBoot reads the boottime line of /proc/PID/timens_offsets,
+// "boottime <sec> <nsec>" (kernel/time/namespace.c, show_offset).
+func parseTimensBoot(s string) int64 {
+	for _, line := range strings.Split(s, "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 || f[0] != "boottime" {
+			continue
+		}
+		sec, err1 := strconv.ParseInt(f[1], 10, 64)
+		nsec, err2 := strconv.ParseInt(f[2], 10, 64)
+		if err1 != nil || err2 != nil {
+			return 0
+		}
+		return sec*1e9 + nsec
+	}
+	return 0
 }
 
 // wallNs reads CLOCK_REALTIME, through the vDSO.

@@ -1,14 +1,18 @@
 package tracer
 
 import (
+	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // clockHelper (SIGTRACE_HELPER=clock) sends itself SIGWINCH (the Go runtime
@@ -115,4 +119,116 @@ func TestEventTimesFollowWallClock(t *testing.T) {
 	}
 	t.Logf("%d sends over %v: every event time within %v of its sender's wall-clock window", len(sends), d, worst)
 	h.wait(t)
+}
+
+// timensHelper (SIGTRACE_HELPER=timens) runs a tracer inside a time
+// namespace whose CLOCK_BOOTTIME is a day ahead of the kernel's, sends
+// itself SIGWINCH with the wall clock read around the kill(2), and prints
+// "boot-ahead-ns event-ns before-ns after-ns".
+func timensHelper() int {
+	var boot, mono unix.Timespec
+	helperMust(unix.ClockGettime(unix.CLOCK_BOOTTIME, &boot))
+	helperMust(unix.ClockGettime(unix.CLOCK_MONOTONIC, &mono))
+	tr, err := New(Options{Signals: []int{int(syscall.SIGWINCH)}, NoDeliver: true, NoExit: true})
+	helperMust(err)
+	defer tr.Close()
+	pid := uint32(os.Getpid())
+	got := make(chan time.Time, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		_ = tr.Run(ctx, func(ev *Event) error {
+			if ev.Type == TypeGenerate && ev.Sender.PID == pid && ev.Target.PID == pid {
+				select {
+				case got <- ev.Time:
+				default:
+				}
+			}
+			return nil
+		}, nil)
+	}()
+	before := time.Now()
+	helperMust(syscall.Kill(int(pid), syscall.SIGWINCH))
+	after := time.Now()
+	select {
+	case at := <-got:
+		fmt.Println(boot.Nano()-mono.Nano(), at.UnixNano(), before.UnixNano(), after.UnixNano())
+		return 0
+	case <-time.After(waitTimeout()):
+		fmt.Fprintln(os.Stderr, "timens helper: no event for its SIGWINCH")
+		return 1
+	}
+}
+
+// A time namespace's offsets are set through /proc/PID/timens_offsets,
+// which names the thread-group leader: the timens-parent helper unshares
+// on the main thread, to which init locks the main goroutine.
+func init() {
+	if os.Getenv(helperEnv) == "timens-parent" {
+		runtime.LockOSThread()
+	}
+}
+
+// timensParentHelper (SIGTRACE_HELPER=timens-parent) makes the time
+// namespace its children enter, a day ahead in CLOCK_BOOTTIME, and runs
+// the timens helper in it; it prints what that printed.
+func timensParentHelper() int {
+	if unix.Gettid() != os.Getpid() {
+		fmt.Fprintln(os.Stderr, "timens-parent: not on the main thread")
+		return 1
+	}
+	helperMust(unix.Unshare(unix.CLONE_NEWTIME))
+	offs := fmt.Sprintf("boottime %d 0\n", int64(timensAhead/time.Second))
+	helperMust(os.WriteFile("/proc/self/timens_offsets", []byte(offs), 0))
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), helperEnv+"=timens")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output() // forked from this thread: in the namespace
+	helperMust(err)
+	os.Stdout.Write(out)
+	return 0
+}
+
+const timensAhead = 24 * time.Hour
+
+// TestEventTimesInTimeNamespace: sigtrace in a time namespace (a
+// container's) whose boot clock is a day ahead still stamps events with
+// the wall clock: BPF's boot clock ignores the namespace, clock_gettime()
+// does not.
+func TestEventTimesInTimeNamespace(t *testing.T) {
+	requirePrivileged(t)
+	cmd := exec.Command(selfExe(t))
+	cmd.Env = append(os.Environ(), helperEnv+"=timens-parent")
+	cmd.Stderr = os.Stderr
+	done := make(chan error, 1)
+	var out []byte
+	go func() {
+		var err error
+		out, err = cmd.Output()
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("the helpers in a time namespace: %v", err)
+		}
+	case <-time.After(2 * waitTimeout()):
+		_ = cmd.Process.Kill()
+		t.Fatal("the helpers in a time namespace did not finish")
+	}
+	var bootAhead, at, before, after int64
+	if _, err := fmt.Sscan(string(out), &bootAhead, &at, &before, &after); err != nil {
+		t.Fatalf("helper said %q: %v", out, err)
+	}
+	// The helper's CLOCK_BOOTTIME ran a day ahead of its CLOCK_MONOTONIC
+	// (plus whatever this machine slept; less the time between the reads).
+	if time.Duration(bootAhead) < timensAhead-time.Millisecond {
+		t.Fatalf("in the namespace CLOCK_BOOTTIME - CLOCK_MONOTONIC = %v: the offset did not apply", time.Duration(bootAhead))
+	}
+	const tolerance = 10 * time.Millisecond
+	if time.Duration(before-at) > tolerance || time.Duration(at-after) > tolerance {
+		t.Errorf("event time %s, but the sender read %s .. %s (%v before)",
+			time.Unix(0, at).Format(time.RFC3339Nano), time.Unix(0, before).Format(time.RFC3339Nano),
+			time.Unix(0, after).Format(time.RFC3339Nano), time.Duration(before-at))
+	}
 }

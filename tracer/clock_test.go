@@ -163,3 +163,20 @@ func TestClockReal(t *testing.T) {
 		t.Errorf("a tick allocates %.0f times", a)
 	}
 }
+
+func TestParseTimensBoot(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int64
+	}{
+		{"monotonic           0         0\nboottime            0         0\n", 0},
+		{"monotonic      -3600         0\nboottime       86400 500000000\n", 86400_500_000_000},
+		{"boottime          -5 -250\n", -5_000_000_250},
+		{"", 0},
+		{"boottime x y\n", 0},
+	} {
+		if got := parseTimensBoot(tc.in); got != tc.want {
+			t.Errorf("parseTimensBoot(%q) = %d, want %d", tc.in, got, tc.want)
+		}
+	}
+}

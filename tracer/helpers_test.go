@@ -114,6 +114,10 @@ func runHelper(mode string) int {
 	switch mode {
 	case "clock":
 		return clockHelper() // clock_integration_test.go
+	case "timens":
+		return timensHelper()
+	case "timens-parent":
+		return timensParentHelper()
 	case "daemon":
 		applyDispositions()
 		ready()
