@@ -20,14 +20,28 @@ type Table struct {
 // than being cut, since a truncated name is worse than a ragged row.
 const (
 	wTime   = 16 // "15:04:05.000000" and a space
-	wSignal = 11
-	wCode   = 12
 	wSender = 42
 	wTarget = 24
 	// maxChain is how many ancestors the SENDER column shows; JSON has
 	// all of them.
 	maxChain = 4
 )
+
+// wSignal and wCode fit every name the signals package knows
+// (SIGRTMIN+10, CLD_CONTINUED, SYS_USER_DISPATCH) and a space: a signal or
+// code pushing the row right is nothing to warn about, unlike a long name.
+var (
+	wSignal = longestSignalName() + 1
+	wCode   = signals.LongestCodeName + 1
+)
+
+func longestSignalName() int {
+	n := 0
+	for sig := 1; sig <= signals.Max; sig++ {
+		n = max(n, len(signals.Name(sig)))
+	}
+	return n
+}
 
 const (
 	ansiReset  = "\x1b[0m"

@@ -189,6 +189,41 @@ func TestTableAlignment(t *testing.T) {
 	}
 }
 
+// TestTableCodeColumn: every signal name (SIGRTMIN+10) and si_code name
+// (CLD_CONTINUED overflowed the column once), and any number, leave SENDER
+// in its header's column.
+func TestTableCodeColumn(t *testing.T) {
+	tb := &Table{}
+	header := string(tb.AppendHeader(nil))
+	want := strings.Index(header, "SENDER")
+	tried := 0
+	for sig := 1; sig <= signals.Max; sig++ {
+		for code := int32(-70); code <= 20; code++ {
+			name, ok := signals.LookupCode(sig, code)
+			if !ok && code != -42 {
+				continue
+			}
+			ev := tracer.Event{Time: baseTime, Type: tracer.TypeGenerate, Sig: sig, Code: code,
+				Sender: tracer.Process{PID: 1, TID: 1, Comm: comm("sender")},
+				Target: tracer.Process{PID: 2, TID: 2, Comm: comm("target")}}
+			row := string(tb.AppendRow(nil, &ev))
+			if got := displayCol(row, strings.Index(row, "sender[")); got != want {
+				t.Fatalf("sig %d code %d (%q): SENDER starts in column %d, header in %d:\n%s%s", sig, code, name, got, want, header, row)
+			}
+			tried++
+		}
+	}
+	if tried < 50 {
+		t.Fatalf("only %d codes tried", tried)
+	}
+	// The most negative si_code a process can sigqueue also fits.
+	ev := tracer.Event{Time: baseTime, Type: tracer.TypeGenerate, Sig: 10, Code: -2147483648,
+		Sender: tracer.Process{PID: 1, Comm: comm("sender")}, Target: tracer.Process{PID: 2, Comm: comm("target")}}
+	if row := string(tb.AppendRow(nil, &ev)); displayCol(row, strings.Index(row, "sender[")) != want {
+		t.Errorf("code -2147483648 shifts the row:\n%s%s", header, row)
+	}
+}
+
 // Command names are whatever a process set (prctl(PR_SET_NAME)): they
 // must not reach the terminal as control sequences.
 func TestTableHostileComm(t *testing.T) {

@@ -95,3 +95,21 @@ func LookupCode(sig int, code int32) (string, bool) {
 	}
 	return "", false
 }
+
+// LongestCodeName is the length of the longest si_code name LookupCode
+// knows, derived from the tables above so that a renderer's column fits
+// every name (CLD_CONTINUED, SYS_USER_DISPATCH) as codes are added.
+var LongestCodeName = longestCodeName()
+
+func longestCodeName() int {
+	n := 0
+	for _, name := range genericCodes {
+		n = max(n, len(name))
+	}
+	for sig := 1; sig <= Max; sig++ {
+		for _, name := range perSignal(sig) {
+			n = max(n, len(name))
+		}
+	}
+	return n
+}

@@ -363,3 +363,28 @@ func TestLookupCode(t *testing.T) {
 	}
 	_ = sink
 }
+
+// LongestCodeName bounds every name LookupCode returns, and is reached.
+func TestLongestCodeName(t *testing.T) {
+	longest := ""
+	for sig := 1; sig <= Max; sig++ {
+		for code := int32(-200); code <= 200; code++ {
+			name, ok := LookupCode(sig, code)
+			if !ok {
+				continue
+			}
+			if len(name) > LongestCodeName {
+				t.Errorf("LookupCode(%d, %d) = %q, longer than LongestCodeName %d", sig, code, name, LongestCodeName)
+			}
+			if len(name) > len(longest) {
+				longest = name
+			}
+		}
+	}
+	if len(longest) != LongestCodeName {
+		t.Errorf("LongestCodeName = %d, but the longest name is %q (%d)", LongestCodeName, longest, len(longest))
+	}
+	if LongestCodeName < len("CLD_CONTINUED") {
+		t.Errorf("LongestCodeName = %d, shorter than CLD_CONTINUED", LongestCodeName)
+	}
+}

@@ -23,11 +23,12 @@ var (
 var ErrShortRecord = errors.New("short record")
 
 // Decoder turns raw ring-buffer samples into Events. It converts the
-// kernel's boot-time clock to wall time once, at creation.
+// kernel's boot-time clock to wall time with an offset the reader measures
+// again every clockResync (clock.go).
 type Decoder struct {
-	bootWall int64 // wall-clock ns at boot
-	cgroups  cgroupNames
-	killer   Event // scratch for an exit record's embedded killer
+	clock   wallClock
+	cgroups cgroupNames
+	killer  Event // scratch for an exit record's embedded killer
 
 	// The sender detail of the last F_DETAIL record of each CPU and
 	// sender slot (tgid % DETAIL_SLOTS), which later F_DETAIL_SAME
@@ -68,17 +69,15 @@ func (d *Decoder) slot(cpu, tgid uint32) *detailSlot {
 // NewDecoder measures the offset between CLOCK_BOOTTIME (what
 // bpf_ktime_get_boot_ns() reads) and the wall clock.
 func NewDecoder() *Decoder {
-	var ts unix.Timespec
-	_ = unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts)
 	cpus, err := ebpf.PossibleCPU()
 	if err != nil || cpus < 1 {
 		cpus = 1
 	}
-	return &Decoder{bootWall: time.Now().UnixNano() - ts.Nano(), slots: make([]detailSlot, cpus*detailSlots)}
+	return &Decoder{clock: newWallClock(), slots: make([]detailSlot, cpus*detailSlots)}
 }
 
 // BootTime returns the wall-clock time of boot, as the decoder sees it.
-func (d *Decoder) BootTime() time.Time { return time.Unix(0, d.bootWall) }
+func (d *Decoder) BootTime() time.Time { return d.clock.bootTime() }
 
 // Decode fills ev from one sample without allocating. raw must be a whole
 // sample as the ring buffer delivered it (its storage is 8-byte aligned).
@@ -96,7 +95,8 @@ func (d *Decoder) decode(raw []byte, ev *Event, fromRing bool) error {
 	flags := sigtraceEventFlags(r.Flags)
 
 	*ev = Event{}
-	ev.Time = time.Unix(0, d.bootWall+int64(r.TsNs))
+	ev.Time = d.clock.at(r.TsNs)
+	ev.bootNs = int64(r.TsNs)
 	ev.Sig = int(r.Sig)
 	ev.Code = r.Code
 	ev.Handler = r.Handler

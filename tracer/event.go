@@ -156,6 +156,10 @@ type Event struct {
 	Sig  int
 	Code int32
 
+	// bootNs is the kernel's CLOCK_BOOTTIME stamp Time came from: it
+	// never steps, so durations between events are taken from it.
+	bootNs int64
+
 	// Sender is meaningful when !KernelSender; a kernel-raised signal has
 	// a Reason instead of whatever task happened to be running.
 	Sender       Process

@@ -115,6 +115,12 @@ func runHelper(mode string) int {
 		return h()
 	}
 	switch mode {
+	case "clock":
+		return clockHelper() // clock_integration_test.go
+	case "timens":
+		return timensHelper()
+	case "timens-parent":
+		return timensParentHelper()
 	case "daemon":
 		applyDispositions()
 		ready()

@@ -34,7 +34,7 @@ func (k pendingKey) thread() bool { return k&(1<<8) != 0 }
 // which Go stores map values out of line), so tracking a signal allocates
 // nothing once the map has grown.
 type pendingEntry struct {
-	gen      int64 // wall-clock ns of the generate event
+	gen      int64 // CLOCK_BOOTTIME ns of the generate event (Event.bootNs)
 	pid, tid uint32
 	uid      uint32
 	comm     [16]byte
@@ -62,10 +62,11 @@ type tracker struct {
 	after     time.Duration // 0: no pending events
 	lastSweep time.Time
 	procRoot  string
+	boot      func() int64 // CLOCK_BOOTTIME ns, the clock of gen
 }
 
 func newTracker(after time.Duration) *tracker {
-	return &tracker{queues: map[pendingKey]queue{}, after: after, procRoot: "/proc"}
+	return &tracker{queues: map[pendingKey]queue{}, after: after, procRoot: "/proc", boot: bootNs}
 }
 
 // observe updates the tracker with ev and fills ev.LatencyNs for a deliver
@@ -86,7 +87,7 @@ func (k *tracker) observe(ev *Event) {
 		if ev.Scope == ScopeThread {
 			key = makeKey(ev.Target.TID, ev.Sig, true)
 		}
-		e := pendingEntry{gen: ev.Time.UnixNano(), pid: ev.Target.PID, tid: ev.Target.TID,
+		e := pendingEntry{gen: ev.bootNs, pid: ev.Target.PID, tid: ev.Target.TID,
 			uid: ev.Target.UID, comm: ev.Target.Comm, blocked: ev.Blocked, whenUnblocked: ev.WhenUnblocked}
 		q, ok := k.queues[key]
 		switch {
@@ -114,7 +115,9 @@ func (k *tracker) observe(ev *Event) {
 			if !ok {
 				continue
 			}
-			ev.LatencyNs = ev.Time.UnixNano() - q.first.gen
+			// From the kernel's stamps: a wall clock stepped in between
+			// (clock.go) changes neither.
+			ev.LatencyNs = ev.bootNs - q.first.gen
 			ev.HasLatency = true
 			if len(q.more) == 0 {
 				delete(k.queues, key)
@@ -167,9 +170,10 @@ func (k *tracker) sweep(now time.Time, emit func(*Event) error) error {
 		return nil
 	}
 	k.lastSweep = now
+	bootNow := k.boot()
 	for key, q := range k.queues {
 		e := q.first
-		age := time.Duration(now.UnixNano() - e.gen)
+		age := time.Duration(bootNow - e.gen)
 		if age < k.period() {
 			continue
 		}

@@ -87,6 +87,7 @@ func (t *Tracer) Run(ctx context.Context, h Handler, tick Tick) error {
 		switch {
 		case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, ringbuf.ErrFlushed):
 			quiet, read, armed = !read, false, false
+			t.dec.clock.tick(time.Now())
 			if err := checkLost(); err != nil {
 				return err
 			}
@@ -109,6 +110,11 @@ func (t *Tracer) Run(ctx context.Context, h Handler, tick Tick) error {
 			return fmt.Errorf("reading ring buffer: %w", err)
 		}
 		read, quiet = true, false
+		if asleep {
+			// The first record after an idle wait of any length: the
+			// offset may be older than clockResync.
+			t.dec.clock.tick(time.Now())
+		}
 
 		if err := t.dec.Decode(rec.RawSample, &ev); err != nil {
 			return err
@@ -126,6 +132,7 @@ func (t *Tracer) Run(ctx context.Context, h Handler, tick Tick) error {
 		}
 		if now := time.Now(); now.Sub(lastSeen) >= t.poll {
 			lastSeen = now
+			t.dec.clock.tick(now)
 			if err := checkLost(); err != nil {
 				return err
 			}

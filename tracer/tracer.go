@@ -269,7 +269,9 @@ func (t *Tracer) Stats() (Stats, error) {
 	return s, nil
 }
 
-// BootTime is the wall-clock boot time events are relative to.
+// BootTime is the wall-clock boot time events are relative to, as last
+// measured: it follows a stepped wall clock. Call it before Run or from
+// Run's Handler or Tick (the reader goroutine re-measures it).
 func (t *Tracer) BootTime() time.Time { return t.dec.BootTime() }
 
 // Close detaches the programs and frees everything. It unblocks a Run in

@@ -10,9 +10,9 @@ import (
 func BenchmarkTrackerPair(b *testing.B) {
 	k := newTracker(0)
 	now := time.Now()
-	gen := Event{Type: TypeGenerate, Time: now, Sig: 10, Result: ResultDelivered, Scope: ScopeProcess,
+	gen := Event{Type: TypeGenerate, Time: now, bootNs: 5e9, Sig: 10, Result: ResultDelivered, Scope: ScopeProcess,
 		Target: Process{PID: 4242, TID: 4242}}
-	del := Event{Type: TypeDeliver, Time: now.Add(time.Microsecond), Sig: 10, Target: Process{PID: 4242, TID: 4242}}
+	del := Event{Type: TypeDeliver, Time: now.Add(time.Microsecond), bootNs: 5e9 + 1000, Sig: 10, Target: Process{PID: 4242, TID: 4242}}
 	b.ReportAllocs()
 	for b.Loop() {
 		k.observe(&gen)

@@ -10,9 +10,9 @@ import (
 func TestTrackerJoinAllocs(t *testing.T) {
 	k := newTracker(0)
 	now := time.Now()
-	gen := Event{Type: TypeGenerate, Sig: 10, Result: ResultDelivered, Time: now,
+	gen := Event{Type: TypeGenerate, Sig: 10, Result: ResultDelivered, Time: now, bootNs: 5e9,
 		Target: Process{PID: 100, TID: 100}}
-	del := Event{Type: TypeDeliver, Sig: 10, Time: now.Add(time.Microsecond),
+	del := Event{Type: TypeDeliver, Sig: 10, Time: now.Add(time.Microsecond), bootNs: 5e9 + 1000,
 		Target: Process{PID: 100, TID: 100}, Scope: ScopeThread}
 	allocs := testing.AllocsPerRun(1000, func() {
 		k.observe(&gen)
@@ -43,5 +43,47 @@ func TestTrackerBounded(t *testing.T) {
 	k.observe(&Event{Type: TypeExit, Target: Process{PID: 1}})
 	if k.n != MaxTracked-1 {
 		t.Errorf("after an exit: %d tracked, want %d", k.n, MaxTracked-1)
+	}
+}
+
+// TestTrackerClockStep: latency_ns and a pending signal's age come from the
+// kernel's CLOCK_BOOTTIME stamps, so a wall clock stepped between the
+// generate and the deliver (the reader then re-measures the offset and
+// stamps the deliver 18.6 s earlier) leaves them true.
+func TestTrackerClockStep(t *testing.T) {
+	k := newTracker(time.Second)
+	boot := int64(100e9)
+	k.boot = func() int64 { return boot }
+	now := time.Now()
+	k.observe(&Event{Type: TypeGenerate, Sig: 10, Result: ResultDelivered, Time: now, bootNs: 90e9,
+		Target: Process{PID: 100, TID: 100}})
+	d := Event{Type: TypeDeliver, Sig: 10, Time: now.Add(-18600 * time.Millisecond), bootNs: 90e9 + 2500,
+		Target: Process{PID: 100, TID: 100}, Scope: ScopeThread}
+	k.observe(&d)
+	if !d.HasLatency || d.LatencyNs != 2500 {
+		t.Errorf("latency across a clock step: %d (known %v), want 2500", d.LatencyNs, d.HasLatency)
+	}
+
+	// A signal's age in the sweep is also boot-clock time: 0.5 s after
+	// its generate it is young (kept) even though the wall clock moved an
+	// hour; 2 s after, past the 1 s period, the sweep looks it up (and,
+	// with no such process under procRoot, forgets it).
+	k.procRoot = t.TempDir()
+	k.observe(&Event{Type: TypeGenerate, Sig: 12, Result: ResultDelivered, Time: now, bootNs: 90e9,
+		Target: Process{PID: 200, TID: 200}})
+	noEvents := func(ev *Event) error { t.Errorf("unexpected %v event", ev.Type); return nil }
+	boot = 90e9 + int64(500*time.Millisecond)
+	if err := k.sweep(now.Add(time.Hour), noEvents); err != nil {
+		t.Fatal(err)
+	}
+	if k.n != 1 {
+		t.Errorf("a signal 0.5 s old by the boot clock was swept (tracked %d)", k.n)
+	}
+	boot = 90e9 + int64(2*time.Second)
+	if err := k.sweep(now.Add(2*time.Hour), noEvents); err != nil {
+		t.Fatal(err)
+	}
+	if k.n != 0 {
+		t.Errorf("a signal 2 s old by the boot clock was not looked at (tracked %d)", k.n)
 	}
 }

@@ -356,8 +356,111 @@ func TestTraceTableEndToEnd(t *testing.T) {
 	if strings.Contains(text, "\x1b[") {
 		t.Errorf("colour codes written to a pipe:\n%q", text)
 	}
-	if n := strings.Count(strings.TrimSpace(text), "\n"); n != 1 {
-		t.Errorf("--count 1 printed %d rows, want header + 1:\n%s", n, text)
+	// --count counts signals: the one SIGHUP, then the rows of the death
+	// it caused: the internal SIGKILL in each thread, and the EXIT.
+	rows := strings.Split(strings.TrimSpace(text), "\n")[1:]
+	if len(rows) < 3 || !strings.Contains(rows[0], "SIGHUP") || !strings.Contains(rows[len(rows)-1], "EXIT "+name+"[") {
+		t.Fatalf("--count 1 printed %d rows, want the SIGHUP, its deliveries and its EXIT:\n%s", len(rows), text)
+	}
+	for _, r := range rows[1 : len(rows)-1] {
+		if !strings.Contains(r, "SIGKILL") || !strings.Contains(r, "dying of SIGHUP") {
+			t.Errorf("a row that is not the SIGHUP's SIGKILL between it and the EXIT: %q", r)
+		}
+	}
+}
+
+// readRest reads sigtrace's stdout to EOF (it exits by itself), bounded.
+func (p *sigtraceProc) readRest(t *testing.T) string {
+	t.Helper()
+	got := make(chan []byte, 1)
+	go func() { b, _ := io.ReadAll(p.stdout); got <- b }()
+	select {
+	case b := <-got:
+		return string(b)
+	case <-time.After(timeout()):
+		t.Fatalf("sigtrace did not end within %v; stderr: %s", timeout(), p.errText())
+		return ""
+	}
+}
+
+// TestCountSignals: --count 3 is three signals with their deliveries, as
+// tcpdump -c 3 is three packets (it used to stop after one signal's
+// generate, deliver and the next generate row).
+func TestCountSignals(t *testing.T) {
+	requireRoot(t)
+	name := fmt.Sprintf("cntdev%06d", rand.Intn(1000000))
+	p := startSigtrace(t, "trace", "-o", "json", "-s", "USR1", "--count", "3", "--comm", name)
+	// A Go program: the runtime's handler takes SIGUSR1 and drops it.
+	v := startVictim(t, name)
+	pid := v.cmd.Process.Pid
+	for i := 1; i <= 3; i++ {
+		if err := syscall.Kill(pid, syscall.SIGUSR1); err != nil {
+			t.Fatal(err)
+		}
+		p.nextJSON(t, fmt.Sprintf("generate %d", i), func(m map[string]any) bool {
+			return m["type"] == "generate" && num(field(m, "target", "pid")) == pid
+		})
+		p.nextJSON(t, fmt.Sprintf("deliver %d", i), func(m map[string]any) bool {
+			return m["type"] == "deliver" && num(field(m, "target", "pid")) == pid
+		})
+	}
+	// The third delivery completes the count: sigtrace ends at once,
+	// with nothing more to print, however many signals follow.
+	_ = syscall.Kill(pid, syscall.SIGUSR1)
+	if rest := p.readRest(t); rest != "" {
+		t.Errorf("rows after the third signal's delivery: %q", rest)
+	}
+	if code := p.wait(t); code != 0 {
+		t.Errorf("exit status %d; stderr: %s", code, p.errText())
+	}
+}
+
+// TestCountGrace: a counted signal that is not delivered (its target is
+// stopped) holds sigtrace for countGrace at most.
+func TestCountGrace(t *testing.T) {
+	requireRoot(t)
+	name := fmt.Sprintf("cntstp%06d", rand.Intn(1000000))
+	p := startSigtrace(t, "trace", "-o", "json", "-s", "USR1", "--count", "1", "--comm", name)
+	v := startVictim(t, name)
+	pid := v.cmd.Process.Pid
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGCONT) })
+	// Until it has stopped, it would still take a SIGUSR1 (the lower
+	// number is dequeued first): wait for the stop as its parent.
+	stopped := make(chan error, 1)
+	go func() {
+		var ws syscall.WaitStatus
+		_, err := syscall.Wait4(pid, &ws, syscall.WUNTRACED, nil)
+		if err == nil && !ws.Stopped() {
+			err = fmt.Errorf("wait status %v, not stopped", ws)
+		}
+		stopped <- err
+	}()
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(timeout()):
+		t.Fatal("the victim did not stop")
+	}
+	sent := time.Now()
+	if err := syscall.Kill(pid, syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	out := p.readRest(t)
+	waited := time.Since(sent)
+	if code := p.wait(t); code != 0 {
+		t.Errorf("exit status %d; stderr: %s", code, p.errText())
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 1 || !strings.Contains(lines[0], `"type":"generate"`) {
+		t.Errorf("want the one generate row, got %q", out)
+	}
+	if waited < countGrace {
+		t.Errorf("ended %v after the send: it did not wait %v for the delivery", waited, countGrace)
 	}
 }
 
@@ -387,6 +490,35 @@ func TestOwnSignals(t *testing.T) {
 	}
 	if code := p.wait(t); code != 0 {
 		t.Errorf("exit status after SIGTERM = %d, want 0; stderr: %s", code, p.errText())
+	}
+}
+
+// TestQuitStops: SIGQUIT (Ctrl-\\ in a terminal) is a stop request like
+// SIGINT: status 0, what was seen flushed, no goroutine dump.
+func TestQuitStops(t *testing.T) {
+	requireRoot(t)
+	p := startSigtrace(t, "trace", "-o", "json", "-s", "USR1", "--no-deliver", "--comm", selfComm(t))
+	pid := p.cmd.Process.Pid
+	if err := syscall.Kill(pid, syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	// The SIGUSR1 record is in the ring once kill(2) returns (the
+	// tracepoint runs inside it): the stop must drain and print it.
+	lines := make(chan []byte, 1)
+	go func() { b, _ := io.ReadAll(p.stdout); lines <- b }()
+	if err := syscall.Kill(pid, syscall.SIGQUIT); err != nil {
+		t.Fatal(err)
+	}
+	code := p.wait(t)
+	out := <-lines
+	if code != 0 {
+		t.Errorf("exit status after SIGQUIT = %d, want 0; stderr: %s", code, p.errText())
+	}
+	if e := p.errText(); strings.Contains(e, "goroutine ") || strings.Contains(e, "SIGQUIT: quit") {
+		t.Errorf("SIGQUIT made a goroutine dump: %s", e)
+	}
+	if !strings.Contains(string(out), `"name":"SIGUSR1"`) {
+		t.Errorf("the SIGUSR1 sent before SIGQUIT was not flushed: %q", out)
 	}
 }
 

@@ -38,7 +38,11 @@ is not named as its own killer: the re-raise row says "re-raise of SIGHUP
 from pkill[120] ← sh ← ..." (JSON reraise_of) and the EXIT row names the
 original sender (killer_via "reraise"), when that sender's signal was seen
 in the 10 s before. With --fatal the original's row, which met a handler,
-is left out; the fatal re-raise and the EXIT row show it.`,
+is left out; the fatal re-raise and the EXIT row show it.
+
+--count N counts signals, not rows: after the Nth signal sent, no further
+one is shown, but the rows that tell what became of the counted ones (their
+delivery, the death they caused) still are, for up to ` + countGrace.String() + `.`,
 		Example: `  sudo sigtrace trace
   sudo sigtrace trace -s HUP,USR1 --fatal
   sudo sigtrace trace -p 1234 -o json
@@ -72,13 +76,20 @@ func runTrace(parent context.Context, f *traceFlags, debug bool) error {
 	// daemons are ignored, and a closed stdout ends it quietly instead of
 	// killing it with SIGPIPE.
 	signal.Ignore(syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGPIPE)
-	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+	// SIGQUIT (Ctrl-\) is a user's other stop key; left to the Go
+	// runtime it dumps every goroutine and exits 2.
+	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM, syscall.SIGQUIT)
 	defer stop()
 	if f.duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, f.duration)
 		defer cancel()
 	}
+
+	// --count ends the trace through ctx too, once the rows of the
+	// signals it counted are in or countGrace has passed.
+	ctx, endCount := context.WithCancel(ctx)
+	defer endCount()
 
 	tr, err := tracer.New(opts)
 	if err != nil {
@@ -99,7 +110,12 @@ func runTrace(parent context.Context, f *traceFlags, debug bool) error {
 		return quietOnClosedStdout(err)
 	}
 
-	var shown, lost int
+	var lost int
+	var counter *signalCounter
+	if f.count > 0 {
+		counter = newSignalCounter(f.count, f)
+	}
+	var grace *time.Timer
 	errEnough := errors.New("enough events")
 	runErr := tr.Run(ctx, func(ev *tracer.Event) error {
 		if ev.Type == tracer.TypeLost {
@@ -109,15 +125,26 @@ func runTrace(parent context.Context, f *traceFlags, debug bool) error {
 		if !f.match(ev) {
 			return nil
 		}
-		if err := out.write(ev); err != nil {
-			return err
+		if counter == nil {
+			return out.write(ev)
 		}
-		shown++
-		if f.count > 0 && shown >= f.count {
+		show, done := counter.admit(ev)
+		if show {
+			if err := out.write(ev); err != nil {
+				return err
+			}
+		}
+		if done {
 			return errEnough
+		}
+		if counter.full() && grace == nil {
+			grace = time.AfterFunc(countGrace, endCount)
 		}
 		return nil
 	}, out.flush)
+	if grace != nil {
+		grace.Stop()
+	}
 	flushErr := out.flush()
 	if lost > 0 {
 		fmt.Fprintf(os.Stderr, "sigtrace: %d events lost: the ring buffer was full (try --ring-size or narrower filters)\n", lost)

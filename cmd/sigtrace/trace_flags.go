@@ -2,11 +2,13 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/sigtrace/sigtrace/signals"
 	"github.com/sigtrace/sigtrace/tracer"
@@ -29,10 +31,12 @@ type traceFlags struct {
 	readyFile   string
 	pending     time.Duration
 	signalSet   bool // -s was given, even as -s "": an empty set is an error
+	fs          *pflag.FlagSet
 }
 
 func (f *traceFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
+	f.fs = fl
 	fl.StringVarP(&f.output, "output", "o", "table", "output format: table or json (one object per line)")
 	fl.StringSliceVarP(&f.signals, "signal", "s", nil, "only these signals: names with or without SIG, numbers, RTMIN+N; comma-separated or repeated")
 	fl.StringSliceVarP(&f.pids, "pid", "p", nil, "only signals sent by or to these process ids")
@@ -45,7 +49,7 @@ func (f *traceFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.threadKills, "thread-kills", false, "table: also show the SIGKILLs the kernel gives the other threads when a process calls exit_group() or execs (JSON always has them, with kill_cause)")
 	fl.DurationVar(&f.duration, "duration", 0, "stop after this long (e.g. 30s, 10m)")
 	fl.DurationVar(&f.pending, "pending-after", 0, "report a signal still not delivered this long after it was sent (e.g. 500ms), with why; for a task in D state, where it waits (kernel stack, system call); off by default")
-	fl.IntVar(&f.count, "count", 0, "stop after this many events")
+	fl.IntVar(&f.count, "count", 0, fmt.Sprintf("stop after this many signals (generate rows; as tcpdump -c counts packets), once their delivery and exit rows are in (waiting at most %v for them)", countGrace))
 	fl.IntVar(&f.ringSizeMiB, "ring-size", tracer.DefaultRingSize>>20, "ring buffer size in MiB (a power of two)")
 	fl.StringVar(&f.readyFile, "ready-file", "", "write this file once probes are attached")
 	_ = fl.MarkHidden("ready-file")
@@ -66,19 +70,25 @@ func (f *traceFlags) tracerOptions() (tracer.Options, error) {
 			return o, err
 		}
 	}
-	if o.AnyPIDs, err = parsePIDs("--pid", f.pids); err != nil {
+	limit := pidMax()
+	if o.AnyPIDs, err = f.parsePIDs("pid", f.pids, limit); err != nil {
 		return o, err
 	}
-	if o.TargetPIDs, err = parsePIDs("--target-pid", f.targetPIDs); err != nil {
+	if o.TargetPIDs, err = f.parsePIDs("target-pid", f.targetPIDs, limit); err != nil {
 		return o, err
 	}
-	if o.SenderPIDs, err = parsePIDs("--sender-pid", f.senderPIDs); err != nil {
+	if o.SenderPIDs, err = f.parsePIDs("sender-pid", f.senderPIDs, limit); err != nil {
 		return o, err
+	}
+	// pflag reads --comm '' as no names at all, which would trace every
+	// process: an empty name is a mistake, not "everything".
+	if f.changed("comm") && len(f.comms) == 0 {
+		return o, fmt.Errorf("empty --comm: give a command name (e.g. --comm nginx)")
 	}
 	for _, c := range f.comms {
 		c = strings.TrimSpace(c)
 		if c == "" {
-			return o, fmt.Errorf("empty --comm")
+			return o, fmt.Errorf("empty --comm: give a command name (e.g. --comm nginx)")
 		}
 		o.Comms = append(o.Comms, c)
 	}
@@ -104,16 +114,56 @@ func (f *traceFlags) tracerOptions() (tracer.Options, error) {
 	return o, nil
 }
 
-func parsePIDs(flag string, in []string) ([]uint32, error) {
+// changed reports whether a flag was given on the command line.
+func (f *traceFlags) changed(name string) bool { return f.fs != nil && f.fs.Changed(name) }
+
+// parsePIDs parses a pid flag's values; limit is the kernel's pid_max.
+func (f *traceFlags) parsePIDs(name string, in []string, limit uint64) ([]uint32, error) {
+	flag := "--" + name
+	// As with --comm, pflag reads -p '' as no pids: a filter on nothing
+	// would trace everything.
+	if f.changed(name) && len(in) == 0 {
+		return nil, fmt.Errorf("empty %s: give a process id", flag)
+	}
 	var out []uint32
 	for _, s := range in {
 		n, err := strconv.ParseUint(strings.TrimSpace(s), 10, 32)
 		if err != nil || n == 0 {
 			return nil, fmt.Errorf("bad %s %q: want a process id (a positive number)", flag, s)
 		}
+		// alloc_pid() hands out pids below pid_max (kernel/pid.c:
+		// idr_alloc_cyclic's end is exclusive), so no process can get
+		// one at or above it and the filter would match nothing. Only a
+		// process from before pid_max was lowered still can have one.
+		if n >= limit && !pidExists(n) {
+			return nil, fmt.Errorf("bad %s %q: no process can have it, pids are below the kernel's pid_max %d", flag, s, limit)
+		}
 		out = append(out, uint32(n))
 	}
 	return out, nil
+}
+
+func pidExists(n uint64) bool {
+	_, err := os.Stat("/proc/" + strconv.FormatUint(n, 10))
+	return err == nil
+}
+
+// pidMaxLimit is PID_MAX_LIMIT on 64-bit kernels (include/linux/threads.h:
+// 4 * 1024 * 1024), the largest pid_max can be set to.
+const pidMaxLimit = 4 << 20
+
+// pidMax is the kernel's pid_max, or PID_MAX_LIMIT when it cannot be read
+// (no /proc): then only pids no kernel can have are refused.
+var pidMax = func() uint64 {
+	b, err := os.ReadFile("/proc/sys/kernel/pid_max")
+	if err != nil {
+		return pidMaxLimit
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil || n == 0 {
+		return pidMaxLimit
+	}
+	return n
 }
 
 // match applies what the kernel cannot decide: verdict classes. A signal

@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -50,7 +51,6 @@ func TestTraceFlagsToOptions(t *testing.T) {
 			o.TargetPIDs = []uint32{10}
 			o.SenderPIDs = []uint32{20, 21}
 		})},
-		{[]string{"--pid", "4294967295"}, with(func(o *tracer.Options) { o.AnyPIDs = []uint32{4294967295} })},
 		{[]string{"--comm", "nginx"}, with(func(o *tracer.Options) { o.Comms = []string{"nginx"} })},
 		{[]string{"--comm", "nginx,cron", "--comm", " sshd "}, with(func(o *tracer.Options) { o.Comms = []string{"nginx", "cron", "sshd"} })},
 		{[]string{"--no-deliver"}, with(func(o *tracer.Options) { o.NoDeliver = true })},
@@ -116,6 +116,17 @@ func TestTraceFlagErrors(t *testing.T) {
 		{[]string{"--duration=-5s"}, []string{"--duration -5s"}},
 		{[]string{"--duration", "soon"}, []string{"duration", `"soon"`}},
 		{[]string{"--comm", " "}, []string{"--comm"}},
+		// pflag reads '' as an empty list: not "every process".
+		{[]string{"--comm", ""}, []string{"empty --comm"}},
+		{[]string{"--comm="}, []string{"empty --comm"}},
+		{[]string{"-p", ""}, []string{"empty --pid"}},
+		{[]string{"--target-pid", ""}, []string{"empty --target-pid"}},
+		{[]string{"--sender-pid="}, []string{"empty --sender-pid"}},
+		// Above PID_MAX_LIMIT (4194304): above pid_max on every kernel.
+		{[]string{"-p", "99999999"}, []string{"--pid", `"99999999"`, "pid_max"}},
+		{[]string{"-p", "1,4194304"}, []string{"--pid", `"4194304"`, "pid_max"}},
+		{[]string{"--target-pid", "99999999"}, []string{"--target-pid", `"99999999"`, "pid_max"}},
+		{[]string{"--sender-pid", "4294967295"}, []string{"--sender-pid", `"4294967295"`, "pid_max"}},
 		{[]string{"--bogus"}, []string{"--bogus"}},
 	} {
 		_, err := tfParse(t, tc.args...)
@@ -132,6 +143,35 @@ func TestTraceFlagErrors(t *testing.T) {
 				t.Errorf("%q: error %q does not mention %s", tc.args, msg, m)
 			}
 		}
+	}
+}
+
+// The limit is the kernel's pid_max, read at parse time; a process that
+// got its pid before pid_max was lowered is still accepted.
+func TestTraceFlagsPidMax(t *testing.T) {
+	saved := pidMax
+	t.Cleanup(func() { pidMax = saved })
+	pidMax = func() uint64 { return 1000 }
+	if o, err := tfParse(t, "-p", "999"); err != nil || len(o.AnyPIDs) != 1 || o.AnyPIDs[0] != 999 {
+		t.Errorf("-p 999 under pid_max 1000: %v, %v", o.AnyPIDs, err)
+	}
+	_, err := tfParse(t, "--target-pid", "1000")
+	if err == nil || !strings.Contains(err.Error(), "pid_max 1000") {
+		t.Errorf("--target-pid 1000 under pid_max 1000: %v, want a pid_max error", err)
+	}
+	pidMax = func() uint64 { return 1 }
+	self := strconv.Itoa(os.Getpid())
+	if o, err := tfParse(t, "--sender-pid", self); err != nil || len(o.SenderPIDs) != 1 {
+		t.Errorf("a live pid above a lowered pid_max: %v, %v", o.SenderPIDs, err)
+	}
+	// And the real pid_max of this kernel.
+	pidMax = saved
+	limit := saved()
+	if limit < 301 || limit > pidMaxLimit {
+		t.Fatalf("pid_max read as %d", limit)
+	}
+	if _, err := tfParse(t, "-p", strconv.FormatUint(limit, 10)); err == nil && !pidExists(limit) {
+		t.Errorf("-p pid_max (%d) accepted", limit)
 	}
 }
 
@@ -180,6 +220,8 @@ func TestTraceCommandErrors(t *testing.T) {
 		{[]string{"trace", "--count=-1"}, []string{"--count -1"}},
 		{[]string{"trace", "--count", "x"}, []string{"count", `"x"`}},
 		{[]string{"trace", "--nope"}, []string{"--nope"}},
+		{[]string{"trace", "-p", "99999999"}, []string{"--pid", `"99999999"`, "pid_max"}},
+		{[]string{"trace", "--comm", ""}, []string{"empty --comm"}},
 	} {
 		status, stdout, stderr := tfRun(t, tc.args...)
 		if status != 2 {
