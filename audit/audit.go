@@ -247,21 +247,22 @@ func collectSenders(r *rootFS, col *collector) ([]Sender, map[string]*unit) {
 		}
 	}
 
+	units := loadUnits(r, col)
+	env := &scanEnv{root: r, col: col, units: units}
 	var senders []Sender
 	for _, sc := range scripts {
-		s, warns := scanScript(sc)
+		s, warns := scanScriptIn(env, sc)
 		col.warn(warns...)
 		senders = append(senders, s...)
 	}
 
-	units := loadUnits(r, col)
 	names := make([]string, 0, len(units))
 	for n := range units {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		senders = append(senders, unitSenders(units[n], col)...)
+		senders = append(senders, unitSenders(env, units[n])...)
 	}
 	return senders, units
 }
@@ -280,7 +281,7 @@ func judgeSender(res *resolver, snd Sender, seen map[string]bool) []Finding {
 	}
 	if snd.Indirect != "" {
 		for _, sel := range snd.Targets {
-			unresolved(sel, sel.Reason+res.reloadHint(snd.Indirect))
+			unresolved(sel, sel.Reason)
 		}
 		return out
 	}
@@ -297,7 +298,7 @@ func judgeSender(res *resolver, snd Sender, seen map[string]bool) []Finding {
 			continue
 		}
 		for _, p := range procs {
-			key := fmt.Sprintf("%s:%d:%d:%d", src.File, src.Line, snd.Signal, p.PID)
+			key := fmt.Sprintf("%s:%d:%d", src.String(), snd.Signal, p.PID)
 			if seen[key] {
 				continue
 			}
@@ -308,37 +309,6 @@ func judgeSender(res *resolver, snd Sender, seen map[string]bool) []Finding {
 		}
 	}
 	return out
-}
-
-// reloadHint points an indirect sender at the unit's own reload, when the
-// audit read that unit.
-func (r *resolver) reloadHint(unitName string) string {
-	u := r.units[unitName]
-	if u == nil {
-		return ""
-	}
-	var where []string
-	for _, e := range u.exec["ExecReload"] {
-		where = append(where, fmt.Sprintf("ExecReload=%s (%s:%d)", e.value, e.file, e.line))
-	}
-	if u.get("Type") == "notify-reload" {
-		sig := u.get("ReloadSignal")
-		if sig == "" {
-			sig = "SIGHUP"
-		}
-		where = append(where, "ReloadSignal "+sig+" ("+u.file+")")
-	}
-	if len(where) == 0 {
-		return fmt.Sprintf("; %s defines no ExecReload=", unitName)
-	}
-	s := "; " + unitName + " reloads with "
-	for i, w := range where {
-		if i > 0 {
-			s += ", "
-		}
-		s += w
-	}
-	return s + ", judged on its own line"
 }
 
 // judge decides what sig does to p.

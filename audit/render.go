@@ -50,7 +50,7 @@ func WriteTable(w io.Writer, rep *Report) error {
 		}
 		src, text := "-", ""
 		if f.Source != nil {
-			src, text = f.Source.String(), f.Source.Text
+			src, text = f.Source.String(), f.Source.Command()
 		}
 		rows = append(rows, []string{risk, sig, target, disp, printable(src), printable(strings.ReplaceAll(text, "\t", " "))})
 		note := f.Reason

@@ -202,8 +202,9 @@ func TestRunDebianFixture(t *testing.T) {
 	}
 	for k, frag := range map[string]string{
 		"unresolved /etc/logrotate.d/nginx:16 SIGUSR1 - ":                "names PID 999999, which is not running (stale pidfile)",
-		"unresolved /etc/logrotate.d/rsyslog:23 - - ":                    "indirect: invoke-rc.d rsyslog rotate",
-		"unresolved /var/spool/cron/crontabs/root:6 - - ":                "nginx.service reloads with ExecReload=/usr/sbin/nginx",
+		"unresolved /etc/logrotate.d/rsyslog:23 - - ":                    "invoke-rc.d rsyslog rotate: rotate is not a systemctl verb, so it runs " + debianRoot + "/etc/init.d/rsyslog rotate, which does not exist",
+		"unresolved /var/spool/cron/crontabs/root:6 - - ":                "nginx.service's ExecReload= runs the program /usr/sbin/nginx",
+		"unresolved /etc/logrotate.d/zz-after-broken:8 - - ":             "neither apache2.service nor " + debianRoot + "/etc/init.d/apache2 exists",
 		"unresolved /etc/logrotate.d/zz-after-broken:6 SIGUSR1 - ":       "pidfile " + debianRoot + "/run/app.pid does not exist",
 		"ok /lib/systemd/system/mydaemon.service:10 SIGINT 4242 default": "a stop signal",
 		"ok /etc/logrotate.d/dnsmasq:8 SIGHUP 600 blocked":               "blocked in every thread",
