@@ -104,40 +104,40 @@ const (
 // arm64 here), flags only, from Go 1.26's runtime/sigtab_linux_generic.go.
 var sigtable = [65]uint16{
 	0:  0,
-	1:  sigNotify | sigKill,                // SIGHUP
-	2:  sigNotify | sigKill,                // SIGINT
-	3:  sigNotify | sigThrow,               // SIGQUIT
-	4:  sigThrow | sigUnblock,              // SIGILL
-	5:  sigThrow | sigUnblock,              // SIGTRAP
-	6:  sigNotify | sigThrow,               // SIGABRT
-	7:  sigPanic | sigUnblock,              // SIGBUS
-	8:  sigPanic | sigUnblock,              // SIGFPE
-	9:  0,                                  // SIGKILL
-	10: sigNotify,                          // SIGUSR1
-	11: sigPanic | sigUnblock,              // SIGSEGV
-	12: sigNotify,                          // SIGUSR2
-	13: sigNotify,                          // SIGPIPE
-	14: sigNotify,                          // SIGALRM
-	15: sigNotify | sigKill,                // SIGTERM
-	16: sigThrow | sigUnblock,              // SIGSTKFLT
-	17: sigNotify | sigUnblock | sigIgn,    // SIGCHLD
-	18: sigNotify | sigDefault | sigIgn,    // SIGCONT
-	19: 0,                                  // SIGSTOP
-	20: sigNotify | sigDefault | sigIgn,    // SIGTSTP
-	21: sigNotify | sigDefault | sigIgn,    // SIGTTIN
-	22: sigNotify | sigDefault | sigIgn,    // SIGTTOU
-	23: sigNotify | sigIgn,                 // SIGURG (also the runtime's preemption signal)
-	24: sigNotify,                          // SIGXCPU
-	25: sigNotify,                          // SIGXFSZ
-	26: sigNotify,                          // SIGVTALRM
-	27: sigNotify | sigUnblock,             // SIGPROF
-	28: sigNotify | sigIgn,                 // SIGWINCH
-	29: sigNotify,                          // SIGIO
-	30: sigNotify,                          // SIGPWR
-	31: sigThrow,                           // SIGSYS
-	32: sigSetStack | sigUnblock,           // glibc's SIGCANCEL
-	33: sigSetStack | sigUnblock,           // glibc's SIGSETXID
-	34: sigSetStack | sigUnblock,           // musl's SIGSYNCCALL
+	1:  sigNotify | sigKill,             // SIGHUP
+	2:  sigNotify | sigKill,             // SIGINT
+	3:  sigNotify | sigThrow,            // SIGQUIT
+	4:  sigThrow | sigUnblock,           // SIGILL
+	5:  sigThrow | sigUnblock,           // SIGTRAP
+	6:  sigNotify | sigThrow,            // SIGABRT
+	7:  sigPanic | sigUnblock,           // SIGBUS
+	8:  sigPanic | sigUnblock,           // SIGFPE
+	9:  0,                               // SIGKILL
+	10: sigNotify,                       // SIGUSR1
+	11: sigPanic | sigUnblock,           // SIGSEGV
+	12: sigNotify,                       // SIGUSR2
+	13: sigNotify,                       // SIGPIPE
+	14: sigNotify,                       // SIGALRM
+	15: sigNotify | sigKill,             // SIGTERM
+	16: sigThrow | sigUnblock,           // SIGSTKFLT
+	17: sigNotify | sigUnblock | sigIgn, // SIGCHLD
+	18: sigNotify | sigDefault | sigIgn, // SIGCONT
+	19: 0,                               // SIGSTOP
+	20: sigNotify | sigDefault | sigIgn, // SIGTSTP
+	21: sigNotify | sigDefault | sigIgn, // SIGTTIN
+	22: sigNotify | sigDefault | sigIgn, // SIGTTOU
+	23: sigNotify | sigIgn,              // SIGURG (also the runtime's preemption signal)
+	24: sigNotify,                       // SIGXCPU
+	25: sigNotify,                       // SIGXFSZ
+	26: sigNotify,                       // SIGVTALRM
+	27: sigNotify | sigUnblock,          // SIGPROF
+	28: sigNotify | sigIgn,              // SIGWINCH
+	29: sigNotify,                       // SIGIO
+	30: sigNotify,                       // SIGPWR
+	31: sigThrow,                        // SIGSYS
+	32: sigSetStack | sigUnblock,        // glibc's SIGCANCEL
+	33: sigSetStack | sigUnblock,        // glibc's SIGSETXID
+	34: sigSetStack | sigUnblock,        // musl's SIGSYNCCALL
 	35: sigNotify, 36: sigNotify, 37: sigNotify, 38: sigNotify, 39: sigNotify, 40: sigNotify,
 	41: sigNotify, 42: sigNotify, 43: sigNotify, 44: sigNotify, 45: sigNotify, 46: sigNotify,
 	47: sigNotify, 48: sigNotify, 49: sigNotify, 50: sigNotify, 51: sigNotify, 52: sigNotify,
