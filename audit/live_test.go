@@ -15,16 +15,26 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/sigtrace/sigtrace/internal/elftest"
 	"github.com/sigtrace/sigtrace/signals"
 )
 
 // childEnv makes the test binary a stand-in daemon instead of running
-// tests: "handler" catches SIGHUP with signal.Notify, "ignore" ignores it.
+// tests: "handler" catches SIGHUP with signal.Notify, "ignore" ignores it,
+// "plain" is a Go program that never calls signal.Notify.
 const childEnv = "SIGTRACE_AUDIT_CHILD"
+
+var (
+	scratch     string // removed when the tests end
+	symbolsOnce sync.Once
+	symbolsExe  string
+	symbolsErr  error
+)
 
 func TestMain(m *testing.M) {
 	switch os.Getenv(childEnv) {
@@ -38,8 +48,29 @@ func TestMain(m *testing.M) {
 		for {
 			time.Sleep(time.Hour)
 		}
+	case "plain":
+		for {
+			time.Sleep(time.Hour)
+		}
 	}
-	os.Exit(m.Run())
+	var err error
+	if scratch, err = os.MkdirTemp("", "audit-test"); err != nil {
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(scratch)
+	os.Exit(code)
+}
+
+// selfExe is this test binary with its symbol table, so that the audit
+// can read its children's notify masks (see elftest.SelfWithSymbols).
+func selfExe(t *testing.T) string {
+	t.Helper()
+	symbolsOnce.Do(func() { symbolsExe, symbolsErr = elftest.SelfWithSymbols(scratch) })
+	if symbolsErr != nil {
+		t.Fatal(symbolsErr)
+	}
+	return symbolsExe
 }
 
 // readyTimeout bounds the wait for a child to be set up; generous for slow
@@ -125,12 +156,8 @@ func startSleepCopy(t *testing.T, dir, name string) *os.Process {
 // so that its comm is name, as a child of the given kind.
 func startSelfAs(t *testing.T, dir, name, kind string, ready func(st status) bool) *os.Process {
 	t.Helper()
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	link := filepath.Join(dir, name)
-	must(t, os.Symlink(self, link))
+	must(t, os.Symlink(selfExe(t), link))
 	cmd := exec.Command(link)
 	cmd.Env = append(os.Environ(), childEnv+"="+kind)
 	return startDaemon(t, cmd, name, ready)
@@ -239,13 +266,13 @@ func TestLiveProcesses(t *testing.T) {
 	if r := byKey[want[4]].Reason; !strings.Contains(r, "processes whose name matches /^(auditdaemonGone)$/") {
 		t.Errorf("unresolved reason = %q, want what would match", r)
 	}
-	// The handler child is a Go program: its SIGHUP handler is real here
-	// (signal.Notify), but /proc cannot tell that from the runtime's own.
-	if r := byKey[want[6]].Reason; !strings.Contains(r, "a Go program") {
-		t.Errorf("Go handler reason = %q", r)
+	// The handler child is a Go program that asked for SIGHUP, not USR1.
+	if f := byKey[want[6]]; f.Reason != "a Go program that asked for SIGHUP with signal.Notify (read from the Go runtime's notify mask in its memory)" ||
+		f.Go == nil || f.Go.Notify == nil || !*f.Go.Notify || f.Go.Unnotified != "exit" {
+		t.Errorf("Go handler: reason %q, go %+v", f.Reason, f.Go)
 	}
-	if r := byKey[want[5]].Reason; r != "" {
-		t.Errorf("SIGUSR1 to a Go program: reason %q, want none (the runtime ignores it)", r)
+	if r := byKey[want[5]].Reason; !strings.Contains(r, "did not ask for SIGUSR1 with signal.Notify: the Go runtime's handler discards it") {
+		t.Errorf("SIGUSR1 to a Go program: reason %q", r)
 	}
 	if !rep.Fatal() {
 		t.Error("Fatal() = false")
