@@ -393,11 +393,11 @@ func TestLiveGo(t *testing.T) {
 		got[f.Target.Comm+" "+f.Signal.Name] = verdict{f.Risk, f.Reason, n, f.Go.Unnotified}
 	}
 	want := map[string]verdict{
-		"auditgoPlain SIGHUP": {"fatal", "a Go program that did not ask for SIGHUP with signal.Notify: the Go runtime's handler resets SIGHUP to the default action and raises it again (runtime/signal_unix.go dieFromSignal), so it dies of it", "false", "exit"},
+		"auditgoPlain SIGHUP":  {"fatal", "a Go program that did not ask for SIGHUP with signal.Notify: the Go runtime's handler resets SIGHUP to the default action and raises it again (runtime/signal_unix.go dieFromSignal), so it dies of it", "false", "exit"},
 		"auditgoPlain SIGUSR1": {"ok", "a Go program that did not ask for SIGUSR1 with signal.Notify: the Go runtime's handler discards it (runtime/signal_unix.go sighandler), so it survives, but what the sender meant (a reload, reopening logs) does not happen", "false", "discard"},
-		"auditgoQuit SIGQUIT": {"fatal", "a Go program that did not ask for SIGQUIT with signal.Notify: the Go runtime's handler prints a goroutine dump and exits with status 2 (runtime/signal_unix.go sighandler)", "false", "crash"},
-		"auditgoHUP SIGHUP":   {"ok", "a Go program that asked for SIGHUP with signal.Notify (read from the Go runtime's notify mask in its memory)", "true", "exit"},
-		"auditgoStrip SIGHUP": {"unresolved", "a Go program, fatal unless it calls signal.Notify(SIGHUP): the Go runtime's handler resets SIGHUP to the default action and raises it again (runtime/signal_unix.go dieFromSignal), so it dies of it; whether it does is not known: its executable has no symbol table (built with -ldflags=-s or stripped)", "unknown", "exit"},
+		"auditgoQuit SIGQUIT":  {"fatal", "a Go program that did not ask for SIGQUIT with signal.Notify: the Go runtime's handler prints a goroutine dump and exits with status 2 (runtime/signal_unix.go sighandler)", "false", "crash"},
+		"auditgoHUP SIGHUP":    {"ok", "a Go program that asked for SIGHUP with signal.Notify (read from the Go runtime's notify mask in its memory)", "true", "exit"},
+		"auditgoStrip SIGHUP":  {"unresolved", "a Go program, fatal unless it calls signal.Notify(SIGHUP): the Go runtime's handler resets SIGHUP to the default action and raises it again (runtime/signal_unix.go dieFromSignal), so it dies of it; whether it does is not known: its executable has no symbol table (built with -ldflags=-s or stripped)", "unknown", "exit"},
 	}
 	for k, w := range want {
 		if got[k] != w {
