@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -262,5 +263,50 @@ func TestJudge(t *testing.T) {
 		if f.Disposition != tt.disp || f.Risk != tt.risk || !strings.Contains(f.Reason, tt.reason) || (tt.reason == "" && f.Reason != "") {
 			t.Errorf("%s: disposition %q risk %q reason %q; want %q %q %q", tt.name, f.Disposition, f.Risk, f.Reason, tt.disp, tt.risk, tt.reason)
 		}
+	}
+}
+
+// TestJudgeGo: a Go program's handler is the runtime's; the verdict
+// follows the notify mask when it is known, and is never ok for a signal
+// the runtime kills on when it is not.
+func TestJudgeGo(t *testing.T) {
+	goProc := func(wanted []int, err error) *Proc {
+		return &Proc{PID: 20, Comm: "goapp", Caught: maskOf([]int{sigHUP, sigINT, sigQUIT, sigUSR1, sigTERM}),
+			goRead: true, goProg: &goProgram{version: "go1.22.1", wanted: maskOf(wanted), err: err}}
+	}
+	stripped := errors.New("its executable has no symbol table (built with -ldflags=-s or stripped)")
+	tests := []struct {
+		name       string
+		sig        int
+		intent     Intent
+		p          *Proc
+		risk       string
+		notify     string
+		unnotified string
+		reason     string
+	}{
+		{"asked for SIGHUP", sigHUP, IntentNotify, goProc([]int{sigHUP}, nil), RiskOK, "true", "exit", "asked for SIGHUP with signal.Notify"},
+		{"SIGHUP without Notify", sigHUP, IntentNotify, goProc([]int{sigUSR1}, nil), RiskFatal, "false", "exit", "dieFromSignal"},
+		{"SIGTERM without Notify", sigTERM, IntentNotify, goProc(nil, nil), RiskFatal, "false", "exit", "raises it again"},
+		{"SIGQUIT without Notify", sigQUIT, IntentNotify, goProc(nil, nil), RiskFatal, "false", "crash", "exits with status 2"},
+		{"SIGUSR1 without Notify", sigUSR1, IntentNotify, goProc(nil, nil), RiskOK, "false", "discard", "discards it"},
+		{"stripped: SIGHUP", sigHUP, IntentNotify, goProc(nil, stripped), RiskUnresolved, "-", "exit", "fatal unless it calls signal.Notify(SIGHUP)"},
+		{"stripped: SIGUSR1 survives either way", sigUSR1, IntentNotify, goProc(nil, stripped), RiskOK, "-", "discard", "survives either way"},
+		{"stripped: a stop signal", sigTERM, IntentStop, goProc(nil, stripped), RiskOK, "-", "exit", "a stop signal"},
+	}
+	for _, tt := range tests {
+		f := judge(tt.sig, tt.intent, tt.p)
+		notify := "-"
+		if f.Go != nil && f.Go.Notify != nil {
+			notify = fmt.Sprint(*f.Go.Notify)
+		}
+		if f.Go == nil || f.Risk != tt.risk || notify != tt.notify || f.Go.Unnotified != tt.unnotified ||
+			f.Go.Version != "go1.22.1" || !strings.Contains(f.Reason, tt.reason) {
+			t.Errorf("%s: risk %q go %+v notify %s reason %q; want %q %s %s %q", tt.name, f.Risk, f.Go, notify, f.Reason, tt.risk, tt.notify, tt.unnotified, tt.reason)
+		}
+	}
+	// Not a Go program: no go object.
+	if f := judge(sigHUP, IntentNotify, &Proc{PID: 21, Caught: maskOf([]int{sigHUP}), goRead: true}); f.Go != nil || f.Risk != RiskOK {
+		t.Errorf("C program with a handler: %+v", f)
 	}
 }
