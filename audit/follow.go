@@ -194,6 +194,7 @@ func (s *shellScan) shellFile(c *syntax.CallExpr, src Source, rest []value) {
 func (s *shellScan) runScript(c *syntax.CallExpr, src Source, p string, args []value, byShell bool, context string) {
 	shown := s.env.root.display(p)
 	if shown == s.sc.file || slices.ContainsFunc(s.chain, func(h Hop) bool { return h.File == shown }) {
+		s.known = true
 		return // a script that runs itself: its senders are already found
 	}
 	if s.depth >= maxShellDepth {
@@ -203,6 +204,7 @@ func (s *shellScan) runScript(c *syntax.CallExpr, src Source, p string, args []v
 	data, mode, kind, interp, err := s.env.readRun(p)
 	switch {
 	case kind == kindUnreadable:
+		s.known = true
 		s.unresolvedAt(src, p, p, fmt.Sprintf("runs %s, which cannot be read (%s), so what it sends is not known", shown, errText(err)))
 		return
 	case kind == kindMissing, kind == kindProgram:
@@ -210,9 +212,11 @@ func (s *shellScan) runScript(c *syntax.CallExpr, src Source, p string, args []v
 	case !byShell && mode&0o111 == 0:
 		return // not executable: the command fails with EACCES
 	case kind == kindOther && !byShell:
-		s.unresolvedAt(src, p, p, fmt.Sprintf("runs %s, a %s script: the audit follows shell scripts only, so what it sends is not known", shown, interp))
+		s.known = true
+		s.unresolvedAt(src, p, p, fmt.Sprintf("runs %s, a script for %s: the audit follows shell scripts only, so what it sends is not known", shown, interp))
 		return
 	}
+	s.known = true
 	sc := &script{file: shown, lines: splitLines(data), firstLine: 1, text: string(data),
 		context: context, intent: s.sc.intent, unit: s.sc.unit}
 	inner := s.child(sc, 0, s.via(c))
@@ -355,6 +359,13 @@ func (u *unit) canReload() bool {
 // ExecReload= line (scanned, and followed, like the unit's own), or the
 // ReloadSignal= that systemd sends itself for Type=notify-reload.
 func (s *shellScan) unitReload(c *syntax.CallExpr, src Source, u *unit) {
+	if slices.ContainsFunc(s.chain, func(h Hop) bool { return h.File == u.file && h.Context == "systemd ExecReload" }) {
+		return // a reload that reloads itself: its senders are already found
+	}
+	if s.depth >= maxShellDepth {
+		s.unresolvedAt(src, "systemctl reload", u.name, fmt.Sprintf("reloads %s, not followed: scripts and sh -c nested deeper than %d", u.name, maxShellDepth))
+		return
+	}
 	via := s.via(c)
 	for _, e := range u.exec["ExecReload"] {
 		line := execCommandLine(e.value, u.name)
@@ -364,8 +375,8 @@ func (s *shellScan) unitReload(c *syntax.CallExpr, src Source, u *unit) {
 		inner.scan(sc.text)
 		s.senders = append(s.senders, inner.senders...)
 		s.warns = append(s.warns, inner.warns...)
-		if len(inner.senders) > 0 {
-			continue
+		if len(inner.senders) > 0 || inner.known {
+			continue // senders found, or known commands that send nothing (kill -0, a reload of itself)
 		}
 		here := Hop{File: e.file, Line: e.line, Text: strings.TrimSpace(e.lines[e.line-1]), Context: "systemd ExecReload"}
 		why := fmt.Sprintf("%s's ExecReload= sends no signal the audit can find", u.name)

@@ -66,6 +66,10 @@ type shellScan struct {
 	stmtOf    map[*syntax.CallExpr]*syntax.Stmt
 	senders   []Sender
 	warns     []Warning
+	// known is set once a command the audit knows (a signal tool, a
+	// followed script or function) runs: a unit reload that finds no
+	// sender then says nothing rather than blame an unknown program.
+	known bool
 }
 
 // scanScript finds every signal sender in a script. A syntax error is
@@ -538,8 +542,14 @@ func (s *shellScan) call(c *syntax.CallExpr) {
 	name, rest := path.Base(cmd), args[1:]
 	src := s.source(c)
 	if fn := s.funcs[cmd]; fn != nil {
+		s.known = true
 		s.callFunc(c, fn, rest)
 		return
+	}
+	switch name {
+	case "xargs", "kill", "pkill", "killall", "start-stop-daemon", "systemctl", "invoke-rc.d", "service", "rc-service",
+		"sh", "bash", "dash", "ash", "ksh", "zsh", "su", "runuser":
+		s.known = true
 	}
 	switch name {
 	case "xargs":
@@ -578,6 +588,9 @@ func (s *shellScan) call(c *syntax.CallExpr) {
 			}
 			s.add(indirectInitScript(src, cmd, rest)...)
 			return
+		}
+		if d := path.Dir(cmd); d == "/etc/init.d" || d == "/etc/rc.d/init.d" {
+			s.known = true
 		}
 		s.command(c, src, cmd, rest)
 	}
