@@ -74,7 +74,7 @@ func WriteTable(w io.Writer, rep *Report) error {
 		if len(rows) > 0 {
 			fmt.Fprintln(ew)
 		}
-		fmt.Fprintln(ew, "Unprepared processes (--all): no handler, and the default action terminates")
+		fmt.Fprintln(ew, "Unprepared processes (--all): no handler (or a Go program that did not ask for it), so it would die of it")
 		byPID := map[int][]string{}
 		var order []*Target
 		for _, f := range exposures {
