@@ -12,6 +12,7 @@ import (
 	"os"
 	"sort"
 
+	"github.com/sigtrace/sigtrace/goruntime"
 	"github.com/sigtrace/sigtrace/signals"
 	"golang.org/x/sys/unix"
 )
@@ -45,6 +46,23 @@ type Finding struct {
 	DefaultAction string  `json:"default_action,omitempty"`
 	Risk          string  `json:"risk"`
 	Reason        string  `json:"reason,omitempty"`
+	// Go is set when the target is a Go program with the runtime's
+	// handler for the signal: judged by the Go runtime's rules.
+	Go *GoRuntime `json:"go,omitempty"`
+}
+
+// GoRuntime is what the audit read of a Go program target.
+type GoRuntime struct {
+	Version string `json:"version"` // the Go version that built it
+	// Notify is whether the program asked for the signal with
+	// signal.Notify, read from the runtime's notify mask in its memory;
+	// absent when that cannot be read (no symbol table, no access).
+	Notify *bool `json:"notify,omitempty"`
+	// Unnotified is what the runtime does with the signal when the
+	// program did not ask for it: "exit" (re-raised with the default
+	// action: it dies of it), "crash" (goroutine dump, exit status 2),
+	// "discard", or "default" (the runtime installs no handler for it).
+	Unnotified string `json:"unnotified"`
 }
 
 // Signal is a signal as the JSON schema names it.
@@ -143,12 +161,24 @@ func Run(opts Options) (*Report, error) {
 				continue // the kernel drops signals init has no handler for
 			}
 			for _, sig := range exposureSignals {
-				if p.Disposition(sig) != "default" {
+				f := Finding{Kind: "exposure", Signal: sigOf(sig), Target: targetOf(p),
+					Disposition: p.Disposition(sig), DefaultAction: signals.DefaultAction(sig).String(), Risk: RiskUnprepared,
+					Reason: "no handler: " + signals.Name(sig) + " would terminate it"}
+				switch f.Disposition {
+				case "default":
+				case "handler":
+					// A Go program that did not ask for it dies of it
+					// all the same, through the runtime's handler.
+					g := p.Go()
+					if g == nil || g.err != nil || g.wanted.Has(sig) || !goruntime.Unnotified(sig).Kills() {
+						continue
+					}
+					judgeGo(&f, sig, g)
+					f.Risk = RiskUnprepared
+				default:
 					continue
 				}
-				rep.Findings = append(rep.Findings, Finding{Kind: "exposure", Signal: sigOf(sig), Target: targetOf(p),
-					Disposition: "default", DefaultAction: signals.DefaultAction(sig).String(), Risk: RiskUnprepared,
-					Reason: "no handler: " + signals.Name(sig) + " would terminate it"})
+				rep.Findings = append(rep.Findings, f)
 			}
 		}
 	}
@@ -247,21 +277,22 @@ func collectSenders(r *rootFS, col *collector) ([]Sender, map[string]*unit) {
 		}
 	}
 
+	units := loadUnits(r, col)
+	env := &scanEnv{root: r, col: col, units: units}
 	var senders []Sender
 	for _, sc := range scripts {
-		s, warns := scanScript(sc)
+		s, warns := scanScriptIn(env, sc)
 		col.warn(warns...)
 		senders = append(senders, s...)
 	}
 
-	units := loadUnits(r, col)
 	names := make([]string, 0, len(units))
 	for n := range units {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		senders = append(senders, unitSenders(units[n], col)...)
+		senders = append(senders, unitSenders(env, units[n])...)
 	}
 	return senders, units
 }
@@ -280,7 +311,7 @@ func judgeSender(res *resolver, snd Sender, seen map[string]bool) []Finding {
 	}
 	if snd.Indirect != "" {
 		for _, sel := range snd.Targets {
-			unresolved(sel, sel.Reason+res.reloadHint(snd.Indirect))
+			unresolved(sel, sel.Reason)
 		}
 		return out
 	}
@@ -297,7 +328,7 @@ func judgeSender(res *resolver, snd Sender, seen map[string]bool) []Finding {
 			continue
 		}
 		for _, p := range procs {
-			key := fmt.Sprintf("%s:%d:%d:%d", src.File, src.Line, snd.Signal, p.PID)
+			key := fmt.Sprintf("%s:%d:%d", src.String(), snd.Signal, p.PID)
 			if seen[key] {
 				continue
 			}
@@ -308,37 +339,6 @@ func judgeSender(res *resolver, snd Sender, seen map[string]bool) []Finding {
 		}
 	}
 	return out
-}
-
-// reloadHint points an indirect sender at the unit's own reload, when the
-// audit read that unit.
-func (r *resolver) reloadHint(unitName string) string {
-	u := r.units[unitName]
-	if u == nil {
-		return ""
-	}
-	var where []string
-	for _, e := range u.exec["ExecReload"] {
-		where = append(where, fmt.Sprintf("ExecReload=%s (%s:%d)", e.value, e.file, e.line))
-	}
-	if u.get("Type") == "notify-reload" {
-		sig := u.get("ReloadSignal")
-		if sig == "" {
-			sig = "SIGHUP"
-		}
-		where = append(where, "ReloadSignal "+sig+" ("+u.file+")")
-	}
-	if len(where) == 0 {
-		return fmt.Sprintf("; %s defines no ExecReload=", unitName)
-	}
-	s := "; " + unitName + " reloads with "
-	for i, w := range where {
-		if i > 0 {
-			s += ", "
-		}
-		s += w
-	}
-	return s + ", judged on its own line"
 }
 
 // judge decides what sig does to p.
@@ -355,9 +355,8 @@ func judge(sig int, intent Intent, p *Proc) Finding {
 			f.Reason = signals.Name(sig) + " stops the process; it cannot be caught"
 		}
 	case f.Disposition == "handler":
-		if goRuntimeExits[sig] && p.IsGo() {
-			f.Reason = "a Go program: the Go runtime's own handler exits on " + signals.Name(sig) +
-				" unless the program asked for it with signal.Notify, which /proc cannot show"
+		if g := p.Go(); g != nil {
+			judgeGo(&f, sig, g)
 		}
 	case f.Disposition == "ignore":
 	case p.NSInit:
@@ -370,18 +369,56 @@ func judge(sig int, intent Intent, p *Proc) Finding {
 		f.Risk = RiskFatal
 		f.Reason = "no handler: the default action of " + signals.Name(sig) + " is " + act.String()
 	}
-	if intent == IntentStop && f.Risk == RiskFatal {
+	if intent == IntentStop && (f.Risk == RiskFatal || f.Risk == RiskUnresolved && f.Go != nil) {
 		f.Risk = RiskOK
 		f.Reason = "a stop signal: ending the process is its purpose"
 	}
 	return f
 }
 
-// goRuntimeExits are the signals the Go runtime catches at start and turns
-// into an exit when the program did not ask for them (os/signal, "Default
-// behavior of signals in Go programs").
-var goRuntimeExits = map[int]bool{
-	int(unix.SIGHUP): true, int(unix.SIGINT): true, int(unix.SIGTERM): true, int(unix.SIGQUIT): true,
+// judgeGo judges a signal to a Go program by the Go runtime's rules: the
+// handler in SigCgt is the runtime's own, and what it does depends on
+// whether the program asked for the signal with signal.Notify.
+func judgeGo(f *Finding, sig int, g *goProgram) {
+	name := signals.Name(sig)
+	act := goruntime.Unnotified(sig)
+	f.Go = &GoRuntime{Version: g.version, Unnotified: act.String()}
+	known := g.err == nil
+	asked := known && g.wanted.Has(sig)
+	if known {
+		f.Go.Notify = &asked
+	}
+	unknown := ""
+	if !known {
+		unknown = "whether it does is not known: " + g.err.Error()
+	}
+	switch {
+	case asked:
+		f.Reason = "a Go program that asked for " + name + " with signal.Notify (read from the Go runtime's notify mask in its memory)"
+	case act == goruntime.NoHandler:
+		// A handler the runtime did not install at start (cgo code's own).
+	case act == goruntime.Discard && known:
+		f.Reason = "a Go program that did not ask for " + name + " with signal.Notify: the Go runtime's handler discards it " +
+			"(runtime/signal_unix.go sighandler), so it survives, but what the sender meant (a reload, reopening logs) does not happen"
+	case act == goruntime.Discard:
+		f.Reason = "a Go program: it survives either way, since the Go runtime's handler discards " + name +
+			" unless the program asked for it with signal.Notify; " + unknown
+	case known:
+		f.Risk = RiskFatal
+		f.Reason = "a Go program that did not ask for " + name + " with signal.Notify: " + goKills(act, name)
+	default:
+		f.Risk = RiskUnresolved
+		f.Reason = "a Go program, fatal unless it calls signal.Notify(" + name + "): " + goKills(act, name) + "; " + unknown
+	}
+}
+
+// goKills says how the Go runtime's handler ends the program.
+func goKills(act goruntime.Action, name string) string {
+	if act == goruntime.Exit {
+		return "the Go runtime's handler resets " + name + " to the default action and raises it again " +
+			"(runtime/signal_unix.go dieFromSignal), so it dies of it"
+	}
+	return "the Go runtime's handler prints a goroutine dump and exits with status 2 (runtime/signal_unix.go sighandler)"
 }
 
 func sigOf(sig int) *Signal { return &Signal{Num: sig, Name: signals.Name(sig)} }

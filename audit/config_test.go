@@ -243,7 +243,7 @@ func TestUnitSenders(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var got []string
-		for _, s := range unitSenders(units[tt.unit], col) {
+		for _, s := range unitSenders(&scanEnv{root: &rootFS{root: debianRoot}, col: col, units: units}, units[tt.unit]) {
 			if s.Unit != tt.unit {
 				t.Errorf("%s: sender unit = %q", tt.unit, s.Unit)
 			}
@@ -272,17 +272,18 @@ func TestCollectSenders(t *testing.T) {
 		"/etc/logrotate.d/dnsmasq:L8 pkill SIGHUP match:pkill -x dnsmasq",
 		"/etc/logrotate.d/mydaemon:L7 kill SIGHUP pidfile:/run/mydaemon.pid",
 		"/etc/logrotate.d/nginx:L16 kill SIGUSR1 pidfile:/run/nginx.pid",
-		"/etc/logrotate.d/rsyslog:L23 invoke-rc.d indirect:rsyslog.service unknown:rsyslog",
+		"/etc/logrotate.d/rsyslog:L23 invoke-rc.d indirect:rsyslog unknown:rsyslog",
 		"/etc/logrotate.d/unbound:L7 systemctl kill SIGHUP unit:unbound.service",
 		"/etc/logrotate.d/xinetd:L6 killall SIGUSR1 match:killall xinetd",
 		"/etc/logrotate.d/zz-after-broken:L6 kill SIGUSR1 pidfile:/run/app.pid",
-		"/etc/logrotate.d/zz-after-broken:L8 service indirect:apache2.service unknown:apache2",
-		"/etc/logrotate.d/zz-after-broken:L9 /etc/init.d/exim4 indirect:exim4.service unknown:exim4",
+		"/etc/logrotate.d/zz-after-broken:L8 service indirect:apache2 unknown:apache2",
+		"/etc/logrotate.d/zz-after-broken:L9 /etc/init.d/exim4 indirect:exim4 unknown:exim4",
 		`/etc/crontab:L23 pkill SIGUSR1 match:pkill -f ^/usr/bin/python3 /opt/app/worker\.py`,
 		"/etc/cron.d/mydaemon:L3 kill SIGUSR2 pidfile:/run/mydaemon.pid",
 		"/etc/cron.d/mydaemon:L4 start-stop-daemon SIGHUP match:start-stop-daemon comm=mydaemon pidfile=/run/mydaemon.pid",
 		"/var/spool/cron/crontabs/root:L5 killall SIGHUP match:killall mydaemon",
-		"/var/spool/cron/crontabs/root:L6 systemctl reload indirect:nginx.service unknown:nginx",
+		// Followed into nginx.service's ExecReload=, a program.
+		"/var/spool/cron/crontabs/root:L6 systemd ExecReload indirect:nginx.service unknown:nginx.service",
 		"/var/spool/cron/crontabs/root:L7 kill SIGTERM match:pgrep -x workerd",
 		"/etc/cron.daily/mydaemon-stats:L7 kill SIGUSR2 pidfile:/run/mydaemon.pid",
 		"/lib/systemd/system/badunit.service:L8 kill SIGUSR1 pidfile:/run/badunit.pid",

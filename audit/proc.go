@@ -3,7 +3,6 @@ package audit
 import (
 	"bufio"
 	"bytes"
-	"debug/buildinfo"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -13,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sigtrace/sigtrace/goruntime"
 	"github.com/sigtrace/sigtrace/signals"
 )
 
@@ -49,19 +49,35 @@ type Proc struct {
 
 	procDir string
 	exe     *string
-	isGo    *bool
+	goRead  bool
+	goProg  *goProgram
 }
 
-// IsGo reports whether the process runs a Go program (its executable has
-// Go build information). Such a program always shows handlers in SigCgt:
-// the Go runtime installs its own at start.
-func (p *Proc) IsGo() bool {
-	if p.isGo == nil {
-		_, err := buildinfo.ReadFile(filepath.Join(p.procDir, strconv.Itoa(p.PID), "exe"))
-		ok := err == nil
-		p.isGo = &ok
+// goProgram is what the audit knows of a process that runs a Go program.
+type goProgram struct {
+	version string
+	// wanted are the signals it asked for with signal.Notify, read from
+	// the runtime's notify mask in its memory; err says why they are not
+	// known (no symbol table, no access to its memory).
+	wanted signals.Set
+	err    error
+}
+
+// Go returns what is known of the Go program the process runs, or nil
+// when it is no Go program (its executable has no Go build information).
+// Such a program always shows handlers in SigCgt: the Go runtime installs
+// its own at start, whether the program asked for the signals or not.
+func (p *Proc) Go() *goProgram {
+	if !p.goRead {
+		p.goRead = true
+		dir := filepath.Join(p.procDir, strconv.Itoa(p.PID))
+		if v, ok := goruntime.Version(filepath.Join(dir, "exe")); ok {
+			g := &goProgram{version: v}
+			g.wanted, g.err = goruntime.Wanted(p.procDir, p.PID)
+			p.goProg = g
+		}
 	}
-	return *p.isGo
+	return p.goProg
 }
 
 // Cmdline is argv joined with spaces, the way ps and pkill -f see it; a

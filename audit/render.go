@@ -50,7 +50,7 @@ func WriteTable(w io.Writer, rep *Report) error {
 		}
 		src, text := "-", ""
 		if f.Source != nil {
-			src, text = f.Source.String(), f.Source.Text
+			src, text = shortChain(*f.Source), f.Source.Command()
 		}
 		rows = append(rows, []string{risk, sig, target, disp, printable(src), printable(strings.ReplaceAll(text, "\t", " "))})
 		note := f.Reason
@@ -74,7 +74,7 @@ func WriteTable(w io.Writer, rep *Report) error {
 		if len(rows) > 0 {
 			fmt.Fprintln(ew)
 		}
-		fmt.Fprintln(ew, "Unprepared processes (--all): no handler, and the default action terminates")
+		fmt.Fprintln(ew, "Unprepared processes (--all): no handler (or a Go program that did not ask for it), so it would die of it")
 		byPID := map[int][]string{}
 		var order []*Target
 		for _, f := range exposures {
@@ -100,6 +100,22 @@ func WriteTable(w io.Writer, rep *Report) error {
 	}
 	fmt.Fprintln(ew, summary(rep))
 	return ew.err
+}
+
+// shortChain is the source's file:line chain for the table: a hop in the
+// same file as the one before it shows its line only ("a:9 → :4").
+func shortChain(s Source) string {
+	out := fmt.Sprintf("%s:%d", s.File, s.Line)
+	prev := s.File
+	for _, h := range s.Via {
+		if h.File == prev {
+			out += fmt.Sprintf(" → :%d", h.Line)
+		} else {
+			out += fmt.Sprintf(" → %s:%d", h.File, h.Line)
+		}
+		prev = h.File
+	}
+	return out
 }
 
 // maxCmdline bounds the command lines shown in the --all table (JSON has

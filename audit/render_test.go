@@ -81,7 +81,7 @@ func TestWriteTable(t *testing.T) {
 			t.Errorf("a fatal row after an ok one: %q", l)
 		}
 	}
-	if !strings.Contains(out, "-> indirect: invoke-rc.d rsyslog rotate") {
+	if !strings.Contains(out, "-> invoke-rc.d rsyslog rotate: rotate is not a systemctl verb") {
 		t.Error("unresolved rows do not carry their reason")
 	}
 	if !strings.Contains(out, "9 fatal, 8 unresolved, 7 ok") {

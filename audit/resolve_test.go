@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -202,8 +203,9 @@ func TestRunDebianFixture(t *testing.T) {
 	}
 	for k, frag := range map[string]string{
 		"unresolved /etc/logrotate.d/nginx:16 SIGUSR1 - ":                "names PID 999999, which is not running (stale pidfile)",
-		"unresolved /etc/logrotate.d/rsyslog:23 - - ":                    "indirect: invoke-rc.d rsyslog rotate",
-		"unresolved /var/spool/cron/crontabs/root:6 - - ":                "nginx.service reloads with ExecReload=/usr/sbin/nginx",
+		"unresolved /etc/logrotate.d/rsyslog:23 - - ":                    "invoke-rc.d rsyslog rotate: rotate is not a systemctl verb, so it runs " + debianRoot + "/etc/init.d/rsyslog rotate, which does not exist",
+		"unresolved /var/spool/cron/crontabs/root:6 - - ":                "nginx.service's ExecReload= runs the program /usr/sbin/nginx",
+		"unresolved /etc/logrotate.d/zz-after-broken:8 - - ":             "neither apache2.service nor " + debianRoot + "/etc/init.d/apache2 exists",
 		"unresolved /etc/logrotate.d/zz-after-broken:6 SIGUSR1 - ":       "pidfile " + debianRoot + "/run/app.pid does not exist",
 		"ok /lib/systemd/system/mydaemon.service:10 SIGINT 4242 default": "a stop signal",
 		"ok /etc/logrotate.d/dnsmasq:8 SIGHUP 600 blocked":               "blocked in every thread",
@@ -261,5 +263,50 @@ func TestJudge(t *testing.T) {
 		if f.Disposition != tt.disp || f.Risk != tt.risk || !strings.Contains(f.Reason, tt.reason) || (tt.reason == "" && f.Reason != "") {
 			t.Errorf("%s: disposition %q risk %q reason %q; want %q %q %q", tt.name, f.Disposition, f.Risk, f.Reason, tt.disp, tt.risk, tt.reason)
 		}
+	}
+}
+
+// TestJudgeGo: a Go program's handler is the runtime's; the verdict
+// follows the notify mask when it is known, and is never ok for a signal
+// the runtime kills on when it is not.
+func TestJudgeGo(t *testing.T) {
+	goProc := func(wanted []int, err error) *Proc {
+		return &Proc{PID: 20, Comm: "goapp", Caught: maskOf([]int{sigHUP, sigINT, sigQUIT, sigUSR1, sigTERM}),
+			goRead: true, goProg: &goProgram{version: "go1.22.1", wanted: maskOf(wanted), err: err}}
+	}
+	stripped := errors.New("its executable has no symbol table (built with -ldflags=-s or stripped)")
+	tests := []struct {
+		name       string
+		sig        int
+		intent     Intent
+		p          *Proc
+		risk       string
+		notify     string
+		unnotified string
+		reason     string
+	}{
+		{"asked for SIGHUP", sigHUP, IntentNotify, goProc([]int{sigHUP}, nil), RiskOK, "true", "exit", "asked for SIGHUP with signal.Notify"},
+		{"SIGHUP without Notify", sigHUP, IntentNotify, goProc([]int{sigUSR1}, nil), RiskFatal, "false", "exit", "dieFromSignal"},
+		{"SIGTERM without Notify", sigTERM, IntentNotify, goProc(nil, nil), RiskFatal, "false", "exit", "raises it again"},
+		{"SIGQUIT without Notify", sigQUIT, IntentNotify, goProc(nil, nil), RiskFatal, "false", "crash", "exits with status 2"},
+		{"SIGUSR1 without Notify", sigUSR1, IntentNotify, goProc(nil, nil), RiskOK, "false", "discard", "discards it"},
+		{"stripped: SIGHUP", sigHUP, IntentNotify, goProc(nil, stripped), RiskUnresolved, "-", "exit", "fatal unless it calls signal.Notify(SIGHUP)"},
+		{"stripped: SIGUSR1 survives either way", sigUSR1, IntentNotify, goProc(nil, stripped), RiskOK, "-", "discard", "survives either way"},
+		{"stripped: a stop signal", sigTERM, IntentStop, goProc(nil, stripped), RiskOK, "-", "exit", "a stop signal"},
+	}
+	for _, tt := range tests {
+		f := judge(tt.sig, tt.intent, tt.p)
+		notify := "-"
+		if f.Go != nil && f.Go.Notify != nil {
+			notify = fmt.Sprint(*f.Go.Notify)
+		}
+		if f.Go == nil || f.Risk != tt.risk || notify != tt.notify || f.Go.Unnotified != tt.unnotified ||
+			f.Go.Version != "go1.22.1" || !strings.Contains(f.Reason, tt.reason) {
+			t.Errorf("%s: risk %q go %+v notify %s reason %q; want %q %s %s %q", tt.name, f.Risk, f.Go, notify, f.Reason, tt.risk, tt.notify, tt.unnotified, tt.reason)
+		}
+	}
+	// Not a Go program: no go object.
+	if f := judge(sigHUP, IntentNotify, &Proc{PID: 21, Caught: maskOf([]int{sigHUP}), goRead: true}); f.Go != nil || f.Risk != RiskOK {
+		t.Errorf("C program with a handler: %+v", f)
 	}
 }

@@ -5,15 +5,48 @@ import (
 	"strings"
 )
 
-// Source is where a configured sender is written.
+// Source is where a configured sender is written: the configuration line
+// (a logrotate script line, a cron line, a unit's Exec*=), and, when that
+// line runs a script, an init script action or a unit's reload, the lines
+// followed from it down to the command that sends (Via).
 type Source struct {
 	File    string `json:"file"`
 	Line    int    `json:"line"`
 	Text    string `json:"text"`
 	Context string `json:"context,omitempty"` // "logrotate postrotate", "cron", "systemd ExecReload"
+	// Via lists the lines followed from File:Line, in the order they run;
+	// the last one is the command that sends the signal.
+	Via []Hop `json:"via,omitempty"`
 }
 
-func (s Source) String() string { return fmt.Sprintf("%s:%d", s.File, s.Line) }
+// Hop is one line on the way from a configuration line to a sender: a
+// script's line, an init script's case branch, a unit's ExecReload=.
+type Hop struct {
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+	Text    string `json:"text"`
+	Context string `json:"context,omitempty"` // "script", "init script rotate", "systemd ExecReload", "function rotate_logs"
+}
+
+// String is the file:line chain, "a:16 → b:4".
+func (s Source) String() string {
+	out := fmt.Sprintf("%s:%d", s.File, s.Line)
+	for _, h := range s.Via {
+		out += fmt.Sprintf(" → %s:%d", h.File, h.Line)
+	}
+	return out
+}
+
+// Command is the text of the line that sends: the last hop's, or the
+// configuration line's own.
+func (s Source) Command() string {
+	if len(s.Via) > 0 {
+		return s.Via[len(s.Via)-1].Text
+	}
+	return s.Text
+}
+
+func (s Source) hop() Hop { return Hop{File: s.File, Line: s.Line, Text: s.Text, Context: s.Context} }
 
 // Intent says what a sender is for. A stop signal that kills its target
 // does what it was configured to do; a reload or rotation that kills it
@@ -37,8 +70,9 @@ type Sender struct {
 	// Unit is the systemd unit whose own file holds this sender: its
 	// ExecReload= and the like run only while the unit is active.
 	Unit string
-	// Indirect, when set, says why the signal cannot be known from here
-	// ("invoke-rc.d rsyslog rotate runs ...").
+	// Indirect, when set, names what could not be followed (a unit, an
+	// init script, a script in another language): the sender has no
+	// signal, and each target's Reason says why.
 	Indirect string
 }
 

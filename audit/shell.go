@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -45,21 +46,42 @@ const maxShellDepth = 4
 
 // shellScan walks one parsed script and collects its signal senders.
 type shellScan struct {
+	env     *scanEnv // what is needed to follow scripts, init scripts and units; nil: nothing is followed
 	sc      *script
 	lineOff int // script lines before this (nested) piece
-	depth   int
-	vars    map[string]value
-	stdin   map[*syntax.CallExpr][]Selector // PIDs piped into `xargs kill`
-	stmtOf  map[*syntax.CallExpr]*syntax.Stmt
-	senders []Sender
-	warns   []Warning
+	depth   int // sh -c nesting plus scripts followed, bounded by maxShellDepth
+	// chain is the lines that led to this script, the configuration line
+	// first: the hops of every sender found here.
+	chain []Hop
+	// args are the positional parameters ($1, ...) when they are known: a
+	// followed script's or a function's arguments. argsKnown is false for
+	// configuration scripts, whose $1 the audit cannot know.
+	pargs     []value
+	argsKnown bool
+	fn        string // the function whose body is walked, for hop contexts
+	vars      map[string]value
+	funcs     map[string]*syntax.FuncDecl
+	inFunc    map[string]bool
+	stdin     map[*syntax.CallExpr][]Selector // PIDs piped into `xargs kill`
+	stmtOf    map[*syntax.CallExpr]*syntax.Stmt
+	senders   []Sender
+	warns     []Warning
+	// known is set once a command the audit knows (a signal tool, a
+	// followed script or function) runs: a unit reload that finds no
+	// sender then says nothing rather than blame an unknown program.
+	known bool
 }
 
 // scanScript finds every signal sender in a script. A syntax error is
 // reported as a warning at its line; the lines that parse on their own are
 // still scanned, since sh runs the commands before a broken one.
-func scanScript(sc *script) ([]Sender, []Warning) {
+func scanScript(sc *script) ([]Sender, []Warning) { return scanScriptIn(nil, sc) }
+
+// scanScriptIn is scanScript that also follows what the script runs
+// (scripts, init script actions, unit reloads) through env.
+func scanScriptIn(env *scanEnv, sc *script) ([]Sender, []Warning) {
 	s := newShellScan(sc, 0, 0)
+	s.env = env
 	s.scan(sc.text)
 	return s.senders, s.warns
 }
@@ -68,9 +90,20 @@ func newShellScan(sc *script, lineOff, depth int) *shellScan {
 	return &shellScan{
 		sc: sc, lineOff: lineOff, depth: depth,
 		vars:   map[string]value{},
+		funcs:  map[string]*syntax.FuncDecl{},
+		inFunc: map[string]bool{},
 		stdin:  map[*syntax.CallExpr][]Selector{},
 		stmtOf: map[*syntax.CallExpr]*syntax.Stmt{},
 	}
+}
+
+// child is a scan of another script (or another piece of this one) that
+// runs from here: it shares env and carries the chain on.
+func (s *shellScan) child(sc *script, lineOff int, via []Hop) *shellScan {
+	c := newShellScan(sc, lineOff, s.depth+1)
+	c.env = s.env
+	c.chain = via
+	return c
 }
 
 func parseShell(text string) (*syntax.File, error) {
@@ -108,54 +141,113 @@ func (s *shellScan) fileLine(scriptLine int) int {
 	return s.sc.firstLine + s.lineOff + scriptLine - 1
 }
 
-func (s *shellScan) source(n syntax.Node) Source {
+// hop is the line of n in this script.
+func (s *shellScan) hop(n syntax.Node) Hop {
 	fl := s.fileLine(int(n.Pos().Line()))
-	return Source{File: s.sc.file, Line: fl, Text: s.sc.lineText(fl), Context: s.sc.context}
+	ctx := s.sc.context
+	if s.fn != "" {
+		ctx += ", function " + s.fn
+	}
+	return Hop{File: s.sc.file, Line: fl, Text: s.sc.lineText(fl), Context: ctx}
 }
 
-func (s *shellScan) walk(f *syntax.File) {
-	syntax.Walk(f, func(n syntax.Node) bool {
-		switch x := n.(type) {
-		case *syntax.Stmt:
-			if c, ok := x.Cmd.(*syntax.CallExpr); ok {
-				s.stmtOf[c] = x
-			}
-		case *syntax.BinaryCmd:
-			if x.Op == syntax.Pipe || x.Op == syntax.PipeAll {
-				if c, ok := x.Y.Cmd.(*syntax.CallExpr); ok {
-					if sels := s.pidProducer(x.X); sels != nil {
-						s.stdin[c] = sels
-					}
+// source is where a sender at n is configured: the first line of the
+// chain that led here, with the rest of the chain and n's line as Via.
+func (s *shellScan) source(n syntax.Node) Source {
+	return chainSource(s.chain, s.hop(n))
+}
+
+// via is the chain for what runs from n: this chain and n's line.
+func (s *shellScan) via(n syntax.Node) []Hop {
+	return append(slices.Clone(s.chain), s.hop(n))
+}
+
+func chainSource(chain []Hop, here Hop) Source {
+	if len(chain) == 0 {
+		return Source{File: here.File, Line: here.Line, Text: here.Text, Context: here.Context}
+	}
+	first := chain[0]
+	via := append(slices.Clone(chain[1:]), here)
+	return Source{File: first.File, Line: first.Line, Text: first.Text, Context: first.Context, Via: via}
+}
+
+func (s *shellScan) walk(n syntax.Node) { syntax.Walk(n, s.visit) }
+
+func (s *shellScan) visit(n syntax.Node) bool {
+	switch x := n.(type) {
+	case *syntax.FuncDecl:
+		// A function's commands run where it is called, with the
+		// variables and arguments of that moment.
+		if x.Name != nil && x.Body != nil {
+			s.funcs[x.Name.Value] = x
+		}
+		return false
+	case *syntax.CaseClause:
+		return s.caseClause(x)
+	case *syntax.Stmt:
+		if c, ok := x.Cmd.(*syntax.CallExpr); ok {
+			s.stmtOf[c] = x
+		}
+	case *syntax.BinaryCmd:
+		if x.Op == syntax.Pipe || x.Op == syntax.PipeAll {
+			if c, ok := x.Y.Cmd.(*syntax.CallExpr); ok {
+				if sels := s.pidProducer(x.X); sels != nil {
+					s.stdin[c] = sels
 				}
 			}
-		case *syntax.DeclClause:
-			for _, a := range x.Args {
+		}
+	case *syntax.DeclClause:
+		for _, a := range x.Args {
+			s.assign(a)
+		}
+	case *syntax.ForClause:
+		if it, ok := x.Loop.(*syntax.WordIter); ok && it.Name != nil {
+			var v value
+			for _, w := range it.Items {
+				wv := s.word(w)
+				v.sels = append(v.sels, wv.sels...)
+				if wv.isLit && len(it.Items) == 1 {
+					v = wv
+				}
+			}
+			v.text = "$" + it.Name.Value
+			s.vars[it.Name.Value] = v
+		}
+	case *syntax.CallExpr:
+		if len(x.Args) == 0 {
+			for _, a := range x.Assigns {
 				s.assign(a)
 			}
-		case *syntax.ForClause:
-			if it, ok := x.Loop.(*syntax.WordIter); ok && it.Name != nil {
-				var v value
-				for _, w := range it.Items {
-					wv := s.word(w)
-					v.sels = append(v.sels, wv.sels...)
-					if wv.isLit && len(it.Items) == 1 {
-						v = wv
-					}
-				}
-				v.text = "$" + it.Name.Value
-				s.vars[it.Name.Value] = v
-			}
-		case *syntax.CallExpr:
-			if len(x.Args) == 0 {
-				for _, a := range x.Assigns {
-					s.assign(a)
-				}
-				return true
-			}
-			s.call(x)
+			return true
 		}
+		s.call(x)
+	}
+	return true
+}
+
+// caseClause runs only the branch a known word selects, as sh does (the
+// first pattern that matches; none: nothing runs): an init script's
+// `case "$1" in rotate) ...`. An unknown word may select any branch.
+func (s *shellScan) caseClause(x *syntax.CaseClause) bool {
+	w := s.word(x.Word)
+	if !w.isLit {
 		return true
-	})
+	}
+	for _, it := range x.Items {
+		for _, pat := range it.Patterns {
+			p := s.word(pat)
+			if !p.isLit {
+				continue
+			}
+			if ok, err := path.Match(p.lit, w.lit); err == nil && ok {
+				for _, st := range it.Stmts {
+					s.walk(st)
+				}
+				return false
+			}
+		}
+	}
+	return false
 }
 
 func (s *shellScan) assign(a *syntax.Assign) {
@@ -279,6 +371,14 @@ func (s *shellScan) param(pe *syntax.ParamExp) value {
 	}
 	if v, ok := s.vars[name]; ok && (pe.Exp == nil || v.sels != nil || v.lit != "") {
 		return v
+	}
+	if n, err := strconv.Atoi(name); err == nil && n >= 1 && s.argsKnown {
+		if n <= len(s.pargs) && (pe.Exp == nil || s.pargs[n-1].lit != "" || !s.pargs[n-1].isLit) {
+			return s.pargs[n-1]
+		}
+		if n > len(s.pargs) && pe.Exp == nil {
+			return value{isLit: true}
+		}
 	}
 	if name == "MAINPID" && s.sc.unit != "" {
 		return value{sels: []Selector{{Kind: SelMainPID, Unit: s.sc.unit, Text: "$MAINPID"}}}
@@ -441,6 +541,16 @@ func (s *shellScan) call(c *syntax.CallExpr) {
 	cmd := args[0].lit
 	name, rest := path.Base(cmd), args[1:]
 	src := s.source(c)
+	if fn := s.funcs[cmd]; fn != nil {
+		s.known = true
+		s.callFunc(c, fn, rest)
+		return
+	}
+	switch name {
+	case "xargs", "kill", "pkill", "killall", "start-stop-daemon", "systemctl", "invoke-rc.d", "service", "rc-service",
+		"sh", "bash", "dash", "ash", "ksh", "zsh", "su", "runuser":
+		s.known = true
+	}
 	switch name {
 	case "xargs":
 		s.xargs(c, src, rest)
@@ -456,15 +566,33 @@ func (s *shellScan) call(c *syntax.CallExpr) {
 	case "start-stop-daemon":
 		s.add(parseStartStopDaemon(src, rest)...)
 	case "systemctl":
+		if s.env != nil && s.systemctlReload(c, src, rest) {
+			return
+		}
 		s.add(parseSystemctl(src, rest)...)
 	case "invoke-rc.d", "service", "rc-service":
+		if s.env != nil {
+			s.initAction(c, src, name, rest)
+			return
+		}
 		s.add(indirectInitScript(src, name, rest)...)
 	case "sh", "bash", "dash", "ash", "ksh", "zsh", "su", "runuser":
-		s.nested(c, name, rest)
+		if !s.nested(c, name, rest) && name != "su" && name != "runuser" {
+			s.shellFile(c, src, rest)
+		}
 	default:
 		if d := path.Dir(cmd); d == "/etc/init.d" || d == "/etc/rc.d/init.d" {
+			if s.env != nil {
+				s.initAction(c, src, cmd, rest)
+				return
+			}
 			s.add(indirectInitScript(src, cmd, rest)...)
+			return
 		}
+		if d := path.Dir(cmd); d == "/etc/init.d" || d == "/etc/rc.d/init.d" {
+			s.known = true
+		}
+		s.command(c, src, cmd, rest)
 	}
 }
 
@@ -474,7 +602,9 @@ func (s *shellScan) add(senders ...Sender) {
 			continue
 		}
 		snd.Intent = s.sc.intent
-		snd.Unit = s.sc.unit
+		if snd.Unit == "" {
+			snd.Unit = s.sc.unit
+		}
 		s.senders = append(s.senders, snd)
 	}
 }
@@ -505,10 +635,11 @@ func (s *shellScan) xargs(c *syntax.CallExpr, src Source, rest []value) {
 	s.add(parseKill(src, rest[1:], &stdinPIDs{sels: in, replace: replace}, s.sc.unit))
 }
 
-// nested scans the script of `sh -c '...'` and `su -c '...'`.
-func (s *shellScan) nested(c *syntax.CallExpr, name string, rest []value) {
+// nested scans the script of `sh -c '...'` and `su -c '...'`. It
+// reports false when there is no -c: sh runs a script file then.
+func (s *shellScan) nested(c *syntax.CallExpr, name string, rest []value) bool {
 	if s.depth >= maxShellDepth {
-		return
+		return true
 	}
 	for i, a := range rest {
 		if !a.isLit {
@@ -529,14 +660,16 @@ func (s *shellScan) nested(c *syntax.CallExpr, name string, rest []value) {
 			continue
 		}
 		if !body.isLit {
-			return
+			return true
 		}
 		inner := newShellScan(s.sc, s.lineOff+int(c.Pos().Line())-1, s.depth+1)
+		inner.env, inner.chain, inner.fn = s.env, s.chain, s.fn
 		inner.scan(body.lit)
 		s.senders = append(s.senders, inner.senders...)
 		s.warns = append(s.warns, inner.warns...)
-		return
+		return true
 	}
+	return false
 }
 
 // stdinPIDs are the PIDs xargs appends to (or substitutes into) a kill.

@@ -178,7 +178,7 @@ func loadUnits(r *rootFS, rep *collector) map[string]*unit {
 
 // unitSenders turns a unit's ExecReload=, ExecStop=, KillSignal= and
 // Type=notify-reload into senders. Its commands see $MAINPID.
-func unitSenders(u *unit, rep *collector) []Sender {
+func unitSenders(env *scanEnv, u *unit) []Sender {
 	var out []Sender
 	for _, key := range []string{"ExecReload", "ExecStop"} {
 		intent := IntentNotify
@@ -188,8 +188,8 @@ func unitSenders(u *unit, rep *collector) []Sender {
 		for _, e := range u.exec[key] {
 			sc := &script{file: e.file, lines: e.lines, firstLine: e.line, text: execCommandLine(e.value, u.name),
 				context: "systemd " + key, intent: intent, unit: u.name}
-			senders, warns := scanScript(sc)
-			rep.warn(warns...)
+			senders, warns := scanScriptIn(env, sc)
+			env.col.warn(warns...)
 			out = append(out, senders...)
 		}
 	}

@@ -24,6 +24,14 @@ scripts, systemd ExecReload=/ExecStop=/KillSignal=, cron jobs), finds the
 live processes each one targets, and reports those that have no handler for
 the signal and would die of it.
 
+It follows what those lines run, up to 4 levels: shell scripts, the init
+script branch of invoke-rc.d/service ACTION, a unit's reload for systemctl
+reload; the source of a finding is the file:line chain down to the sender.
+Go programs are judged by the Go runtime's rules: without signal.Notify,
+SIGHUP, SIGINT and SIGTERM kill them, SIGQUIT exits with status 2, SIGUSR1
+and the like are discarded; whether the program asked is read from its
+memory (needs its symbol table; otherwise the finding is unresolved).
+
 Exit status: 0 when no configured sender would kill its target, 1 when one
 would (a fatal risk), 2 on error.`,
 		Example: `  sigtrace audit

@@ -221,3 +221,119 @@ func TestAuditErrorsExitTwo(t *testing.T) {
 		}
 	}
 }
+
+// copyRoot copies a fixture root, modes included (scripts stay executable).
+func copyRoot(t *testing.T, from string) string {
+	t.Helper()
+	to := t.TempDir()
+	err := filepath.WalkDir(from, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(from, p)
+		dst := filepath.Join(to, rel)
+		if d.IsDir() {
+			return os.MkdirAll(dst, 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(dst, b, info.Mode().Perm())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return to
+}
+
+// TestAuditFollowsDebianStanzas runs the audit on Debian 12's own
+// logrotate stanzas for nginx and rsyslog, with a live process named
+// nginx (no handler at all) in /run/nginx.pid. The nginx stanza's
+// `invoke-rc.d nginx rotate` runs /etc/init.d/nginx's rotate) branch,
+// whose rotate_logs sends USR1 with start-stop-daemon; the rsyslog stanza
+// runs /usr/lib/rsyslog/rsyslog-rotate, which sends HUP with systemctl
+// kill. Both used to yield nothing or a reason that was not true.
+func TestAuditFollowsDebianStanzas(t *testing.T) {
+	pid := auditSleeper(t, "nginx")
+	root := copyRoot(t, "testdata/bookworm")
+	if err := os.MkdirAll(filepath.Join(root, "run"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "run/nginx.pid"), fmt.Appendf(nil, "%d\n", pid), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := auditRun(t, "audit", "--root", root, "-o", "json")
+	if code != 1 || errOut != "" {
+		t.Fatalf("exit %d, stderr %q; want 1 and nothing\n%s", code, errOut, out)
+	}
+	type hop struct {
+		File, Text, Context string
+		Line                int
+	}
+	type finding struct {
+		Risk   string
+		Reason string
+		Signal *struct{ Name string }
+		Target *struct{ PID int }
+		Source struct {
+			File string
+			Line int
+			Via  []hop
+		}
+	}
+	var got []string
+	byFile := map[string]finding{}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var f finding
+		if err := json.Unmarshal([]byte(l), &f); err != nil {
+			t.Fatalf("%q: %v", l, err)
+		}
+		sig, target := "-", "-"
+		if f.Signal != nil {
+			sig = f.Signal.Name
+		}
+		if f.Target != nil {
+			target = fmt.Sprint(f.Target.PID)
+			if f.Target.PID == pid {
+				target = "nginx"
+			}
+		}
+		chain := fmt.Sprintf("%s:%d", strings.TrimPrefix(f.Source.File, root), f.Source.Line)
+		for _, h := range f.Source.Via {
+			chain += fmt.Sprintf(" → %s:%d", strings.TrimPrefix(h.File, root), h.Line)
+		}
+		got = append(got, f.Risk+" "+chain+" "+sig+" "+target)
+		byFile[strings.TrimPrefix(f.Source.File, root)] = f
+	}
+	want := []string{
+		"fatal /etc/logrotate.d/nginx:16 → /etc/init.d/nginx:189 → /etc/init.d/nginx:82 SIGUSR1 nginx",
+		"unresolved /etc/logrotate.d/rsyslog:16 → /usr/lib/rsyslog/rsyslog-rotate:4 SIGHUP -",
+		"ok /lib/systemd/system/nginx.service:25 SIGQUIT nginx", // ExecStop: a stop
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("findings:\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
+	}
+	via := byFile["/etc/logrotate.d/nginx"].Source.Via
+	if via[0].Text != "rotate_logs" || via[0].Context != "init script rotate" ||
+		via[1].Text != "start-stop-daemon --stop --signal USR1 --quiet --pidfile $PID --name $NAME" ||
+		via[1].Context != "init script rotate, function rotate_logs" {
+		t.Errorf("nginx chain = %+v", via)
+	}
+	// No process runs in rsyslog.service's cgroup here: the reason says
+	// what systemctl kill would signal.
+	if r := byFile["/etc/logrotate.d/rsyslog"].Reason; r != "no live process in the cgroup of rsyslog.service (would signal every process of the unit)" {
+		t.Errorf("rsyslog reason = %q", r)
+	}
+
+	code, out, _ = auditRun(t, "audit", "--root", root)
+	row := strings.Fields(strings.Split(out, "\n")[1])
+	if code != 1 || len(row) < 12 || strings.Join(row[:5], " ") != fmt.Sprintf("FATAL SIGUSR1 %d nginx default", pid) ||
+		strings.Join(row[5:11], " ") != root+"/etc/logrotate.d/nginx:16 → "+root+"/etc/init.d/nginx:189 → :82 start-stop-daemon" {
+		t.Errorf("table (exit %d):\n%s", code, out)
+	}
+}
