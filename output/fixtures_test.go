@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sigtrace/sigtrace/goruntime"
 	"github.com/sigtrace/sigtrace/signals"
 	"github.com/sigtrace/sigtrace/tracer"
 )
@@ -292,6 +293,18 @@ func fixtures() []namedEvent {
 	ev.Disposition, ev.Handler = tracer.DispHandler, 0x401136
 	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictHandled}
 	add("tgkill from a named thread", ev)
+
+	goapp := tracer.Process{PID: 8100, TID: 8100, UID: 0, HasUID: true, Comm: comm("goapp")}
+	ev = gen(30, 1, 0, pkill, goapp)
+	ev.Disposition, ev.Handler, ev.SAFlags = tracer.DispHandler, 0x46e1a0, 0x1c000004
+	ev.Go = tracer.GoRuntime{Met: true, Action: goruntime.Exit, MaskKnown: true}
+	ev.Verdict = fatalUnprepared
+	add("SIGHUP to a Go program without signal.Notify", ev)
+	ev = gen(31, 10, 0, pkill, goapp)
+	ev.Disposition, ev.Handler, ev.SAFlags = tracer.DispHandler, 0x46e1a0, 0x1c000004
+	ev.Go = tracer.GoRuntime{Met: true, Action: goruntime.Discard}
+	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictHandled}
+	add("SIGUSR1 to a Go program, mask unreadable", ev)
 
 	add("exit: the process's name, the last thread's own", tracer.Event{
 		Time: at(29), Type: tracer.TypeExit, Sig: 15, Target: named, Scope: tracer.ScopeProcess,

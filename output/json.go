@@ -88,6 +88,15 @@ func appendJSON(b []byte, ev *tracer.Event, st *jsonState) []byte {
 		if ev.TargetExiting {
 			b = append(b, `,"target_exiting":true`...)
 		}
+		if ev.Go.Met {
+			b = append(b, `,"go_runtime":{"action":"`...)
+			b = append(b, ev.Go.Action.String()...)
+			b = append(b, `","notified":`...)
+			b = strconv.AppendBool(b, ev.Go.Notified)
+			b = append(b, `,"mask_known":`...)
+			b = strconv.AppendBool(b, ev.Go.MaskKnown)
+			b = append(b, '}')
+		}
 		if ev.HasSendSyscall {
 			b = append(b, `,"send_syscall":{"nr":`...)
 			b = strconv.AppendInt(b, int64(ev.SendSyscallNr), 10)

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/sigtrace/sigtrace/goruntime"
 	"github.com/sigtrace/sigtrace/signals"
 	"github.com/sigtrace/sigtrace/syscalls"
 	"github.com/sigtrace/sigtrace/tracer"
@@ -335,6 +336,8 @@ func (t *Table) appendVerdict(b []byte, ev *tracer.Event) []byte {
 			// The process reset its handler to die of the signal
 			// it caught: the one it caught is the news.
 			b = appendReraise(b, ev)
+		} else if ev.Go.Met {
+			b = appendGoRuntime(b, ev)
 		} else if v.Unprepared {
 			b = append(b, " unprepared: no "...)
 			b = append(b, signals.Name(ev.Sig)...)
@@ -350,6 +353,9 @@ func (t *Table) appendVerdict(b []byte, ev *tracer.Event) []byte {
 		b = append(b, "handled"...)
 		if ev.SigWait {
 			b = append(b, " (sigwait)"...)
+		}
+		if ev.Go.Met {
+			b = appendGoRuntime(b, ev)
 		}
 	case v.Kind == tracer.VerdictMerged:
 		b = append(b, "merged: already pending, this one is lost"...)
@@ -484,4 +490,37 @@ func runeLen(b []byte) int {
 		}
 	}
 	return n
+}
+
+// appendGoRuntime says what a Go program's runtime does with a signal its
+// handler met: hand it to the program (signal.Notify), or, the program not
+// having asked, re-raise it to die of it, crash, or drop it.
+//
+//	FATAL unprepared: Go program without signal.Notify(SIGHUP): the runtime re-raises it to die
+func appendGoRuntime(b []byte, ev *tracer.Event) []byte {
+	g := &ev.Go
+	if g.Notified {
+		return append(b, " (Go: signal.Notify)"...)
+	}
+	switch {
+	case !g.MaskKnown:
+		b = append(b, ", but a Go program that did not call signal.Notify("...)
+	case g.Action.Kills():
+		b = append(b, " unprepared: Go program without signal.Notify("...)
+	default:
+		b = append(b, ": Go program without signal.Notify("...)
+	}
+	b = append(b, signals.Name(ev.Sig)...)
+	switch g.Action {
+	case goruntime.Exit:
+		b = append(b, "): the runtime re-raises it to die"...)
+	case goruntime.Crash:
+		b = append(b, "): the runtime dumps goroutines and exits 2"...)
+	default:
+		b = append(b, "): the runtime drops it"...)
+	}
+	if !g.MaskKnown {
+		b = append(b, " (notify mask unreadable)"...)
+	}
+	return b
 }

@@ -188,6 +188,11 @@ type Event struct {
 
 	Verdict
 
+	// Generate: a Go program's runtime met the signal (its handler), when
+	// Go.Met. When the runtime will end the process, the verdict says
+	// fatal although a handler is installed.
+	Go GoRuntime
+
 	// Generate: the target's group was already exiting, so the kernel
 	// dropped the signal (result ignored).
 	TargetExiting bool

@@ -259,6 +259,11 @@ func withName(t testing.TB, name string) spawnOpt {
 	}
 }
 
+// withPath runs the helper from another copy of this test binary.
+func withPath(exe string) spawnOpt {
+	return func(c *exec.Cmd) { c.Path = exe }
+}
+
 func withEnv(kv ...string) spawnOpt {
 	return func(c *exec.Cmd) { c.Env = append(c.Env, kv...) }
 }

@@ -119,6 +119,8 @@ func (t *Tracer) Run(ctx context.Context, h Handler, tick Tick) error {
 		if err := t.dec.Decode(rec.RawSample, &ev); err != nil {
 			return err
 		}
+		t.gom.mark(&ev)
+		t.gom.forget(&ev)
 		t.trk.observe(&ev)
 		t.rr.observe(&ev)
 		if err := h(&ev); err != nil {

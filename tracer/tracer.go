@@ -70,6 +70,7 @@ type Tracer struct {
 	dec   *Decoder
 	trk   *tracker
 	rr    *reraises
+	gom   *goMarker
 	sleep *sleepFlag // nil: always poll on a deadline
 }
 
@@ -99,7 +100,7 @@ func New(opts Options) (*Tracer, error) {
 	if opts.PendingAfter > 0 && opts.NoDeliver {
 		return nil, fmt.Errorf("pending signals are found from deliver events: --pending-after cannot go with --no-deliver")
 	}
-	t := &Tracer{poll: opts.Poll, dec: NewDecoder(), trk: newTracker(opts.PendingAfter), rr: newReraises()}
+	t := &Tracer{poll: opts.Poll, dec: NewDecoder(), trk: newTracker(opts.PendingAfter), rr: newReraises(), gom: newGoMarker()}
 	if t.poll <= 0 {
 		t.poll = DefaultPoll
 	}

@@ -1,0 +1,62 @@
+package tracer
+
+// A Go program always has a handler for SIGHUP, yet dies of it unless it
+// called signal.Notify: the generate event must say so when sent, not
+// only the death after it.
+
+import (
+	"syscall"
+	"testing"
+
+	"github.com/sigtrace/sigtrace/goruntime"
+	"github.com/sigtrace/sigtrace/internal/elftest"
+)
+
+func TestGoRuntimeAtTraceTime(t *testing.T) {
+	_, col := startTracer(t, Options{Signals: []int{int(syscall.SIGHUP), int(syscall.SIGUSR1), int(syscall.SIGWINCH)}})
+	// The notify mask is read through the executable's symbol table.
+	exe, err := elftest.SelfWithSymbols(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		env      []string
+		sig      syscall.Signal
+		action   goruntime.Action
+		notified bool
+		verdict  VerdictKind
+		dies     bool
+	}{
+		{"SIGHUP without signal.Notify: the runtime re-raises it", nil, syscall.SIGHUP, goruntime.Exit, false, VerdictFatal, true},
+		{"SIGHUP with signal.Notify", []string{"SIGTRACE_HANDLE=" + sigList(syscall.SIGHUP)}, syscall.SIGHUP, goruntime.Exit, true, VerdictHandled, false},
+		{"SIGUSR1 without signal.Notify: dropped", nil, syscall.SIGUSR1, goruntime.Discard, false, VerdictHandled, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			from := col.len()
+			c := spawn(t, "daemon", withEnv(tc.env...), withPath(exe))
+			// A signal it survives first, as a daemon gets before its
+			// fatal one: a re-raising Go program is gone before the
+			// reader could look at it, so what counts is what was learnt
+			// of it earlier.
+			must(t, syscall.Kill(c.pid(), syscall.SIGWINCH))
+			col.waitFor(t, from, "SIGWINCH", genTo(c.pid(), syscall.SIGWINCH))
+			must(t, syscall.Kill(c.pid(), tc.sig))
+			ev, _ := col.waitFor(t, from, "the signal", genTo(c.pid(), tc.sig))
+			if !ev.Go.Met || ev.Go.Action != tc.action || ev.Go.Notified != tc.notified || !ev.Go.MaskKnown {
+				t.Errorf("go runtime %+v, want met, action %v, notified %v, mask known", ev.Go, tc.action, tc.notified)
+			}
+			if ev.Kind != tc.verdict || ev.Fatal != tc.dies {
+				t.Errorf("verdict %v fatal %v, want %v fatal %v", ev.Kind, ev.Fatal, tc.verdict, tc.dies)
+			}
+			// What the kernel then does agrees.
+			if tc.dies {
+				if got := killedBy(c.waitExit(t, waitTimeout())); got != tc.sig {
+					t.Errorf("ended by %v, want %v", got, tc.sig)
+				}
+			} else if !c.alive(t) {
+				t.Errorf("died of %v, which the verdict said it survives", tc.sig)
+			}
+		})
+	}
+}
