@@ -23,7 +23,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 
 KERNELS=${SIGTRACE_KERNELS:-"5.10-x86_64 6.1-x86_64 6.12-x86_64 6.1-arm64"}
 JOBS=${SIGTRACE_JOBS:-2}
-TIMEOUT=${SIGTRACE_TIMEOUT:-300}
+TIMEOUT=${SIGTRACE_TIMEOUT:-600}
 HOST=${SIGTRACE_HOST:-1}
 # per test binary, shorter than the guest so that a hang still prints its stacks
 TEST_TIMEOUT=$((TIMEOUT > 60 ? TIMEOUT - 30 : TIMEOUT))s

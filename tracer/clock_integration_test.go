@@ -2,6 +2,7 @@ package tracer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -184,6 +185,13 @@ func timensParentHelper() int {
 	cmd.Env = append(os.Environ(), helperEnv+"=timens")
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output() // forked from this thread: in the namespace
+	if errors.Is(err, syscall.EINVAL) {
+		// Older kernels (Debian's 5.10 and 6.1) refuse CLONE_VM into a
+		// new time namespace (kernel/nsproxy.c copy_namespaces()), and
+		// Go's os/exec always forks with CLONE_VM|CLONE_VFORK.
+		fmt.Println("SKIP")
+		return 0
+	}
 	helperMust(err)
 	os.Stdout.Write(out)
 	return 0
@@ -215,6 +223,9 @@ func TestEventTimesInTimeNamespace(t *testing.T) {
 	case <-time.After(2 * waitTimeout()):
 		_ = cmd.Process.Kill()
 		t.Fatal("the helpers in a time namespace did not finish")
+	}
+	if strings.TrimSpace(string(out)) == "SKIP" {
+		t.Skip("this kernel refuses a vfork (CLONE_VM) into a new time namespace, which is how Go starts a process in one")
 	}
 	var bootAhead, at, before, after int64
 	if _, err := fmt.Sscan(string(out), &bootAhead, &at, &before, &after); err != nil {
