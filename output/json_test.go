@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/sigtrace/sigtrace/signals"
-	"github.com/sigtrace/sigtrace/syscalls"
 	"github.com/sigtrace/sigtrace/tracer"
 )
 
@@ -435,7 +434,7 @@ func (s schema) pending(obj map[string]any, ev *tracer.Event) {
 		if got := s.num(sc, "nr"); got != float64(ev.Wait.SyscallNr) {
 			s.errorf("wait.syscall.nr = %v, want %d", got, ev.Wait.SyscallNr)
 		}
-		if got := s.str(sc, "name"); got != syscalls.Name(ev.Wait.SyscallNr) {
+		if got := s.str(sc, "name"); got != syscallName(ev.Wait.SyscallNr) {
 			s.errorf("wait.syscall.name = %q", got)
 		}
 	} else if _, ok := w["syscall"]; ok {

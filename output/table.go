@@ -6,7 +6,6 @@ import (
 
 	"github.com/sigtrace/sigtrace/goruntime"
 	"github.com/sigtrace/sigtrace/signals"
-	"github.com/sigtrace/sigtrace/syscalls"
 	"github.com/sigtrace/sigtrace/tracer"
 )
 
@@ -264,7 +263,7 @@ func appendWaitSite(b []byte, w *tracer.WaitSite) []byte {
 		if len(frames) > 0 {
 			b = append(b, " ← "...)
 		}
-		b = append(b, syscalls.Name(w.SyscallNr)...)
+		b = append(b, syscallName(w.SyscallNr)...)
 		b = append(b, "()"...)
 	}
 	if len(w.Stack) == 0 {
@@ -433,7 +432,7 @@ func (t *Table) appendDelivery(b []byte, ev *tracer.Event) []byte {
 		b = append(b, " after sending, "...)
 	}
 	if ev.HasSyscall {
-		b = append(b, syscalls.Name(ev.SyscallNr)...)
+		b = append(b, syscallName(ev.SyscallNr)...)
 		if ev.SyscallOutcome == tracer.OutcomeEINTR {
 			b = append(b, "() fails with EINTR, "...)
 		} else {
