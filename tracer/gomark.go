@@ -3,6 +3,7 @@ package tracer
 import (
 	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/sigtrace/sigtrace/goruntime"
@@ -42,12 +43,56 @@ type goProc struct {
 // runtime's rules, on the reader goroutine. Only a generate event that
 // met a handler for a signal whose default kills costs a lookup; /proc is
 // read at most once per goProcTTL per process.
+//
+// Since a re-raising program is gone before the reader sees the signal
+// that killed it, the processes already running when tracing starts (the
+// daemons that matter) are looked at once then, in the background.
 type goMarker struct {
 	procRoot string
+	mu       sync.Mutex // the prescan fills procs while the reader reads it
 	procs    map[uint32]*goProc
+	scanned  chan struct{} // closed once the prescan is done
 }
 
-func newGoMarker() *goMarker { return &goMarker{procRoot: "/proc", procs: map[uint32]*goProc{}} }
+func newGoMarker() *goMarker {
+	return &goMarker{procRoot: "/proc", procs: map[uint32]*goProc{}, scanned: make(chan struct{})}
+}
+
+// prescan learns every running Go program's notify mask.
+func (m *goMarker) prescan() {
+	defer close(m.scanned)
+	ents, err := os.ReadDir(m.procRoot)
+	if err != nil {
+		return
+	}
+	now := time.Now()
+	for _, e := range ents {
+		pid, err := strconv.ParseUint(e.Name(), 10, 32)
+		if err != nil {
+			continue
+		}
+		m.mu.Lock()
+		full := len(m.procs) >= maxGoProcs
+		_, known := m.procs[uint32(pid)]
+		m.mu.Unlock()
+		if full {
+			return
+		}
+		if known {
+			continue
+		}
+		p := &goProc{}
+		m.refresh(p, uint32(pid), now)
+		if !p.isGo {
+			continue // only Go programs are worth remembering
+		}
+		m.mu.Lock()
+		if _, ok := m.procs[uint32(pid)]; !ok {
+			m.procs[uint32(pid)] = p
+		}
+		m.mu.Unlock()
+	}
+}
 
 // mark fills ev.Go and, when the runtime will end the process (the notify
 // mask, read from its memory, does not have the signal), makes the verdict
@@ -80,11 +125,11 @@ func (m *goMarker) mark(ev *Event) {
 	}
 }
 
-func (m *goMarker) lookup(pid uint32, now time.Time) *goProc {
+// lookup returns what is known of pid, read again when older than
+// goProcTTL. The result is the reader's own copy.
+func (m *goMarker) lookup(pid uint32, now time.Time) goProc {
+	m.mu.Lock()
 	p := m.procs[pid]
-	if p != nil && now.Sub(p.checked) < goProcTTL && now.Sub(p.checked) >= 0 {
-		return p
-	}
 	if p == nil {
 		if len(m.procs) >= maxGoProcs {
 			m.procs = map[uint32]*goProc{}
@@ -92,11 +137,29 @@ func (m *goMarker) lookup(pid uint32, now time.Time) *goProc {
 		p = &goProc{}
 		m.procs[pid] = p
 	}
+	fresh := now.Sub(p.checked) < goProcTTL && now.Sub(p.checked) >= 0
+	cur := *p
+	m.mu.Unlock()
+	if fresh {
+		return cur
+	}
+	m.refresh(&cur, pid, now)
+	m.mu.Lock()
+	if q := m.procs[pid]; q != nil {
+		*q = cur
+	}
+	m.mu.Unlock()
+	return cur
+}
+
+// refresh reads pid's executable and notify mask into p; a process that
+// is gone keeps what was known of it.
+func (m *goMarker) refresh(p *goProc, pid uint32, now time.Time) {
 	p.checked = now
 	dir := m.procRoot + "/" + strconv.FormatUint(uint64(pid), 10)
 	ver, isGo := goruntime.Version(dir + "/exe")
 	if !isGo && ver == "" && !exists(dir) {
-		return p // gone: what was known of it stands
+		return
 	}
 	p.isGo = isGo
 	p.maskKnown = false
@@ -105,13 +168,14 @@ func (m *goMarker) lookup(pid uint32, now time.Time) *goProc {
 			p.wanted, p.maskKnown = w, true
 		}
 	}
-	return p
 }
 
 // forget drops a process that died.
 func (m *goMarker) forget(ev *Event) {
 	if ev.Type == TypeExit {
+		m.mu.Lock()
 		delete(m.procs, ev.Target.PID)
+		m.mu.Unlock()
 	}
 }
 

@@ -7,10 +7,37 @@ package tracer
 import (
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/sigtrace/sigtrace/goruntime"
 	"github.com/sigtrace/sigtrace/internal/elftest"
 )
+
+// TestGoRuntimeRunningBeforeTracing: a Go daemon that was running when
+// tracing started is judged on its first signal, though it is gone by the
+// time the reader sees it: its mask was read at start.
+func TestGoRuntimeRunningBeforeTracing(t *testing.T) {
+	requirePrivileged(t)
+	exe, err := elftest.SelfWithSymbols(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := spawn(t, "daemon", withPath(exe))
+	tr, col := startTracer(t, Options{Signals: []int{int(syscall.SIGHUP)}})
+	select {
+	case <-tr.gom.scanned:
+	case <-time.After(waitTimeout()):
+		t.Fatal("the scan of running processes did not end")
+	}
+	must(t, syscall.Kill(c.pid(), syscall.SIGHUP))
+	if got := killedBy(c.waitExit(t, waitTimeout())); got != syscall.SIGHUP {
+		t.Fatalf("ended by %v, want SIGHUP", got)
+	}
+	ev, _ := col.waitFor(t, 0, "SIGHUP", genTo(c.pid(), syscall.SIGHUP))
+	if !ev.Go.Met || ev.Go.Action != goruntime.Exit || ev.Go.Notified || !ev.Go.MaskKnown || !ev.Fatal {
+		t.Errorf("go runtime %+v fatal %v, want the runtime's exit, fatal", ev.Go, ev.Fatal)
+	}
+}
 
 func TestGoRuntimeAtTraceTime(t *testing.T) {
 	_, col := startTracer(t, Options{Signals: []int{int(syscall.SIGHUP), int(syscall.SIGUSR1), int(syscall.SIGWINCH)}})

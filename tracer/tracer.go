@@ -128,6 +128,7 @@ func New(opts Options) (*Tracer, error) {
 		return nil, fmt.Errorf("opening ring buffer: %w", err)
 	}
 	t.sleep = mapSleepFlag(t.objs.ReaderState)
+	go t.gom.prescan()
 	return t, nil
 }
 
