@@ -31,6 +31,7 @@ func init() {
 	moreHelpers["cpu-limit"] = helperCPULimit
 	moreHelpers["ns-init"] = helperNSInit
 	moreHelpers["memhog"] = helperMemhog
+	moreHelpers["ns-broadcast"] = helperNSBroadcast
 	// These helpers must keep their main goroutine on the main thread
 	// (the thread group leader), which only init can arrange: leader-exits
 	// ends that thread, fork-from-thread renames another one.
@@ -157,6 +158,28 @@ func helperNSInit() int {
 	return 0
 }
 
+// helperNSBroadcast runs as the init of a new pid namespace with one
+// daemon in it, and on SIGUSR1 sends SIGWINCH with kill(-1): in a pid
+// namespace that reaches only the namespace's processes (but not the
+// sender, kernel/signal.c kill_something_info()).
+func helperNSBroadcast() int {
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	d := exec.Command("/proc/self/exe")
+	d.Env = append(os.Environ(), helperEnv+"=daemon")
+	d.Stdin = os.Stdin
+	out, err := d.StdoutPipe()
+	helperMust(err)
+	helperMust(d.Start())
+	if line, _ := bufio.NewReader(out).ReadString('\n'); !strings.HasPrefix(line, "ready") {
+		return 111
+	}
+	ready()
+	<-usr1
+	helperMust(syscall.Kill(-1, syscall.SIGWINCH))
+	select {}
+}
+
 // helperMemhog allocates and touches memory without bound once told to.
 func helperMemhog() int {
 	ready()
@@ -249,6 +272,30 @@ func TestKernelMadeKills(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCoredumpKills: a fault with SIG_DFL in a multi-threaded program
+// makes the kernel SIGKILL its other threads to dump core (fs/coredump.c
+// coredump_wait(), which runs before the RLIMIT_CORE check: the "segv"
+// helper dumps nothing, and its threads are killed all the same).
+func TestCoredumpKills(t *testing.T) {
+	_, col := startTracer(t, Options{Signals: []int{int(syscall.SIGKILL), int(syscall.SIGSEGV)}})
+	c := spawn(t, "segv")
+	if got := killedBy(c.waitExit(t, waitTimeout())); got != syscall.SIGSEGV {
+		t.Fatalf("ended by %v, want SIGSEGV", got)
+	}
+	col.waitFor(t, 0, "exit", exitOf(c.pid()))
+	kills := col.since(0, func(e *Event) bool {
+		return e.Type == TypeDeliver && e.Target.PID == uint32(c.pid()) && e.Sig == int(syscall.SIGKILL)
+	})
+	if len(kills) == 0 {
+		t.Fatal("no internal SIGKILL delivered to the other threads")
+	}
+	for _, e := range kills {
+		if e.KillCause != KillCoredump || e.ExitSignal != int(syscall.SIGSEGV) {
+			t.Errorf("thread %d: cause %v of %v, want coredump of SIGSEGV", e.Target.TID, e.KillCause, e.ExitSignal)
+		}
 	}
 }
 
@@ -489,6 +536,22 @@ func TestSendSyscallAndGroups(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("kill -1 inside a pid namespace", func(t *testing.T) {
+		from := col.len()
+		ns := spawn(t, "ns-broadcast", withSysProcAttr(&syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID}))
+		kids := childrenOf(ns.pid())
+		if len(kids) != 1 {
+			t.Fatalf("ns init has children %v, want one daemon", kids)
+		}
+		must(t, syscall.Kill(ns.pid(), syscall.SIGUSR1))
+		ev, _ := col.waitFor(t, from, "SIGWINCH from kill(-1)", func(e *Event) bool {
+			return e.Type == TypeGenerate && e.Sender.PID == uint32(ns.pid())
+		})
+		if ev.Target.PID != uint32(kids[0]) || ev.GroupSend != GroupSendBroadcast || ev.SendSyscallNr != unix.SYS_KILL {
+			t.Errorf("to %d group send %v via %d, want %d, broadcast, via kill", ev.Target.PID, ev.GroupSend, ev.SendSyscallNr, kids[0])
+		}
+	})
 
 	t.Run("kill 0: the sender's own group", func(t *testing.T) {
 		from := col.len()
