@@ -153,13 +153,16 @@ func (m *goMarker) lookup(pid uint32, now time.Time) goProc {
 }
 
 // refresh reads pid's executable and notify mask into p; a process that
-// is gone keeps what was known of it.
+// is gone, or a zombie (whose exe link no longer resolves), keeps what
+// was known of it.
 func (m *goMarker) refresh(p *goProc, pid uint32, now time.Time) {
 	p.checked = now
-	dir := m.procRoot + "/" + strconv.FormatUint(uint64(pid), 10)
-	ver, isGo := goruntime.Version(dir + "/exe")
-	if !isGo && ver == "" && !exists(dir) {
-		return
+	exe := m.procRoot + "/" + strconv.FormatUint(uint64(pid), 10) + "/exe"
+	_, isGo := goruntime.Version(exe)
+	if !isGo {
+		if _, err := os.Readlink(exe); err != nil {
+			return
+		}
 	}
 	p.isGo = isGo
 	p.maskKnown = false
@@ -177,9 +180,4 @@ func (m *goMarker) forget(ev *Event) {
 		delete(m.procs, ev.Target.PID)
 		m.mu.Unlock()
 	}
-}
-
-func exists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
 }
