@@ -111,8 +111,10 @@ func (m *goMarker) mark(ev *Event) {
 		return
 	}
 	p := m.lookup(ev.Target.PID, ev.Time)
-	if !p.isGo || !ev.DefaultAction.Kills() || ev.Blocked || ev.SigWait ||
-		(ev.Result != ResultDelivered && ev.Result != ResultLoseInfo) {
+	// Only a signal the kernel hands to the handler now: not one that is
+	// blocked, waited for, merged, dropped, or sent to a group already
+	// exiting (whose verdict the kernel decides).
+	if !p.isGo || !ev.DefaultAction.Kills() || ev.Kind != VerdictHandled || ev.SigWait || ev.TargetExiting {
 		return
 	}
 	g := GoRuntime{Met: true, Action: goruntime.Unnotified(ev.Sig), MaskKnown: p.maskKnown}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sigtrace/sigtrace/goruntime"
 	"github.com/sigtrace/sigtrace/internal/elftest"
+	"github.com/sigtrace/sigtrace/signals"
 )
 
 // TestGoRuntimeRunningBeforeTracing: a Go daemon that was running when
@@ -83,6 +84,56 @@ func TestGoRuntimeAtTraceTime(t *testing.T) {
 				}
 			} else if !c.alive(t) {
 				t.Errorf("died of %v, which the verdict said it survives", tc.sig)
+			}
+		})
+	}
+}
+
+// TestGoMarkRules: which generate events the Go runtime's rules apply to,
+// from a cache filled as the reader would have filled it.
+func TestGoMarkRules(t *testing.T) {
+	now := time.Now()
+	handled := func(f func(*Event)) Event {
+		ev := Event{Type: TypeGenerate, Time: now, Sig: int(syscall.SIGHUP), Disposition: DispHandler,
+			Result: ResultDelivered, Verdict: Verdict{Kind: VerdictHandled}}
+		ev.Sender.PID, ev.Target.PID = 50, 100
+		ev.DefaultAction = signals.DefaultAction(ev.Sig)
+		if f != nil {
+			f(&ev)
+		}
+		return ev
+	}
+	for _, tc := range []struct {
+		name    string
+		ev      Event
+		proc    goProc
+		met     bool
+		verdict VerdictKind
+	}{
+		{"SIGHUP, not asked for: fatal", handled(nil), goProc{isGo: true, maskKnown: true}, true, VerdictFatal},
+		{"SIGHUP asked for", handled(nil), goProc{isGo: true, maskKnown: true, wanted: signals.Set(0).With(1)}, true, VerdictHandled},
+		{"mask unreadable: the handler's verdict stands", handled(nil), goProc{isGo: true}, true, VerdictHandled},
+		{"SIGUSR1 is dropped, not fatal", handled(func(e *Event) { e.Sig = 10 }), goProc{isGo: true, maskKnown: true}, true, VerdictHandled},
+		{"SIGQUIT: exits 2", handled(func(e *Event) { e.Sig = 3; e.DefaultAction = signals.DefaultAction(3) }), goProc{isGo: true, maskKnown: true}, true, VerdictFatal},
+		{"not a Go program", handled(nil), goProc{maskKnown: true}, false, VerdictHandled},
+		{"sent to itself (a re-raise)", handled(func(e *Event) { e.Sender.PID = 100 }), goProc{isGo: true, maskKnown: true}, false, VerdictHandled},
+		{"from the kernel", handled(func(e *Event) { e.KernelSender = true; e.Sender.PID = 0 }), goProc{isGo: true, maskKnown: true}, false, VerdictHandled},
+		{"blocked", handled(func(e *Event) { e.Blocked = true; e.Kind = VerdictBlocked }), goProc{isGo: true, maskKnown: true}, false, VerdictBlocked},
+		{"target already exiting", handled(func(e *Event) { e.TargetExiting = true; e.Kind = VerdictIgnored }), goProc{isGo: true, maskKnown: true}, false, VerdictIgnored},
+		{"merged", handled(func(e *Event) { e.Result = ResultAlreadyPending; e.Kind = VerdictMerged }), goProc{isGo: true, maskKnown: true}, false, VerdictMerged},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newGoMarker()
+			p := tc.proc
+			p.checked = now
+			m.procs[100] = &p
+			ev := tc.ev
+			m.mark(&ev)
+			if ev.Go.Met != tc.met || ev.Kind != tc.verdict {
+				t.Errorf("met %v verdict %v, want met %v verdict %v", ev.Go.Met, ev.Kind, tc.met, tc.verdict)
+			}
+			if ev.Fatal != (tc.verdict == VerdictFatal) {
+				t.Errorf("fatal %v with verdict %v", ev.Fatal, ev.Kind)
 			}
 		})
 	}
