@@ -40,6 +40,16 @@ original sender (killer_via "reraise"), when that sender's signal was seen
 in the 10 s before. With --fatal the original's row, which met a handler,
 is left out; the fatal re-raise and the EXIT row show it.
 
+A signal sent to a Go program meets the Go runtime's handler, but the
+runtime re-raises SIGHUP, SIGINT and SIGTERM (and crashes on SIGQUIT) unless
+the program called signal.Notify for it: when its notify mask can be read
+from its memory, that row says FATAL (JSON go_runtime), and --fatal shows it.
+
+Rows name processes by their process's name (JSON comm), and a thread by its
+own when it has one (thread_comm); --comm matches either. The SIGKILLs the
+kernel gives a process's other threads when it calls exit_group() or execs
+are left out of the table unless --thread-kills (JSON kill_cause).
+
 --count N counts signals, not rows: after the Nth signal sent, no further
 one is shown, but the rows that tell what became of the counted ones (their
 delivery, the death they caused) still are, for up to ` + countGrace.String() + `.`,
