@@ -944,8 +944,17 @@ int BPF_PROG(on_deliver, int sig, struct kernel_siginfo *info, struct k_sigactio
 		flags |= F_GROUP_EXIT;
 		e->exit_code = RD(trusted, cursig, group_exit_code);
 	}
-	if (sig == SIGKILL && (flags & F_INFO_NOINFO))
-		flags |= internal_kill_cause(cur, cursig);
+	if (sig == SIGKILL && (flags & F_INFO_NOINFO)) {
+		__u32 cause = internal_kill_cause(cur, cursig);
+		/* Before 5.16 a core dump marked the group SIGNAL_GROUP_COREDUMP,
+		 * not SIGNAL_GROUP_EXIT (fs/coredump.c zap_process()), with the
+		 * signal in group_exit_code all the same: the group is dying. */
+		if ((cause & F_KILL_COREDUMP) && !(flags & F_GROUP_EXIT)) {
+			flags |= F_GROUP_EXIT;
+			e->exit_code = RD(trusted, cursig, group_exit_code);
+		}
+		flags |= cause;
+	}
 	e->flags = flags;
 	submit(e);
 	return 0;

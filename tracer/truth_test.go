@@ -34,8 +34,11 @@ func init() {
 	moreHelpers["ns-broadcast"] = helperNSBroadcast
 	// These helpers must keep their main goroutine on the main thread
 	// (the thread group leader), which only init can arrange: leader-exits
-	// ends that thread, fork-from-thread renames another one.
-	if m := os.Getenv(helperEnv); m == "leader-exits" || m == "fork-from-thread" {
+	// ends that thread, fork-from-thread renames another one, and
+	// exit-group calls exit_group() from the leader, whose exit a tracer
+	// then sees (before 5.17 a thread killed by another's exit_group()
+	// skips its PTRACE_EVENT_EXIT stop).
+	if m := os.Getenv(helperEnv); m == "leader-exits" || m == "fork-from-thread" || m == "exit-group" {
 		runtime.LockOSThread()
 	}
 }
