@@ -31,7 +31,7 @@ func TestGoRuntimeRunningBeforeTracing(t *testing.T) {
 		t.Fatal("the scan of running processes did not end")
 	}
 	must(t, syscall.Kill(c.pid(), syscall.SIGHUP))
-	if got := killedBy(c.waitExit(t, waitTimeout())); got != syscall.SIGHUP {
+	if got := killedBy(c.reap(t, waitTimeout())); got != syscall.SIGHUP {
 		t.Fatalf("ended by %v, want SIGHUP", got)
 	}
 	ev, _ := col.waitFor(t, 0, "SIGHUP", genTo(c.pid(), syscall.SIGHUP))
@@ -79,7 +79,7 @@ func TestGoRuntimeAtTraceTime(t *testing.T) {
 			}
 			// What the kernel then does agrees.
 			if tc.dies {
-				if got := killedBy(c.waitExit(t, waitTimeout())); got != tc.sig {
+				if got := killedBy(c.reap(t, waitTimeout())); got != tc.sig {
 					t.Errorf("ended by %v, want %v", got, tc.sig)
 				}
 			} else if !c.alive(t) {

@@ -370,6 +370,13 @@ func (c *child) wait(t testing.TB) *os.ProcessState {
 		return c.state
 	}
 	_ = c.stdin.Close()
+	return c.reap(t, waitTimeout())
+}
+
+// reap waits up to limit for the helper to end (by itself, or after
+// wait closed its stdin), then kills it and fails the test.
+func (c *child) reap(t testing.TB, limit time.Duration) *os.ProcessState {
+	t.Helper()
 	done := make(chan struct{})
 	go func() {
 		_ = c.cmd.Wait()
@@ -377,10 +384,11 @@ func (c *child) wait(t testing.TB) *os.ProcessState {
 	}()
 	select {
 	case <-done:
-	case <-time.After(waitTimeout()):
+	case <-time.After(limit):
 		_ = c.cmd.Process.Kill()
 		<-done
-		t.Fatalf("helper %d did not exit within %v", c.pid(), waitTimeout())
+		c.waited = true
+		t.Fatalf("helper %d did not end within %v", c.pid(), limit)
 	}
 	c.waited = true
 	c.state = c.cmd.ProcessState

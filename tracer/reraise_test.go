@@ -72,28 +72,6 @@ var reraiseHelpers = map[string]func() int{
 	},
 }
 
-// waitDeath reaps a helper that dies on its own, bounded, without closing
-// its stdin (which would make it exit normally, racing its handler).
-func waitDeath(t *testing.T, c *child) *os.ProcessState {
-	t.Helper()
-	done := make(chan struct{})
-	go func() {
-		_ = c.cmd.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(waitTimeout()):
-		_ = c.cmd.Process.Kill()
-		<-done
-		c.waited = true
-		t.Fatalf("helper %d did not die within %v", c.pid(), waitTimeout())
-	}
-	c.waited = true
-	c.state = c.cmd.ProcessState
-	return c.state
-}
-
 // selfSent matches generate events in which pid sends itself sig.
 func selfSent(pid int, sig syscall.Signal) func(*Event) bool {
 	return func(e *Event) bool {
@@ -175,7 +153,7 @@ func TestReraise(t *testing.T) {
 		if out, err := job.CombinedOutput(); err != nil {
 			t.Fatalf("nightlyjob: %v: %s", err, out)
 		}
-		if sig := killedBy(waitDeath(t, c)); sig != syscall.SIGHUP {
+		if sig := killedBy(c.reap(t, waitTimeout())); sig != syscall.SIGHUP {
 			t.Fatalf("Go daemon ended by %v, want SIGHUP", sig)
 		}
 		col.waitFor(t, 0, "exit of the Go daemon", exitOf(c.pid()))
@@ -219,7 +197,7 @@ func TestReraise(t *testing.T) {
 	t.Run("C style: handler, SIG_DFL, kill(getpid())", func(t *testing.T) {
 		c := spawn(t, "reraise-term")
 		must(t, syscall.Kill(c.pid(), syscall.SIGTERM))
-		if sig := killedBy(waitDeath(t, c)); sig != syscall.SIGTERM {
+		if sig := killedBy(c.reap(t, waitTimeout())); sig != syscall.SIGTERM {
 			t.Fatalf("ended by %v, want SIGTERM", sig)
 		}
 		self := uint32(os.Getpid())
@@ -240,7 +218,7 @@ func TestReraise(t *testing.T) {
 
 	t.Run("kernel original: SIGALRM from setitimer, caught and re-raised", func(t *testing.T) {
 		c := spawn(t, "reraise-alarm")
-		if sig := killedBy(waitDeath(t, c)); sig != syscall.SIGALRM {
+		if sig := killedBy(c.reap(t, waitTimeout())); sig != syscall.SIGALRM {
 			t.Fatalf("ended by %v, want SIGALRM", sig)
 		}
 		isTimer := func(o *Original) string {
@@ -257,7 +235,7 @@ func TestReraise(t *testing.T) {
 
 	t.Run("not a re-raise: a signal to itself that nobody sent before", func(t *testing.T) {
 		c := spawn(t, "selfsend")
-		if sig := killedBy(waitDeath(t, c)); sig != syscall.SIGUSR2 {
+		if sig := killedBy(c.reap(t, waitTimeout())); sig != syscall.SIGUSR2 {
 			t.Fatalf("ended by %v, want SIGUSR2", sig)
 		}
 		col.waitFor(t, 0, "exit", exitOf(c.pid()))
@@ -298,7 +276,7 @@ func TestReraiseOriginalFilteredOut(t *testing.T) {
 	if out, err := sender.CombinedOutput(); err != nil {
 		t.Fatalf("sender: %v: %s", err, out)
 	}
-	if sig := killedBy(waitDeath(t, c)); sig != syscall.SIGTERM {
+	if sig := killedBy(c.reap(t, waitTimeout())); sig != syscall.SIGTERM {
 		t.Fatalf("ended by %v, want SIGTERM", sig)
 	}
 	col.waitFor(t, 0, "exit", exitOf(c.pid()))

@@ -146,15 +146,7 @@ func helperCPULimit() int {
 func helperNSInit() int {
 	usr1 := make(chan os.Signal, 1)
 	signal.Notify(usr1, syscall.SIGUSR1)
-	d := exec.Command("/proc/self/exe")
-	d.Env = append(os.Environ(), helperEnv+"=daemon")
-	d.Stdin = os.Stdin
-	out, err := d.StdoutPipe()
-	helperMust(err)
-	helperMust(d.Start())
-	if line, _ := bufio.NewReader(out).ReadString('\n'); !strings.HasPrefix(line, "ready") {
-		return 111
-	}
+	startDaemonChild()
 	ready()
 	<-usr1
 	os.Exit(0)
@@ -168,6 +160,17 @@ func helperNSInit() int {
 func helperNSBroadcast() int {
 	usr1 := make(chan os.Signal, 1)
 	signal.Notify(usr1, syscall.SIGUSR1)
+	startDaemonChild()
+	ready()
+	<-usr1
+	helperMust(syscall.Kill(-1, syscall.SIGWINCH))
+	select {}
+}
+
+// startDaemonChild starts a daemon helper as a child, on this process's
+// stdin (which the test keeps open, so it cannot end by itself), and waits
+// for it to be ready.
+func startDaemonChild() {
 	d := exec.Command("/proc/self/exe")
 	d.Env = append(os.Environ(), helperEnv+"=daemon")
 	d.Stdin = os.Stdin
@@ -175,12 +178,8 @@ func helperNSBroadcast() int {
 	helperMust(err)
 	helperMust(d.Start())
 	if line, _ := bufio.NewReader(out).ReadString('\n'); !strings.HasPrefix(line, "ready") {
-		return 111
+		helperMust(fmt.Errorf("daemon child said %q", line))
 	}
-	ready()
-	<-usr1
-	helperMust(syscall.Kill(-1, syscall.SIGWINCH))
-	select {}
 }
 
 // helperMemhog allocates and touches memory without bound once told to.
@@ -285,7 +284,7 @@ func TestKernelMadeKills(t *testing.T) {
 func TestCoredumpKills(t *testing.T) {
 	_, col := startTracer(t, Options{Signals: []int{int(syscall.SIGKILL), int(syscall.SIGSEGV)}})
 	c := spawn(t, "segv")
-	if got := killedBy(c.waitExit(t, waitTimeout())); got != syscall.SIGSEGV {
+	if got := killedBy(c.reap(t, waitTimeout())); got != syscall.SIGSEGV {
 		t.Fatalf("ended by %v, want SIGSEGV", got)
 	}
 	col.waitFor(t, 0, "exit", exitOf(c.pid()))
@@ -322,7 +321,7 @@ func TestKernelKillReasons(t *testing.T) {
 	t.Run("hard RLIMIT_CPU", func(t *testing.T) {
 		from := col.len()
 		c := spawn(t, "cpu-limit")
-		if got := killedBy(c.waitExit(t, 4*waitTimeout())); got != syscall.SIGKILL {
+		if got := killedBy(c.reap(t, 4*waitTimeout())); got != syscall.SIGKILL {
 			t.Fatalf("helper ended by %v, want SIGKILL", got)
 		}
 		check(t, c.pid(), from, "CPU time hard limit reached (RLIMIT_CPU)")
@@ -337,7 +336,7 @@ func TestKernelKillReasons(t *testing.T) {
 		}
 		daemon := kids[0]
 		must(t, syscall.Kill(c.pid(), syscall.SIGUSR1))
-		c.waitExit(t, waitTimeout())
+		c.reap(t, waitTimeout())
 		check(t, daemon, from, "its pid namespace's init exited")
 	})
 
@@ -349,7 +348,7 @@ func TestKernelKillReasons(t *testing.T) {
 		if _, err := c.stdin.Write([]byte{'x'}); err != nil {
 			t.Fatal(err)
 		}
-		if got := killedBy(c.waitExit(t, 4*waitTimeout())); got != syscall.SIGKILL {
+		if got := killedBy(c.reap(t, 4*waitTimeout())); got != syscall.SIGKILL {
 			t.Fatalf("memhog ended by %v, want SIGKILL", got)
 		}
 		gen := check(t, c.pid(), from, "OOM killer")
@@ -357,22 +356,6 @@ func TestKernelKillReasons(t *testing.T) {
 			t.Errorf("victim's memory cgroup %q, want %q", gen.Target.Cgroup, rel)
 		}
 	})
-}
-
-// waitExit waits for the helper to end by itself (no stdin close).
-func (c *child) waitExit(t testing.TB, limit time.Duration) *os.ProcessState {
-	t.Helper()
-	done := make(chan struct{})
-	go func() { _ = c.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(limit):
-		_ = c.cmd.Process.Kill()
-		<-done
-		t.Fatalf("helper %d did not end within %v", c.pid(), limit)
-	}
-	c.waited, c.state = true, c.cmd.ProcessState
-	return c.state
 }
 
 // memoryCgroup makes a memory cgroup limited to limit bytes (without
