@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -23,6 +22,8 @@ import (
 
 	"github.com/sigtrace/sigtrace/internal/elftest"
 	"github.com/sigtrace/sigtrace/signals"
+
+	"github.com/sigtrace/sigtrace/internal/testproc"
 )
 
 // childEnv makes the test binary a stand-in daemon instead of running
@@ -182,33 +183,6 @@ func startSelfAs(t *testing.T, dir, name, kind string, ready func(st status) boo
 	return startDaemon(t, cmd, name, ready)
 }
 
-// copyTree copies a fixture root so the test can add pidfiles to it.
-func copyTree(t *testing.T, from, to string) {
-	t.Helper()
-	err := filepath.WalkDir(from, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(from, p)
-		dst := filepath.Join(to, rel)
-		if d.IsDir() {
-			return os.MkdirAll(dst, 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(dst, b, info.Mode().Perm())
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 type liveDaemons struct {
 	x, h, i *os.Process
 }
@@ -226,7 +200,7 @@ func startLiveDaemons(t *testing.T) liveDaemons {
 func TestLiveProcesses(t *testing.T) {
 	d := startLiveDaemons(t)
 	root := t.TempDir()
-	copyTree(t, "testdata/live-risky", root)
+	testproc.CopyTree(t, "testdata/live-risky", root)
 	must(t, os.MkdirAll(filepath.Join(root, "run"), 0o755))
 	must(t, os.WriteFile(filepath.Join(root, "run/auditdaemonX.pid"), fmt.Appendf(nil, "%d\n", d.x.Pid), 0o644))
 

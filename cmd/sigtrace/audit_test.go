@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sigtrace/sigtrace/internal/testproc"
 )
 
 // auditRun runs `sigtrace args...` and returns its exit status and output.
@@ -222,35 +224,6 @@ func TestAuditErrorsExitTwo(t *testing.T) {
 	}
 }
 
-// copyRoot copies a fixture root, modes included (scripts stay executable).
-func copyRoot(t *testing.T, from string) string {
-	t.Helper()
-	to := t.TempDir()
-	err := filepath.WalkDir(from, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(from, p)
-		dst := filepath.Join(to, rel)
-		if d.IsDir() {
-			return os.MkdirAll(dst, 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(dst, b, info.Mode().Perm())
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return to
-}
-
 // TestAuditFollowsDebianStanzas runs the audit on Debian 12's own
 // logrotate stanzas for nginx and rsyslog, with a live process named
 // nginx (no handler at all) in /run/nginx.pid. The nginx stanza's
@@ -260,7 +233,8 @@ func copyRoot(t *testing.T, from string) string {
 // kill. Both used to yield nothing or a reason that was not true.
 func TestAuditFollowsDebianStanzas(t *testing.T) {
 	pid := auditSleeper(t, "nginx")
-	root := copyRoot(t, "testdata/bookworm")
+	root := t.TempDir()
+	testproc.CopyTree(t, "testdata/bookworm", root)
 	if err := os.MkdirAll(filepath.Join(root, "run"), 0o755); err != nil {
 		t.Fatal(err)
 	}
