@@ -86,7 +86,7 @@ func (r *rootFS) display(p string) string {
 // read returns a file's content; a missing file is silently absent, any
 // other error is a warning.
 func (r *rootFS) read(p string, c *collector) ([]byte, bool) {
-	b, err := os.ReadFile(r.real(p))
+	b, err := readRegular(r.real(p), maxConfigBytes)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			c.warn(Warning{File: r.display(p), Msg: "cannot read: " + errText(err)})
@@ -177,7 +177,7 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // /etc/passwd, for pkill -u NAME and friends.
 func readPasswd(r *rootFS) map[string]int {
 	users := map[string]int{}
-	b, err := os.ReadFile(r.real("/etc/passwd"))
+	b, err := readRegular(r.real("/etc/passwd"), maxConfigBytes)
 	if err != nil {
 		return users
 	}

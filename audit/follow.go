@@ -59,7 +59,10 @@ const (
 // it is. Only a shell script is read whole (data); interp is the #!
 // program of a kindOther script; err is set for kindUnreadable.
 func (e *scanEnv) readRun(p string) (data []byte, mode fs.FileMode, kind fileKind, interp string, err error) {
-	f, err := os.Open(e.root.real(p))
+	f, err := openRegular(e.root.real(p))
+	if errors.Is(err, ErrNotRegular) {
+		return nil, 0, kindMissing, "", nil // a FIFO or device runs nothing the audit can see
+	}
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 			return nil, 0, kindMissing, "", nil
@@ -83,7 +86,7 @@ func (e *scanEnv) readRun(p string) (data []byte, mode fs.FileMode, kind fileKin
 	if kind != kindShell {
 		return nil, fi.Mode(), kind, interp, nil
 	}
-	rest, err := io.ReadAll(f)
+	rest, err := io.ReadAll(io.LimitReader(f, maxConfigBytes))
 	if err != nil {
 		return nil, fi.Mode(), kindUnreadable, "", err
 	}

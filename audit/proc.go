@@ -172,19 +172,19 @@ func readProc(procDir string, pid int) (*Proc, error) {
 	p.NSInit = st.nsInit
 	p.Comm = st.name
 
-	if b, err := os.ReadFile(filepath.Join(dir, "comm")); err == nil {
+	if b, err := readRegular(filepath.Join(dir, "comm"), maxProcBytes); err == nil {
 		p.Comm = strings.TrimSuffix(string(b), "\n")
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, "stat")); err == nil {
+	if b, err := readRegular(filepath.Join(dir, "stat"), maxProcBytes); err == nil {
 		parseStat(p, b)
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, "cmdline")); err == nil {
+	if b, err := readRegular(filepath.Join(dir, "cmdline"), maxProcBytes); err == nil {
 		b = bytes.TrimRight(b, "\x00")
 		if len(b) > 0 {
 			p.Argv = strings.Split(string(b), "\x00")
 		}
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, "cgroup")); err == nil {
+	if b, err := readRegular(filepath.Join(dir, "cgroup"), maxProcBytes); err == nil {
 		p.Cgroup = systemdCgroup(string(b))
 		p.Unit = unitOfCgroup(p.Cgroup)
 	}
@@ -206,7 +206,7 @@ type status struct {
 
 func readStatus(path string) (status, error) {
 	var st status
-	b, err := os.ReadFile(path)
+	b, err := readRegular(path, maxProcBytes)
 	if err != nil {
 		return st, err
 	}

@@ -61,12 +61,15 @@ func (r *resolver) resolve(sel Selector, sig int) ([]*Proc, string) {
 // pidfile reads a pidfile of the audited system and returns its live
 // process, or why not.
 func (r *resolver) pidfile(p string) (*Proc, string) {
-	b, err := os.ReadFile(r.root.real(p))
+	// A pidfile may name any file (kill -HUP $(cat /etc/shadow)): only a
+	// small regular file is read, and what it holds is never repeated
+	// unless it is a PID.
+	b, err := readRegular(r.root.real(p), maxPidfileBytes)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Sprintf("pidfile %s does not exist (would signal the PID written there)", r.root.display(p))
 		}
-		return nil, fmt.Sprintf("pidfile %s: %s", r.root.display(p), errText(err))
+		return nil, fmt.Sprintf("pidfile %s is not read: %s", r.root.display(p), errText(err))
 	}
 	f := strings.Fields(string(b))
 	if len(f) == 0 {
@@ -74,7 +77,7 @@ func (r *resolver) pidfile(p string) (*Proc, string) {
 	}
 	pid, err := strconv.Atoi(f[0])
 	if err != nil || pid <= 0 {
-		return nil, fmt.Sprintf("pidfile %s does not hold a PID (%q)", r.root.display(p), f[0])
+		return nil, fmt.Sprintf("pidfile %s does not hold a PID", r.root.display(p))
 	}
 	proc := r.procs.ByID[pid]
 	if proc == nil {

@@ -21,6 +21,7 @@ import (
 	"debug/elf"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -30,11 +31,36 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// openExe opens a file of a process (its executable, its maps) without
+// blocking, and only when it is a regular file: under a crafted /proc
+// (audit --proc) it could be a FIFO, which would wait forever, or a device.
+func openExe(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	return f, nil
+}
+
 // Version returns the Go version that built the executable at path
 // ("go1.26.8"), and whether it is a Go program at all: one with the
 // build information every Go linker since Go 1.13 writes.
 func Version(path string) (string, bool) {
-	bi, err := buildinfo.ReadFile(path)
+	f, err := openExe(path)
+	if err != nil {
+		return "", false
+	}
+	defer f.Close()
+	bi, err := buildinfo.Read(f)
 	if err != nil {
 		return "", false
 	}
@@ -194,11 +220,15 @@ const (
 func Wanted(procDir string, pid int) (signals.Set, error) {
 	dir := filepath.Join(procDir, strconv.Itoa(pid))
 	exe := filepath.Join(dir, "exe")
-	f, err := elf.Open(exe)
+	ef, err := openExe(exe)
 	if err != nil {
 		return 0, fmt.Errorf("reading its executable: %w", err)
 	}
-	defer f.Close()
+	defer ef.Close()
+	f, err := elf.NewFile(ef)
+	if err != nil {
+		return 0, fmt.Errorf("reading its executable: %w", err)
+	}
 	addr, size, err := symbol(f, sigSymbol)
 	if err != nil {
 		return 0, err
@@ -273,7 +303,12 @@ func loadBias(f *elf.File, dir, exe string) (uint64, error) {
 	if err := unix.Stat(exe, &st); err != nil {
 		return 0, fmt.Errorf("reading its executable: %w", err)
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "maps"))
+	mf, err := openExe(filepath.Join(dir, "maps"))
+	if err != nil {
+		return 0, fmt.Errorf("reading its mappings: %w", err)
+	}
+	b, err := io.ReadAll(io.LimitReader(mf, 16<<20))
+	mf.Close()
 	if err != nil {
 		return 0, fmt.Errorf("reading its mappings: %w", err)
 	}
