@@ -56,7 +56,8 @@ func TestTraceFlagsToOptions(t *testing.T) {
 		{[]string{"--no-deliver"}, with(func(o *tracer.Options) { o.NoDeliver = true })},
 		{[]string{"--ring-size", "1"}, with(func(o *tracer.Options) { o.RingSize = 1 << 20 })},
 		{[]string{"--ring-size", "64"}, with(func(o *tracer.Options) { o.RingSize = 64 << 20 })},
-		{[]string{"--ring-size", "1024"}, with(func(o *tracer.Options) { o.RingSize = 1 << 30 })},
+		{[]string{"--ring-size", "256"}, with(func(o *tracer.Options) { o.RingSize = 256 << 20 })},
+		{[]string{"--comm", "systemd-journal"}, with(func(o *tracer.Options) { o.Comms = []string{"systemd-journal"} })},
 		// Verdict classes, counts and durations are applied in Go, not
 		// in the kernel: they leave the options alone.
 		{[]string{"--fatal", "--failed", "--count", "3", "--duration", "10s"}, def},
@@ -107,6 +108,9 @@ func TestTraceFlagErrors(t *testing.T) {
 		{[]string{"--ring-size", "3"}, []string{"--ring-size 3", "power of two"}},
 		{[]string{"--ring-size", "0"}, []string{"--ring-size 0"}},
 		{[]string{"--ring-size", "2048"}, []string{"--ring-size 2048"}},
+		{[]string{"--ring-size", "1024"}, []string{"--ring-size 1024", "between 1 and 256 MiB"}},
+		// 16 bytes: the kernel keeps 15, and the cut name matches others.
+		{[]string{"--comm", "systemd-journald"}, []string{`--comm "systemd-journald"`, "15 bytes", `--comm "systemd-journal"`}},
 		{[]string{"--ring-size=-4"}, []string{"--ring-size -4"}},
 		{[]string{"--ring-size", "big"}, []string{"ring-size", `"big"`}},
 		{[]string{"-o", "yaml"}, []string{"output format", `"yaml"`}},

@@ -64,7 +64,8 @@ func main() {
 		if !filepath.IsAbs(path) {
 			path = filepath.Join(res.Cfg.Root, path)
 		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err == nil {
+		err := os.MkdirAll(filepath.Dir(path), 0o755)
+		if err == nil {
 			err = os.WriteFile(path, []byte(md), 0o644)
 		}
 		if err != nil {
