@@ -70,6 +70,44 @@ type shellScan struct {
 	// followed script or function) runs: a unit reload that finds no
 	// sender then says nothing rather than blame an unknown program.
 	known bool
+	// expansions counts word expansions, bounded by maxExpansions.
+	expansions int
+}
+
+// Bounds on the work one script may cost (issue 21: nested ${a:-${a:-...}}
+// doubled the time per level, nested $(...) grew cubically, and any user
+// who may write a crontab could stall an audit run by root). Real scripts
+// nest a handful of levels.
+const (
+	maxNesting    = 16      // $( ${ ( open at once, counted lexically
+	maxExpansions = 1 << 16 // words expanded per script
+)
+
+// nestingTooDeep returns the 1-based line at which text opens more than
+// maxNesting command substitutions, parameter expansions or subshells at
+// once, or 0. It over-counts (quotes are not looked at), which is safe for
+// a bound.
+func nestingTooDeep(text string) int {
+	depth, line := 0, 1
+	for i := 0; i < len(text); i++ {
+		switch c := text[i]; {
+		case c == '\n':
+			line++
+		case c == '$' && i+1 < len(text) && (text[i+1] == '(' || text[i+1] == '{'):
+			depth++
+			i++
+		case c == '(':
+			depth++
+		case c == ')' || c == '}':
+			if depth > 0 {
+				depth--
+			}
+		}
+		if depth > maxNesting {
+			return line
+		}
+	}
+	return 0
 }
 
 // scanScript finds every signal sender in a script. A syntax error is
@@ -111,6 +149,12 @@ func parseShell(text string) (*syntax.File, error) {
 }
 
 func (s *shellScan) scan(text string) {
+	if deep := nestingTooDeep(text); deep > 0 {
+		s.warns = append(s.warns, Warning{File: s.sc.file, Line: s.fileLine(deep),
+			Msg: fmt.Sprintf("%s nests expansions more than %d deep: too complex to follow; scanning its other lines one by one", s.sc.context, maxNesting)})
+		s.scanLines(text)
+		return
+	}
 	f, err := parseShell(text)
 	if err == nil {
 		s.walk(f)
@@ -125,8 +169,17 @@ func (s *shellScan) scan(text string) {
 	}
 	s.warns = append(s.warns, Warning{File: s.sc.file, Line: s.fileLine(line),
 		Msg: fmt.Sprintf("shell syntax error in %s: %s; scanning its lines one by one", s.sc.context, msg)})
+	s.scanLines(text)
+}
+
+// scanLines scans each line that parses on its own and is not nested too
+// deep.
+func (s *shellScan) scanLines(text string) {
 	base := s.lineOff
 	for i, l := range strings.Split(text, "\n") {
+		if nestingTooDeep(l) > 0 {
+			continue
+		}
 		f, err := parseShell(l)
 		if err != nil {
 			continue
@@ -279,6 +332,13 @@ func printWord(w *syntax.Word) string {
 
 // word expands a word as far as possible without running anything.
 func (s *shellScan) word(w *syntax.Word) value {
+	if s.expansions++; s.expansions > maxExpansions {
+		if s.expansions == maxExpansions+1 {
+			s.warns = append(s.warns, Warning{File: s.sc.file, Line: s.fileLine(int(w.Pos().Line())),
+				Msg: fmt.Sprintf("%s expands more than %d words: too complex to follow further", s.sc.context, maxExpansions)})
+		}
+		return value{}
+	}
 	text := printWord(w)
 	parts := w.Parts
 	if len(parts) == 1 {

@@ -241,3 +241,23 @@ func TestScanScriptSyntaxError(t *testing.T) {
 		t.Errorf("warnings = %v, want one shell syntax error at line 3", warns)
 	}
 }
+
+func TestNestingTooDeep(t *testing.T) {
+	deep := func(open string, n int) string { return strings.Repeat(open, n) + "x" + strings.Repeat(")", n) }
+	for _, tc := range []struct {
+		name string
+		text string
+		want int
+	}{
+		{"plain", "kill -HUP $(cat /run/x.pid)", 0},
+		{"16 levels", deep("$(", 16), 0},
+		{"17 levels", deep("$(", 17), 1},
+		{"params", strings.Repeat("${a:-", 17) + "1" + strings.Repeat("}", 17), 1},
+		{"on line 3", "a\nb\n" + deep("(", 20), 3},
+		{"case patterns do not go negative", "case $1 in a) x;; b) y;; esac\n" + deep("$(", 16), 0},
+	} {
+		if got := nestingTooDeep(tc.text); got != tc.want {
+			t.Errorf("%s: line %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}

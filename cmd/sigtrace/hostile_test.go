@@ -16,6 +16,51 @@ import (
 	"testing"
 )
 
+// TestAuditHostileShell: crontab lines built to make the shell front end
+// work exponentially (nested ${a:-...} doubled the time per level) or
+// cubically (nested $(...)) are reported as too complex, and the audit of
+// the rest goes on (issue 21, item 3).
+func TestAuditHostileShell(t *testing.T) {
+	param := "1"
+	for i := 0; i < 30; i++ {
+		param = "${a:-" + param + "}"
+	}
+	subst := strings.Repeat("$(", 1000) + "true" + strings.Repeat(")", 1000)
+	root := auditRoot(t, map[string]string{
+		"etc/crontab": "* * * * * root kill -HUP " + param + "\n" +
+			"* * * * * root echo " + subst + "\n" +
+			"* * * * * root kill -USR1 $(cat /run/ok.pid)\n",
+	})
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout())
+	defer cancel()
+	cmd := exec.CommandContext(ctx, exe, "audit", "--root", root, "-o", "json")
+	cmd.Env = append(os.Environ(), "SIGTRACE_AS_MAIN=1")
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err = cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("audit of crafted crontab lines did not finish within %v", timeout())
+	}
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatal(err)
+	}
+	crontab := filepath.Join(root, "etc/crontab")
+	for _, want := range []string{crontab + ":1: ", crontab + ":2: ", "too complex to follow"} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("warnings lack %q:\n%s", want, errb.String())
+		}
+	}
+	// The sane line after them is still audited.
+	if !strings.Contains(out.String(), "/run/ok.pid") {
+		t.Errorf("the line after the crafted ones was not audited:\n%s", out.String())
+	}
+}
+
 func TestAuditHostileFiles(t *testing.T) {
 	const secret = "root:$6$s3cr3tHASHnobodymaysee:19000:0:99999:7:::"
 	root := auditRoot(t, map[string]string{
