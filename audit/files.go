@@ -43,10 +43,23 @@ type rootFS struct {
 	root string
 }
 
-// real is where a path of the audited system is on this machine's disk.
+// real is where a path of the audited system is on this machine's disk,
+// for naming and listing; files are opened with open, which the kernel
+// confines to the root. A chain of links longer than the resolver
+// follows names a path that does not exist rather than fall through to
+// the host.
 func (r *rootFS) real(p string) string {
+	if real, ok := r.resolve(p); ok {
+		return real
+	}
+	return filepath.Join(r.root, "/.sigtrace: too many symbolic links")
+}
+
+// resolve is real, and false when the links go on past 40 hops (what
+// the kernel's own limit is, include/linux/namei.h MAXSYMLINKS).
+func (r *rootFS) resolve(p string) (string, bool) {
 	if r.root == "/" || r.root == "" {
-		return p
+		return p, true
 	}
 	cur := "/"
 	rest := strings.Split(strings.Trim(path.Clean(p), "/"), "/")
@@ -68,10 +81,12 @@ func (r *rootFS) real(p string) string {
 		}
 		rest = append(strings.Split(strings.Trim(target, "/"), "/"), rest...)
 	}
-	if len(rest) > 0 {
-		cur = path.Join(append([]string{cur}, rest...)...)
+	for _, comp := range rest {
+		if comp != "" && comp != "." {
+			return "", false // hops used up: the OS would follow the rest on the host
+		}
 	}
-	return filepath.Join(r.root, cur)
+	return filepath.Join(r.root, cur), true
 }
 
 // display is how a file is named in findings and warnings: the path to
@@ -86,7 +101,7 @@ func (r *rootFS) display(p string) string {
 // read returns a file's content; a missing file is silently absent, any
 // other error is a warning.
 func (r *rootFS) read(p string, c *collector) ([]byte, bool) {
-	b, err := readRegular(r.real(p), maxConfigBytes)
+	b, err := r.readFile(p, maxConfigBytes)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
 			c.warn(Warning{File: r.display(p), Msg: "cannot read: " + errText(err)})
@@ -177,7 +192,7 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // /etc/passwd, for pkill -u NAME and friends.
 func readPasswd(r *rootFS) map[string]int {
 	users := map[string]int{}
-	b, err := readRegular(r.real("/etc/passwd"), maxConfigBytes)
+	b, err := r.readFile("/etc/passwd", maxConfigBytes)
 	if err != nil {
 		return users
 	}

@@ -59,7 +59,7 @@ const (
 // it is. Only a shell script is read whole (data); interp is the #!
 // program of a kindOther script; err is set for kindUnreadable.
 func (e *scanEnv) readRun(p string) (data []byte, mode fs.FileMode, kind fileKind, interp string, err error) {
-	f, err := openRegular(e.root.real(p))
+	f, err := e.root.open(p)
 	if errors.Is(err, ErrNotRegular) {
 		return nil, 0, kindMissing, "", nil // a FIFO or device runs nothing the audit can see
 	}

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -46,5 +47,38 @@ func TestReadRegular(t *testing.T) {
 				t.Errorf("got %q, %v", b, err)
 			}
 		})
+	}
+}
+
+// TestRootResolveRefusesLongChains: the resolver used without openat2
+// refuses a chain it cannot finish rather than let the OS follow the
+// rest on the host.
+func TestRootResolveRefusesLongChains(t *testing.T) {
+	root := t.TempDir()
+	chain := func(name string, n int) {
+		for i := 0; i < n; i++ {
+			from := filepath.Join(root, name+"."+strconv.Itoa(i))
+			if err := os.Symlink(name+"."+strconv.Itoa(i+1), from); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(root, name+"."+strconv.Itoa(n)), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	chain("short", 3)
+	chain("long", 45)
+	r := &rootFS{root: root}
+	if p, ok := r.resolve("/short.0"); !ok || p != filepath.Join(root, "short.3") {
+		t.Errorf("short chain: %q, %v", p, ok)
+	}
+	if p, ok := r.resolve("/long.0"); ok {
+		t.Errorf("long chain resolved to %q", p)
+	}
+	if _, err := r.readFile("/long.0", 10); err == nil {
+		t.Error("read a file at the end of a 45-link chain")
+	}
+	if b, err := r.readFile("/short.0", 10); err != nil || string(b) != "x" {
+		t.Errorf("short chain: %q, %v", b, err)
 	}
 }

@@ -64,7 +64,7 @@ func (r *resolver) pidfile(p string) (*Proc, string) {
 	// A pidfile may name any file (kill -HUP $(cat /etc/shadow)): only a
 	// small regular file is read, and what it holds is never repeated
 	// unless it is a PID.
-	b, err := readRegular(r.root.real(p), maxPidfileBytes)
+	b, err := r.root.readFile(p, maxPidfileBytes)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Sprintf("pidfile %s does not exist (would signal the PID written there)", r.root.display(p))

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -58,6 +59,48 @@ func TestAuditHostileShell(t *testing.T) {
 	// The sane line after them is still audited.
 	if !strings.Contains(out.String(), "/run/ok.pid") {
 		t.Errorf("the line after the crafted ones was not audited:\n%s", out.String())
+	}
+}
+
+// TestAuditConfinedToRoot: a chain of symlinks longer than any resolver
+// follows, ending at an absolute path, must not lead the audit out of
+// --root to the host's file (issue 21, item 1): the kernel resolves every
+// path with the root as "/".
+func TestAuditConfinedToRoot(t *testing.T) {
+	outside := filepath.Join(t.TempDir(), "host-secret")
+	if err := os.WriteFile(outside, []byte("* * * * * root pkill -HUP SECRETNAME\nSECRETWORD\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	root := auditRoot(t, map[string]string{
+		"etc/cron.d/job": "* * * * * root kill -HUP $(cat /run/chain.pid)\n",
+	})
+	chain := func(name string) {
+		// name -> name.1 -> ... -> name.45 (relative links) -> the
+		// host's file (absolute): past its 40 hops the old resolver left
+		// the rest to the OS, which followed the last link on the host.
+		prev := filepath.Join(root, name)
+		for i := 1; i <= 45; i++ {
+			next := name + "." + strconv.Itoa(i)
+			if err := os.Symlink(filepath.Base(next), prev); err != nil {
+				t.Fatal(err)
+			}
+			prev = filepath.Join(root, next)
+		}
+		if err := os.Symlink(outside, prev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(root, "run"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	chain("etc/crontab")
+	chain("run/chain.pid")
+	code, stdout, stderr := auditRun(t, "audit", "--root", root, "-o", "json")
+	if strings.Contains(stdout+stderr, "SECRET") {
+		t.Errorf("the audit read a file outside --root (exit %d):\n%s\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "chain.pid") {
+		t.Errorf("the cron.d job was not audited:\n%s", stdout)
 	}
 }
 
