@@ -3,6 +3,7 @@ package audit
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/sigtrace/sigtrace/output"
 	"io"
 	"strings"
 	"unicode/utf8"
@@ -133,34 +134,9 @@ func truncate(s string, n int) string {
 	return s[:cut] + "..."
 }
 
-// printable escapes what a terminal would interpret (control characters,
-// invalid UTF-8) in text that processes choose themselves, so a hostile
-// comm or argv cannot forge or hide rows of the table.
-func printable(s string) string {
-	clean := true
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || r == utf8.RuneError || (r >= 0x80 && r < 0xa0) {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r < 0x20 || r == 0x7f || (r == utf8.RuneError && size <= 1) || (r >= 0x80 && r < 0xa0) {
-			for _, c := range []byte(s[i : i+size]) {
-				fmt.Fprintf(&b, "\\x%02x", c)
-			}
-		} else {
-			b.WriteString(s[i : i+size])
-		}
-		i += size
-	}
-	return b.String()
-}
+// printable applies sigtrace's one policy for text that others choose
+// (output.AppendSafe) to a cell of the audit's table.
+func printable(s string) string { return output.SafeString(s) }
 
 func summary(rep *Report) string {
 	var s string

@@ -426,9 +426,15 @@ func appendBytesString(b []byte, s []byte) []byte {
 			continue
 		}
 		r, size := utf8.DecodeRune(s[i:])
-		if r == utf8.RuneError && size == 1 {
+		switch {
+		case r == utf8.RuneError && size == 1:
 			b = append(b, `\ufffd`...)
-		} else {
+		case unsafeRune(r, size):
+			// C1 controls and the bidirectional and invisible format
+			// characters are valid JSON, but a consumer that prints
+			// them to a terminal gets them raw: escape them.
+			b = append(b, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
+		default:
 			b = append(b, s[i:i+size]...)
 		}
 		i += size

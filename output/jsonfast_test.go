@@ -148,9 +148,14 @@ func refAppendBytesString(b []byte, s []byte) []byte {
 			continue
 		}
 		r, size := utf8.DecodeRune(s[i:])
-		if r == utf8.RuneError && size == 1 {
+		switch {
+		case r == utf8.RuneError && size == 1:
 			b = append(b, `\ufffd`...)
-		} else {
+		case r >= 0x80 && r < 0xa0, r == 0x061c, r >= 0x200b && r <= 0x200f,
+			r >= 0x202a && r <= 0x202e, r >= 0x2060 && r <= 0x2069, r == 0xfeff:
+			// C1 and the bidi and invisible format characters.
+			b = fmt.Appendf(b, `\u%04x`, r)
+		default:
 			b = append(b, s[i:i+size]...)
 		}
 		i += size
@@ -202,6 +207,7 @@ func TestEscapeMatchesReference(t *testing.T) {
 	}
 	for _, s := range []string{
 		"plain", `"quoted"`, `back\slash`, "tab\there", "new\nline", "cr\rret", "\x01\x1b[31m\x07\x7f",
+		"rtl \u202eevil\u202c", "csi \u009b2J", "zero\u200bwidth", "bom \ufeff",
 		"bad \xff\xfe end", "truncated \xc3", "overlong \xc0\xaf", "surrogate \xed\xa0\x80",
 		"valid é 日本 🙂", "\u2028\u2029", "</script>", "\xf4\x90\x80\x80", "\xef\xbf\xbd", "a\xe6\x97",
 	} {

@@ -1,8 +1,8 @@
 package output
 
 import (
+	"bytes"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/sigtrace/sigtrace/goruntime"
 	"github.com/sigtrace/sigtrace/signals"
@@ -306,22 +306,32 @@ func appendTarget(b []byte, p *tracer.Process, withTID bool) []byte {
 }
 
 // appendComm appends a command name for a terminal. Processes choose
-// their own (prctl(PR_SET_NAME)), so control characters, which would
-// break the row or smuggle escape sequences to the terminal, and bytes
-// that are not UTF-8 are shown as '?'.
+// their own (prctl(PR_SET_NAME)), so it goes through AppendSafe, and one
+// that could pass for the row's own syntax (a space, brackets, the chain's
+// arrow: "sshd[1] ← cro") is quoted, so it cannot imitate a pid or an
+// ancestor.
 func appendComm(b []byte, comm []byte) []byte {
 	s := tracer.CommBytes(comm)
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRune(s[i:])
-		switch {
-		case r == utf8.RuneError && size <= 1, r < 0x20, r >= 0x7f && r < 0xa0:
-			b = append(b, '?')
-		default:
-			b = append(b, s[i:i+size]...)
-		}
-		i += size
+	if !looksLikeSyntax(s) {
+		return AppendSafe(b, s)
 	}
-	return b
+	b = append(b, '"')
+	for len(s) > 0 {
+		q := bytes.IndexByte(s, '"')
+		if q < 0 {
+			b = AppendSafe(b, s)
+			break
+		}
+		b = append(AppendSafe(b, s[:q]), '\\', '"')
+		s = s[q+1:]
+	}
+	return append(b, '"')
+}
+
+// looksLikeSyntax reports whether a name holds what the table's rows are
+// made of: spaces, brackets, quotes, "←" or "…".
+func looksLikeSyntax(s []byte) bool {
+	return bytes.ContainsAny(s, " []\"←…")
 }
 
 func (t *Table) appendVerdict(b []byte, ev *tracer.Event) []byte {

@@ -78,7 +78,7 @@ func TestTableContent(t *testing.T) {
 		"lost": {"LOST 42 events"},
 		"SIGHUP to a Go program without signal.Notify":      {"goapp[8100]", "FATAL unprepared: Go program without signal.Notify(SIGHUP): the runtime re-raises it to die"},
 		"SIGUSR1 to a Go program, mask unreadable":          {"handled, but a Go program that did not call signal.Notify(SIGUSR1): the runtime drops it (notify mask unreadable)"},
-		"deliver to a thread with a name of its own":        {"logdeviced[3003/3010 rs:main Q:Reg]", "handler"},
+		"deliver to a thread with a name of its own":        {`logdeviced[3003/3010 "rs:main Q:Reg"]`, "handler"},
 		"deliver, internal SIGKILL: exit_group":             {"SIGKILL", "killed by the kernel: the process called exit_group()"},
 		"deliver, internal SIGKILL: exec":                   {"killed by the kernel: another thread execs"},
 		"deliver, internal SIGKILL: core dump of SIGSEGV":   {"dying of SIGSEGV (dumping core)"},
@@ -239,17 +239,29 @@ func TestTableHostileComm(t *testing.T) {
 	}
 	deliver := tracer.Event{Time: baseTime, Type: tracer.TypeDeliver, Sig: 1, Target: ev.Target, Scope: tracer.ScopeThread}
 	row := string((&Table{}).AppendRow(nil, &ev))
-	for _, want := range []string{"a?b?[2J[1] ← ?]0;title? ← ok?", "?[31mred?[4]"} {
+	for _, want := range []string{`"a\x0ab\x1b[2J"[1] ← "\x1b]0;title\x07" ← ok\x0d `, `"\x1b[31mred\x7f"[4]`} {
 		if !strings.Contains(row, want) {
 			t.Errorf("row lacks %q: %q", want, row)
 		}
 	}
 	// Printable UTF-8 is kept; C1 controls (U+0080..U+009F) and bytes
-	// that are not UTF-8 are not.
+	// that are not UTF-8 are escaped byte by byte.
 	uni := tracer.Event{Time: baseTime, Type: tracer.TypeDeliver, Sig: 1, Scope: tracer.ScopeThread,
 		Target: tracer.Process{PID: 5, TID: 5, Comm: comm("café\u009b\xff日")}}
-	if row := string((&Table{}).AppendRow(nil, &uni)); !strings.Contains(row, "café??日[5]") {
-		t.Errorf("row = %q, want café??日[5]", row)
+	if row := string((&Table{}).AppendRow(nil, &uni)); !strings.Contains(row, `café\xc2\x9b\xff日[5]`) {
+		t.Errorf("row = %q, want café\\xc2\\x9b\\xff日[5]", row)
+	}
+	// A name made to look like the row's own syntax is quoted; a bidi
+	// override cannot reverse what follows it.
+	fake := tracer.Event{Time: baseTime, Type: tracer.TypeDeliver, Sig: 1, Scope: tracer.ScopeThread,
+		Target: tracer.Process{PID: 6, TID: 6, Comm: comm("sshd[1] ← cro")}}
+	if row := string((&Table{}).AppendRow(nil, &fake)); !strings.Contains(row, `"sshd[1] ← cro"[6]`) {
+		t.Errorf("row = %q, want the name quoted", row)
+	}
+	rtl := tracer.Event{Time: baseTime, Type: tracer.TypeDeliver, Sig: 1, Scope: tracer.ScopeThread,
+		Target: tracer.Process{PID: 7, TID: 7, Comm: comm("a\u202eb")}}
+	if row := string((&Table{}).AppendRow(nil, &rtl)); !strings.Contains(row, `a\u202eb[7]`) {
+		t.Errorf("row = %q, want U+202E escaped", row)
 	}
 	for _, color := range []bool{false, true} {
 		for _, e := range []*tracer.Event{&ev, &deliver} {

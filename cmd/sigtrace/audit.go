@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sigtrace/sigtrace/audit"
+	textout "github.com/sigtrace/sigtrace/output"
 )
 
 func init() { extraCommands = append(extraCommands, newAuditCmd) }
@@ -51,7 +52,10 @@ would (a fatal risk), 2 on error.`,
 			}
 			stderr := cmd.ErrOrStderr()
 			for _, w := range rep.Warnings {
-				fmt.Fprintf(stderr, "sigtrace: warning: %s\n", w)
+				// File names and lines come from the audited system:
+				// the same policy as the tables, so no escape reaches
+				// the terminal and no newline forges a warning.
+				fmt.Fprintf(stderr, "sigtrace: warning: %s\n", textout.SafeString(w.String()))
 			}
 			out := cmd.OutOrStdout()
 			if output == "json" {

@@ -160,3 +160,25 @@ func TestAuditHostileFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditWarningsSanitised: file names and lines reach stderr under the
+// same policy as the tables: no escape sequence, and a newline in a file
+// name cannot forge a warning line (issue 21, item 5).
+func TestAuditWarningsSanitised(t *testing.T) {
+	root := auditRoot(t, map[string]string{
+		"etc/logrotate.d/evil\nsigtrace: warning: FORGED:1: all is well": "\x1b]0;pwned\x07\x1b[2J {\n",
+		"etc/systemd/system/x.service":                                   "[Service\x1b[31m]\nExecReload=/bin/kill -HUP \x1b[2J$MAINPID\n",
+	})
+	_, _, stderr := auditRun(t, "audit", "--root", root)
+	if strings.ContainsAny(stderr, "\x1b\x07") {
+		t.Errorf("an escape sequence reached stderr: %q", stderr)
+	}
+	for _, line := range strings.Split(stderr, "\n") {
+		if strings.HasPrefix(line, "sigtrace: warning: FORGED") {
+			t.Errorf("a file name forged a warning line: %q", stderr)
+		}
+	}
+	if !strings.Contains(stderr, `evil\x0asigtrace: warning: FORGED`) {
+		t.Errorf("the file's warning does not name it escaped: %q", stderr)
+	}
+}
