@@ -142,6 +142,7 @@ func Run(opts Options) (*Report, error) {
 
 	rf := &rootFS{root: opts.Root}
 	col := &collector{}
+	col.warn(procs.Skipped...)
 	senders, units := collectSenders(rf, col)
 	res := &resolver{procs: procs, root: rf, units: units, users: readPasswd(rf)}
 

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/sigtrace/sigtrace/goruntime"
 	"github.com/sigtrace/sigtrace/signals"
@@ -119,6 +120,10 @@ type Procs struct {
 	Dir  string
 	List []*Proc // ordered by PID
 	ByID map[int]*Proc
+	// Skipped are processes left out because what /proc says of them
+	// could not be read or made no sense (a crafted --proc, or a kernel
+	// the audit does not know): each with why, for a warning.
+	Skipped []Warning
 }
 
 // ScanProcs reads every process under procDir. Processes that exit while
@@ -142,7 +147,14 @@ func ScanProcs(procDir string, skip int) (*Procs, error) {
 			continue
 		}
 		p, err := readProc(procDir, pid)
-		if err != nil || p.Kthread || p.State == 'Z' || p.State == 'X' {
+		if err != nil {
+			if !errors.Is(err, errGone) {
+				ps.Skipped = append(ps.Skipped, Warning{File: filepath.Join(procDir, e.Name()),
+					Msg: "process left out: " + errText(err)})
+			}
+			continue
+		}
+		if p.Kthread || p.State == 'Z' || p.State == 'X' {
 			continue
 		}
 		ps.List = append(ps.List, p)
@@ -163,8 +175,11 @@ func readProc(procDir string, pid int) (*Proc, error) {
 	p := &Proc{PID: pid, procDir: procDir}
 
 	st, err := readStatus(filepath.Join(dir, "status"))
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
+		return nil, errGone // it exited while being read
+	}
 	if err != nil {
-		return nil, errGone
+		return nil, err
 	}
 	p.Caught, p.Ignored, p.Blocked = st.cgt, st.ign, st.blk
 	p.RUID, p.EUID, p.PPID = st.ruid, st.euid, st.ppid
@@ -212,6 +227,7 @@ func readStatus(path string) (status, error) {
 	}
 	seen := 0
 	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(nil, maxProcBytes)
 	for sc.Scan() {
 		key, val, ok := strings.Cut(sc.Text(), ":")
 		if !ok {
@@ -239,7 +255,7 @@ func readStatus(path string) (status, error) {
 		case "SigCgt", "SigIgn", "SigBlk":
 			m, err := signals.ParseMask(val)
 			if err != nil {
-				return st, fmt.Errorf("%s: %v", path, err)
+				return st, fmt.Errorf("status: %s is not a signal mask", key)
 			}
 			switch key {
 			case "SigCgt":
@@ -252,8 +268,11 @@ func readStatus(path string) (status, error) {
 			seen++
 		}
 	}
+	if err := sc.Err(); err != nil {
+		return st, fmt.Errorf("status: %v", err)
+	}
 	if seen < 3 {
-		return st, fmt.Errorf("%s: no signal masks", path)
+		return st, errors.New("status: SigCgt, SigIgn or SigBlk is missing")
 	}
 	return st, nil
 }

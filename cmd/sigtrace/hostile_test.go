@@ -182,3 +182,35 @@ func TestAuditWarningsSanitised(t *testing.T) {
 		t.Errorf("the file's warning does not name it escaped: %q", stderr)
 	}
 }
+
+// TestAuditSaysWhatItSkips: processes whose (fake) /proc entries make no
+// sense are left out with a warning each, not silently (issue 21, item 6).
+func TestAuditSaysWhatItSkips(t *testing.T) {
+	status := func(masks string) string {
+		return "Name:\tdaemon\nState:\tS (sleeping)\nPPid:\t1\nUid:\t0\t0\t0\t0\n" + masks
+	}
+	good := "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nSigCgt:\t0000000000000000\n"
+	proc := auditRoot(t, map[string]string{
+		"100/status": status(good),
+		"101/status": status("SigBlk:\t0\nSigIgn:\t0\nSigCgt:\t" + strings.Repeat("9", 200) + "\n"),
+		"102/status": status("SigIgn:\t0\nSigCgt:\t0\n"),
+		"103/status": status("Junk:\t" + strings.Repeat("x", 2<<20) + "\n" + good),
+		"104/status/x": "",
+	})
+	root := auditRoot(t, map[string]string{"etc/crontab": "\n"})
+	_, stdout, stderr := auditRun(t, "audit", "--root", root, "--proc", proc, "--all")
+	for pid, why := range map[string]string{
+		"101": "SigCgt is not a signal mask",
+		"102": "SigBlk is missing",
+		"103": "larger than",
+		"104": "not a regular file",
+	} {
+		want := filepath.Join(proc, pid) + ": process left out: "
+		if !strings.Contains(stderr, want) || !strings.Contains(stderr, why) {
+			t.Errorf("no warning %q ... %q:\n%s", want, why, stderr)
+		}
+	}
+	if !strings.Contains(stdout, "1 process examined") {
+		t.Errorf("want exactly the good process examined:\n%s", stdout)
+	}
+}
