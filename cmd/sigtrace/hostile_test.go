@@ -191,10 +191,10 @@ func TestAuditSaysWhatItSkips(t *testing.T) {
 	}
 	good := "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nSigCgt:\t0000000000000000\n"
 	proc := auditRoot(t, map[string]string{
-		"100/status": status(good),
-		"101/status": status("SigBlk:\t0\nSigIgn:\t0\nSigCgt:\t" + strings.Repeat("9", 200) + "\n"),
-		"102/status": status("SigIgn:\t0\nSigCgt:\t0\n"),
-		"103/status": status("Junk:\t" + strings.Repeat("x", 2<<20) + "\n" + good),
+		"100/status":   status(good),
+		"101/status":   status("SigBlk:\t0\nSigIgn:\t0\nSigCgt:\t" + strings.Repeat("9", 200) + "\n"),
+		"102/status":   status("SigIgn:\t0\nSigCgt:\t0\n"),
+		"103/status":   status("Junk:\t" + strings.Repeat("x", 2<<20) + "\n" + good),
 		"104/status/x": "",
 	})
 	root := auditRoot(t, map[string]string{"etc/crontab": "\n"})
