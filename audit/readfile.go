@@ -2,14 +2,13 @@ package audit
 
 import (
 	"errors"
-	"fmt"
-	"io"
 	"os"
 	"path"
 	"strings"
-	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sigtrace/sigtrace/internal/safeio"
 )
 
 // Bounds on what the audit reads from files that other users may control.
@@ -19,54 +18,17 @@ const (
 	maxProcBytes    = 1 << 20 // a /proc file (status, cmdline, ...)
 )
 
-// ErrNotRegular says a path is a FIFO, a device, a socket or a directory:
-// opening a FIFO would wait for a writer, a device can be read forever.
-var ErrNotRegular = errors.New("not a regular file")
-
-// openRegular opens path for reading without blocking and returns it
-// only when it is a regular file (ErrNotRegular otherwise).
-func openRegular(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
-	if err != nil {
-		return nil, err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, &os.PathError{Op: "open", Path: path, Err: ErrNotRegular}
-	}
-	return f, nil
-}
+// ErrNotRegular says a path is a FIFO, a device, a socket or a directory.
+var ErrNotRegular = safeio.ErrNotRegular
 
 // errTooLarge says a file is larger than the audit reads of its kind.
-type errTooLarge struct{ limit int64 }
+type errTooLarge = safeio.TooLarge
 
-func (e errTooLarge) Error() string { return fmt.Sprintf("larger than %d bytes", e.limit) }
+func openRegular(path string) (*os.File, error) { return safeio.Open(path) }
 
-// readRegular reads at most limit bytes of the regular file at path. It
-// opens without blocking (O_NONBLOCK: a FIFO opens at once, with no
-// writer) and looks at what it opened before reading, so a FIFO, a device
-// or a directory is refused, never read. Procfs files are regular with a
-// size of 0, so the bound is applied to what is read, not to the size.
-func readRegular(path string, limit int64) ([]byte, error) {
-	f, err := openRegular(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, &os.PathError{Op: "read", Path: path, Err: errTooLarge{limit}}
-	}
-	return b, nil
-}
+// readRegular reads at most limit bytes of the regular file at path: a
+// FIFO, a device or a directory is refused, never read (package safeio).
+func readRegular(path string, limit int64) ([]byte, error) { return safeio.ReadFile(path, limit) }
 
 // open opens a file of the audited system, a regular file only (see
 // openRegular). Under --root the kernel resolves the path with the root
@@ -101,17 +63,7 @@ func (r *rootFS) open(p string) (*os.File, error) {
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: r.display(p), Err: err}
 	}
-	f := os.NewFile(uintptr(fd), r.display(p))
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, &os.PathError{Op: "open", Path: r.display(p), Err: ErrNotRegular}
-	}
-	return f, nil
+	return safeio.Regular(os.NewFile(uintptr(fd), r.display(p)))
 }
 
 // errLinkChain says a path's symlinks go on past what the resolver follows.
@@ -125,12 +77,5 @@ func (r *rootFS) readFile(p string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, &os.PathError{Op: "read", Path: r.display(p), Err: errTooLarge{limit}}
-	}
-	return b, nil
+	return safeio.ReadAll(f, limit)
 }

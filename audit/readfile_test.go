@@ -30,7 +30,7 @@ func TestReadRegular(t *testing.T) {
 	}{
 		{"pid", "1234\n", nil},
 		{"link", "1234\n", nil},
-		{"big", "", func(err error) bool { var e errTooLarge; return errors.As(err, &e) && e.limit == 128 }},
+		{"big", "", func(err error) bool { var e errTooLarge; return errors.As(err, &e) && e.Limit == 128 }},
 		{"fifo", "", func(err error) bool { return errors.Is(err, ErrNotRegular) }},
 		{".", "", func(err error) bool { return errors.Is(err, ErrNotRegular) }},
 		{"missing", "", func(err error) bool { return errors.Is(err, fs.ErrNotExist) }},

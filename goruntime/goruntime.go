@@ -27,29 +27,15 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sigtrace/sigtrace/internal/safeio"
 	"github.com/sigtrace/sigtrace/signals"
 	"golang.org/x/sys/unix"
 )
 
-// openExe opens a file of a process (its executable, its maps) without
-// blocking, and only when it is a regular file: under a crafted /proc
-// (audit --proc) it could be a FIFO, which would wait forever, or a device.
-func openExe(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
-	if err != nil {
-		return nil, err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
-	return f, nil
-}
+// openExe opens a file of a process (its executable, its maps) only when
+// it is a regular file: under a crafted /proc (audit --proc) it could be a
+// FIFO, which would wait forever, or a device.
+func openExe(path string) (*os.File, error) { return safeio.Open(path) }
 
 // Version returns the Go version that built the executable at path
 // ("go1.26.8"), and whether it is a Go program at all: one with the
