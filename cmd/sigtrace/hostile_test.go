@@ -17,6 +17,31 @@ import (
 	"testing"
 )
 
+// auditBounded runs `sigtrace args...` like auditRun, but fails the test
+// if it does not end within timeout(): a crafted root must not stall it.
+func auditBounded(t *testing.T, args ...string) (stdout, stderr string) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout())
+	defer cancel()
+	cmd := exec.CommandContext(ctx, exe, args...)
+	cmd.Env = append(os.Environ(), "SIGTRACE_AS_MAIN=1")
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err = cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("sigtrace %s did not finish within %v", strings.Join(args, " "), timeout())
+	}
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String()
+}
+
 // TestAuditHostileShell: crontab lines built to make the shell front end
 // work exponentially (nested ${a:-...} doubled the time per level) or
 // cubically (nested $(...)) are reported as too complex, and the audit of
@@ -32,33 +57,16 @@ func TestAuditHostileShell(t *testing.T) {
 			"* * * * * root echo " + subst + "\n" +
 			"* * * * * root kill -USR1 $(cat /run/ok.pid)\n",
 	})
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout())
-	defer cancel()
-	cmd := exec.CommandContext(ctx, exe, "audit", "--root", root, "-o", "json")
-	cmd.Env = append(os.Environ(), "SIGTRACE_AS_MAIN=1")
-	var out, errb strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err = cmd.Run()
-	if ctx.Err() != nil {
-		t.Fatalf("audit of crafted crontab lines did not finish within %v", timeout())
-	}
-	var ee *exec.ExitError
-	if err != nil && !errors.As(err, &ee) {
-		t.Fatal(err)
-	}
+	out, errb := auditBounded(t, "audit", "--root", root, "-o", "json")
 	crontab := filepath.Join(root, "etc/crontab")
 	for _, want := range []string{crontab + ":1: ", crontab + ":2: ", "too complex to follow"} {
-		if !strings.Contains(errb.String(), want) {
-			t.Errorf("warnings lack %q:\n%s", want, errb.String())
+		if !strings.Contains(errb, want) {
+			t.Errorf("warnings lack %q:\n%s", want, errb)
 		}
 	}
 	// The sane line after them is still audited.
-	if !strings.Contains(out.String(), "/run/ok.pid") {
-		t.Errorf("the line after the crafted ones was not audited:\n%s", out.String())
+	if !strings.Contains(out, "/run/ok.pid") {
+		t.Errorf("the line after the crafted ones was not audited:\n%s", out)
 	}
 }
 
@@ -128,23 +136,8 @@ func TestAuditHostileFiles(t *testing.T) {
 	// /dev/zero's device numbers (1, 5): read whole, it never ends.
 	must(syscall.Mknod(filepath.Join(root, "run/zero.pid"), syscall.S_IFCHR|0o644, 1<<8|5))
 
-	exe, err := os.Executable()
-	must(err)
-	ctx, cancel := context.WithTimeout(context.Background(), timeout())
-	defer cancel()
-	cmd := exec.CommandContext(ctx, exe, "audit", "--root", root, "-o", "json")
-	cmd.Env = append(os.Environ(), "SIGTRACE_AS_MAIN=1")
-	var out, errb strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err = cmd.Run()
-	if ctx.Err() != nil {
-		t.Fatalf("audit of the crafted root did not finish within %v (a FIFO or device was read?)", timeout())
-	}
-	var ee *exec.ExitError
-	if err != nil && !errors.As(err, &ee) {
-		t.Fatal(err)
-	}
-	all := out.String() + errb.String()
+	out, errb := auditBounded(t, "audit", "--root", root, "-o", "json")
+	all := out + errb
 	if strings.Contains(all, "s3cr3t") || strings.Contains(all, "root:$6$") {
 		t.Errorf("the audit repeated the content of /etc/shadow:\n%s", all)
 	}
