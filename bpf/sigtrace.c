@@ -48,6 +48,18 @@ const volatile __u32 self_tgid = 0;
 const volatile __u64 oom_text[OOM_RANGES * 2] = {};
 /* Wake a busy reader once this much is unread (see wakeup_flags). */
 const volatile __u64 wakeup_bytes = 1 << 20;
+/* Room kept in the ring for the records that say a process dies: a
+ * signal that kills now, its delivery, the exit (vital records). Any
+ * other record is shed (STAT_SHED) once less than ring_reserve bytes would
+ * be left free, so a storm of ignored or handled signals from any user,
+ * behind a slow reader, cannot crowd out the kill the user is looking for.
+ * Within the reserve each uid may use reserve_per_uid bytes per second
+ * (STAT_SHED_VITAL beyond), so one user killing its own processes in a
+ * loop cannot use it all either. ring_bytes is the ring's size; 0 for
+ * ring_reserve: no reserve. */
+const volatile __u64 ring_bytes = 8 << 20;
+const volatile __u64 ring_reserve = 0;
+const volatile __u64 reserve_per_uid = 0;
 
 /* A sender's detail (ancestry and argv) is sent once, then referred to
  * (F_DETAIL_SAME) while the same process on the same CPU keeps signalling,
@@ -216,7 +228,8 @@ struct {
 	__type(value, __u32);
 } reader_state SEC(".maps");
 
-static __always_inline __u64 wakeup_flags(void)
+/* avail: the unread bytes, this record included. */
+static __always_inline __u64 wakeup_flags(__u64 avail)
 {
 	__u32 zero = 0;
 	__u32 *asleep = bpf_map_lookup_elem(&reader_state, &zero);
@@ -224,21 +237,85 @@ static __always_inline __u64 wakeup_flags(void)
 		*asleep = 0;
 		return BPF_RB_FORCE_WAKEUP;
 	}
-	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 	if (avail >= wakeup_bytes && avail - wakeup_bytes < WAKEUP_WINDOW)
 		return BPF_RB_FORCE_WAKEUP;
 	return BPF_RB_NO_WAKEUP;
 }
 
-static __always_inline void submit(void *rec)
+/* A record's footprint in the ring: an 8-byte header, rounded up to 8
+ * (kernel/bpf/ringbuf.c: BPF_RINGBUF_HDR_SZ, round_up(len + hdr, 8)). */
+#define RING_FOOTPRINT(size) ((((size) + 8) + 7) & ~7ULL)
+
+/* Per uid: the reserve bytes used in the current one-second window. Only
+ * looked at once the ring is into its reserve, which is rare. */
+struct reserve_use {
+	__u64 window;
+	__u64 bytes;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct reserve_use);
+} reserve_use SEC(".maps");
+
+static __always_inline bool reserve_allows(__u32 uid, __u64 fp)
 {
-	bpf_ringbuf_submit(rec, wakeup_flags());
+	if (!reserve_per_uid)
+		return true;
+	__u64 window = bpf_ktime_get_boot_ns() / 1000000000ULL;
+	struct reserve_use *u = bpf_map_lookup_elem(&reserve_use, &uid);
+	if (!u) {
+		struct reserve_use fresh = {.window = window, .bytes = fp};
+		bpf_map_update_elem(&reserve_use, &uid, &fresh, BPF_ANY);
+		return fp <= reserve_per_uid;
+	}
+	if (u->window != window) {
+		u->window = window;
+		u->bytes = 0;
+	}
+	if (u->bytes + fp > reserve_per_uid)
+		return false;
+	__sync_fetch_and_add(&u->bytes, fp);
+	return true;
+}
+
+/* Whether a record of this size may go into the ring now, and the unread
+ * bytes once it is in (for wakeup_flags). vital_uid: the uid charged for
+ * a vital record's use of the reserve, or NOT_VITAL. One ring query per
+ * record, shared with the wake-up decision. */
+#define NOT_VITAL 0xffffffffULL
+
+static __always_inline bool admit(__u64 size, __u64 vital_uid, __u64 *avail)
+{
+	__u64 fp = RING_FOOTPRINT(size);
+	*avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + fp;
+	if (!ring_reserve || *avail + ring_reserve <= ring_bytes)
+		return true;
+	if (vital_uid == NOT_VITAL) {
+		count(STAT_SHED);
+		return false;
+	}
+	if (!reserve_allows((__u32)vital_uid, fp)) {
+		count(STAT_SHED_VITAL);
+		return false;
+	}
+	return true;
+}
+
+static __always_inline void submit(void *rec, __u64 avail)
+{
+	bpf_ringbuf_submit(rec, wakeup_flags(avail));
 	count(STAT_SUBMITTED);
 }
 
-static __always_inline void output(void *rec, __u64 size)
+static __always_inline void output(void *rec, __u64 size, __u64 vital_uid)
 {
-	if (bpf_ringbuf_output(&events, rec, size, wakeup_flags()))
+	__u64 avail;
+	if (!admit(size, vital_uid, &avail))
+		return;
+	if (bpf_ringbuf_output(&events, rec, size, wakeup_flags(avail)))
 		count(STAT_LOST);
 	else
 		count(STAT_SUBMITTED);
@@ -674,7 +751,11 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 	 * built in the per-CPU scratch, copied to the killers map, and then to
 	 * the ring, which costs one copy more. */
 	struct event_full *rec;
+	__u64 avail = 0;
 	if (!may_kill) {
+		__u64 size = detail ? sizeof(struct event_full) : sizeof(struct event);
+		if (!admit(size, NOT_VITAL, &avail))
+			return 0;
 		if (detail)
 			rec = bpf_ringbuf_reserve(&events, sizeof(struct event_full), 0);
 		else
@@ -774,7 +855,7 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 	e->flags = flags;
 
 	if (!may_kill) {
-		submit(rec);
+		submit(rec, avail);
 		return 0;
 	}
 	struct killer_key k = {.tgid = target_tgid, .sig = sig};
@@ -783,10 +864,18 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 		count(STAT_FILTERED);
 		return 0;
 	}
+	/* Vital: it kills now. Not when blocked, waited for, traced (the
+	 * tracer decides) or the group is already exiting: those can be
+	 * repeated without anyone dying, so they get no reserve. The reserve
+	 * is charged to the sender, or for a kernel-raised kill (the OOM
+	 * killer runs in whichever task allocated) to the target. */
+	__u64 vital = NOT_VITAL;
+	if (result == 0 && !(flags & (F_BLOCKED | F_SIGWAIT | F_TRACED | F_TARGET_EXITING)))
+		vital = (code == SI_KERNEL || (flags & F_SENDER_KTHREAD)) ? e->target_uid : e->sender_uid;
 	if (detail)
-		output(rec, sizeof(struct event_full));
+		output(rec, sizeof(struct event_full), vital);
 	else
-		output(rec, sizeof(struct event));
+		output(rec, sizeof(struct event), vital);
 	return 0;
 }
 
@@ -892,6 +981,29 @@ int BPF_PROG(on_deliver, int sig, struct kernel_siginfo *info, struct k_sigactio
 		}
 	}
 
+	/* ka too is read through a helper, whatever type this kernel's
+	 * verifier gives it. */
+	__u64 pair[2] = {};
+	unsigned long ka_val = arg_value(ctx, 2);
+	if (ka_val)
+		bpf_probe_read_kernel(pair, sizeof(pair), (void *)ka_val + bpf_core_field_offset(struct k_sigaction, sa.sa_handler));
+	/* Vital: this delivery kills the process (charged to it). A fatal
+	 * signal, SIGKILL included, reaches every thread as an internal
+	 * (NOINFO) SIGKILL once complete_signal() has marked the group
+	 * exiting (kernel/signal.c get_signal()): of those only the group
+	 * leader's is vital, and only for a signal death (exit_group() and
+	 * exec leave no signal in group_exit_code), so a process with
+	 * thousands of threads costs the reserve one record. */
+	__u64 vital = NOT_VITAL;
+	if (sig != SIGKILL) {
+		if (pair[0] == 0 && kills_by_default(sig))
+			vital = current_uid(trusted, cur);
+	} else if (!(flags & F_INFO_NOINFO) || ((__u32)id == tgid && (RD(trusted, cursig, group_exit_code) & 0x7f))) {
+		vital = current_uid(trusted, cur);
+	}
+	__u64 avail;
+	if (!admit(sizeof(struct event), vital, &avail))
+		return 0;
 	struct event *e = bpf_ringbuf_reserve(&events, sizeof(struct event), 0);
 	if (!e) {
 		count(STAT_LOST);
@@ -919,17 +1031,8 @@ int BPF_PROG(on_deliver, int sig, struct kernel_siginfo *info, struct k_sigactio
 		task_comm(trusted, leader, e->target_comm);
 		current_comm(trusted, cur, e->target_thread_comm);
 	}
-	e->handler = 0;
-	e->sa_flags = 0;
-	/* ka too is read through a helper, whatever type this kernel's
-	 * verifier gives it. */
-	unsigned long ka_val = arg_value(ctx, 2);
-	if (ka_val) {
-		__u64 pair[2] = {};
-		bpf_probe_read_kernel(pair, sizeof(pair), (void *)ka_val + bpf_core_field_offset(struct k_sigaction, sa.sa_handler));
-		e->handler = pair[0];
-		e->sa_flags = pair[1];
-	}
+	e->handler = pair[0];
+	e->sa_flags = pair[1];
 	e->exit_code = 0;
 	e->sc_nr = 0;
 	e->sc_ret = 0;
@@ -956,7 +1059,7 @@ int BPF_PROG(on_deliver, int sig, struct kernel_siginfo *info, struct k_sigactio
 		flags |= cause;
 	}
 	e->flags = flags;
-	submit(e);
+	submit(e, avail);
 	return 0;
 }
 
@@ -1044,9 +1147,10 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	e->handler = 0;
 	e->sa_flags = 0;
 	e->flags = flags;
+	/* Vital, charged to the process that died. */
 	if (killer)
-		output(rec, sizeof(struct exit_record));
+		output(rec, sizeof(struct exit_record), e->target_uid);
 	else
-		output(rec, sizeof(struct event));
+		output(rec, sizeof(struct event), e->target_uid);
 	return 0;
 }

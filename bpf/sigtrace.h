@@ -125,7 +125,9 @@ enum stat_index {
 	STAT_SUBMITTED = 0, /* records handed to the ring buffer */
 	STAT_LOST = 1,      /* ring buffer full: reserve failed */
 	STAT_FILTERED = 2,  /* dropped by a kernel-side filter, never copied */
-	STAT_MAX = 3,
+	STAT_SHED = 3,      /* dropped to keep the ring's reserve for vital records */
+	STAT_SHED_VITAL = 4, /* vital, dropped: its uid used its share of the reserve */
+	STAT_MAX = 5,
 };
 
 #endif

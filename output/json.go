@@ -42,6 +42,10 @@ func appendJSON(b []byte, ev *tracer.Event, st *jsonState) []byte {
 	if ev.Type == tracer.TypeLost {
 		b = append(b, `,"count":`...)
 		b = strconv.AppendUint(b, ev.Lost, 10)
+		if ev.Shed > 0 {
+			b = append(b, `,"shed":`...)
+			b = strconv.AppendUint(b, ev.Shed, 10)
+		}
 		return append(b, "}\n"...)
 	}
 	b = appendSignal(append(b, `,"signal":`...), ev.Sig)

@@ -70,7 +70,13 @@ func (t *Table) AppendRow(b []byte, ev *tracer.Event) []byte {
 		b = t.color(b, ansiRed)
 		b = append(b, "LOST "...)
 		b = strconv.AppendUint(b, ev.Lost, 10)
-		b = append(b, " events: the ring buffer was full (try --ring-size or narrower filters)"...)
+		b = append(b, " events: the ring buffer was full"...)
+		if ev.Shed > 0 {
+			b = append(b, " ("...)
+			b = strconv.AppendUint(b, ev.Shed, 10)
+			b = append(b, " of them shed to keep room for deaths)"...)
+		}
+		b = append(b, " (try --ring-size or narrower filters)"...)
 		b = t.color(b, ansiReset)
 		return append(b, '\n')
 	}

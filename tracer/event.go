@@ -245,8 +245,11 @@ type Event struct {
 	// otherwise). Made for this event and never changed after.
 	Wait *WaitSite
 
-	// Lost: reserve failures since the previous lost record.
+	// Lost: records the kernel side could not hand over since the
+	// previous lost record; Shed of them were ordinary records dropped to
+	// keep the ring's reserve for deaths (Options.Reserve).
 	Lost uint64
+	Shed uint64
 }
 
 // Clone returns a copy of ev that owns its ancestry and argv, for callers

@@ -27,7 +27,8 @@ func (t *Tracer) Run(ctx context.Context, h Handler, tick Tick) error {
 	var (
 		rec      ringbuf.Record
 		ev       Event
-		lastLost uint64
+		lastLost uint64 // Stats.Dropped at the last lost event
+		lastShed uint64
 		lastSeen = time.Now()
 		seq      uint64
 		draining bool
@@ -37,9 +38,9 @@ func (t *Tracer) Run(ctx context.Context, h Handler, tick Tick) error {
 		if err != nil {
 			return err
 		}
-		if st.Lost > lastLost {
-			lost := Event{Type: TypeLost, Time: time.Now(), Lost: st.Lost - lastLost}
-			lastLost = st.Lost
+		if d := st.Dropped(); d > lastLost {
+			lost := Event{Type: TypeLost, Time: time.Now(), Lost: d - lastLost, Shed: st.Shed - lastShed}
+			lastLost, lastShed = d, st.Shed
 			return h(&lost)
 		}
 		return nil

@@ -139,6 +139,12 @@ const (
 	sigtracePidBitsPID_ANY    sigtracePidBits = 4
 )
 
+type sigtraceReserveUse struct {
+	_      structs.HostLayout
+	Window uint64
+	Bytes  uint64
+}
+
 type sigtraceSenderDetail struct {
 	_           structs.HostLayout
 	ArgvLen     uint16
@@ -151,10 +157,12 @@ type sigtraceSenderDetail struct {
 type sigtraceStatIndex uint32
 
 const (
-	sigtraceStatIndexSTAT_SUBMITTED sigtraceStatIndex = 0
-	sigtraceStatIndexSTAT_LOST      sigtraceStatIndex = 1
-	sigtraceStatIndexSTAT_FILTERED  sigtraceStatIndex = 2
-	sigtraceStatIndexSTAT_MAX       sigtraceStatIndex = 3
+	sigtraceStatIndexSTAT_SUBMITTED  sigtraceStatIndex = 0
+	sigtraceStatIndexSTAT_LOST       sigtraceStatIndex = 1
+	sigtraceStatIndexSTAT_FILTERED   sigtraceStatIndex = 2
+	sigtraceStatIndexSTAT_SHED       sigtraceStatIndex = 3
+	sigtraceStatIndexSTAT_SHED_VITAL sigtraceStatIndex = 4
+	sigtraceStatIndexSTAT_MAX        sigtraceStatIndex = 5
 )
 
 // Names of all BPF objects in the ELF.
@@ -169,6 +177,7 @@ const (
 	sigtraceMapKstack           = "kstack"
 	sigtraceMapPidFilter        = "pid_filter"
 	sigtraceMapReaderState      = "reader_state"
+	sigtraceMapReserveUse       = "reserve_use"
 	sigtraceMapScratch          = "scratch"
 	sigtraceMapStats            = "stats"
 	sigtraceProgOnDeliver       = "on_deliver"
@@ -182,6 +191,9 @@ const (
 	sigtraceVarFilterSigmask    = "filter_sigmask"
 	sigtraceVarFilterTargetPids = "filter_target_pids"
 	sigtraceVarOomText          = "oom_text"
+	sigtraceVarReservePerUid    = "reserve_per_uid"
+	sigtraceVarRingBytes        = "ring_bytes"
+	sigtraceVarRingReserve      = "ring_reserve"
 	sigtraceVarSelfTgid         = "self_tgid"
 	sigtraceVarUnusedEventFlags = "unused_event_flags"
 	sigtraceVarUnusedEventFull  = "unused_event_full"
@@ -254,6 +266,7 @@ type sigtraceMapSpecs struct {
 	Kstack      *ebpf.MapSpec `ebpf:"kstack"`
 	PidFilter   *ebpf.MapSpec `ebpf:"pid_filter"`
 	ReaderState *ebpf.MapSpec `ebpf:"reader_state"`
+	ReserveUse  *ebpf.MapSpec `ebpf:"reserve_use"`
 	Scratch     *ebpf.MapSpec `ebpf:"scratch"`
 	Stats       *ebpf.MapSpec `ebpf:"stats"`
 }
@@ -270,6 +283,9 @@ type sigtraceVariableSpecs struct {
 	FilterSigmask    *ebpf.VariableSpec `ebpf:"filter_sigmask"`
 	FilterTargetPids *ebpf.VariableSpec `ebpf:"filter_target_pids"`
 	OomText          *ebpf.VariableSpec `ebpf:"oom_text"`
+	ReservePerUid    *ebpf.VariableSpec `ebpf:"reserve_per_uid"`
+	RingBytes        *ebpf.VariableSpec `ebpf:"ring_bytes"`
+	RingReserve      *ebpf.VariableSpec `ebpf:"ring_reserve"`
 	SelfTgid         *ebpf.VariableSpec `ebpf:"self_tgid"`
 	UnusedEventFlags *ebpf.VariableSpec `ebpf:"unused_event_flags"`
 	UnusedEventFull  *ebpf.VariableSpec `ebpf:"unused_event_full"`
@@ -311,6 +327,7 @@ type sigtraceMaps struct {
 	Kstack      *ebpf.Map `ebpf:"kstack"`
 	PidFilter   *ebpf.Map `ebpf:"pid_filter"`
 	ReaderState *ebpf.Map `ebpf:"reader_state"`
+	ReserveUse  *ebpf.Map `ebpf:"reserve_use"`
 	Scratch     *ebpf.Map `ebpf:"scratch"`
 	Stats       *ebpf.Map `ebpf:"stats"`
 }
@@ -325,6 +342,7 @@ func (m *sigtraceMaps) Close() error {
 		m.Kstack,
 		m.PidFilter,
 		m.ReaderState,
+		m.ReserveUse,
 		m.Scratch,
 		m.Stats,
 	)
@@ -342,6 +360,9 @@ type sigtraceVariables struct {
 	FilterSigmask    *ebpf.Variable `ebpf:"filter_sigmask"`
 	FilterTargetPids *ebpf.Variable `ebpf:"filter_target_pids"`
 	OomText          *ebpf.Variable `ebpf:"oom_text"`
+	ReservePerUid    *ebpf.Variable `ebpf:"reserve_per_uid"`
+	RingBytes        *ebpf.Variable `ebpf:"ring_bytes"`
+	RingReserve      *ebpf.Variable `ebpf:"ring_reserve"`
 	SelfTgid         *ebpf.Variable `ebpf:"self_tgid"`
 	UnusedEventFlags *ebpf.Variable `ebpf:"unused_event_flags"`
 	UnusedEventFull  *ebpf.Variable `ebpf:"unused_event_full"`

@@ -31,9 +31,13 @@ type Options struct {
 	// after it was generated (needs deliver events).
 	PendingAfter time.Duration
 
-	RingSize    int           // bytes, a power of two multiple of the page size; 0: DefaultRingSize
-	WakeupBytes int           // wake the reader once this much is unread; 0: RingSize/8
-	Poll        time.Duration // reader deadline; 0: DefaultPoll
+	RingSize    int // bytes, a power of two multiple of the page size; 0: DefaultRingSize
+	WakeupBytes int // wake the reader once this much is unread; 0: RingSize/8
+	// Reserve is the ring space kept for vital records (a signal that
+	// kills now, its delivery, the exit): other records are shed once
+	// less would be left free. 0: RingSize/DefaultReserveDiv; <0: none.
+	Reserve int
+	Poll    time.Duration // reader deadline; 0: DefaultPoll
 
 	// Debug keeps the verifier's full log in load errors.
 	Debug bool
@@ -43,6 +47,11 @@ const (
 	// DefaultRingSize holds ~30k full records: at 400k signals/s that is
 	// ~75 ms of slack for a reader that is descheduled.
 	DefaultRingSize = 16 << 20
+	// DefaultReserveDiv: by default an eighth of the ring is kept for
+	// vital records, ~2,500 deaths with their killers in a 16 MiB ring;
+	// each uid may use a quarter of it per second.
+	DefaultReserveDiv = 8
+	reservePerUIDDiv  = 4
 	// DefaultPoll bounds how stale output can be while events flow, since
 	// the kernel side only wakes a busy reader in batches. After a poll
 	// with nothing read, the reader waits for the next record with no
@@ -145,6 +154,15 @@ func configure(spec *ebpf.CollectionSpec, opts *Options) error {
 		wake = ring / 8
 	}
 	spec.Maps[sigtraceMapEvents].MaxEntries = uint32(ring)
+	reserve := opts.Reserve
+	switch {
+	case reserve == 0:
+		reserve = ring / DefaultReserveDiv
+	case reserve < 0:
+		reserve = 0
+	case reserve >= ring:
+		return fmt.Errorf("ring reserve of %d bytes does not fit a ring of %d", reserve, ring)
+	}
 
 	var mask uint64
 	for _, s := range opts.Signals {
@@ -172,6 +190,9 @@ func configure(spec *ebpf.CollectionSpec, opts *Options) error {
 		{sigtraceVarWantExit, b2u8(!opts.NoExit)},
 		{sigtraceVarExitHasGroupDead, b2u8(ExitHasGroupDead())},
 		{sigtraceVarWakeupBytes, uint64(wake)},
+		{sigtraceVarRingBytes, uint64(ring)},
+		{sigtraceVarRingReserve, uint64(reserve)},
+		{sigtraceVarReservePerUid, uint64(reserve / reservePerUIDDiv)},
 		{sigtraceVarSelfTgid, selfTgid(opts.HideSelf)},
 		{sigtraceVarOomText, oomText()},
 	}
@@ -250,15 +271,25 @@ type Stats struct {
 	Submitted uint64 // records handed to the ring buffer
 	Lost      uint64 // records dropped because the ring buffer was full
 	Filtered  uint64 // signals dropped by a kernel filter, never copied
+	// Shed: records dropped while the ring was into its reserve, to keep
+	// room for vital ones; ShedVital: vital records dropped because their
+	// uid had used its share of the reserve. Both are lost too.
+	Shed      uint64
+	ShedVital uint64
 }
+
+// Dropped is every record the kernel side could not hand over.
+func (s Stats) Dropped() uint64 { return s.Lost + s.Shed + s.ShedVital }
 
 // Stats reads the per-CPU counters.
 func (t *Tracer) Stats() (Stats, error) {
 	var s Stats
 	for idx, dst := range map[sigtraceStatIndex]*uint64{
-		sigtraceStatIndexSTAT_SUBMITTED: &s.Submitted,
-		sigtraceStatIndexSTAT_LOST:      &s.Lost,
-		sigtraceStatIndexSTAT_FILTERED:  &s.Filtered,
+		sigtraceStatIndexSTAT_SUBMITTED:  &s.Submitted,
+		sigtraceStatIndexSTAT_LOST:       &s.Lost,
+		sigtraceStatIndexSTAT_FILTERED:   &s.Filtered,
+		sigtraceStatIndexSTAT_SHED:       &s.Shed,
+		sigtraceStatIndexSTAT_SHED_VITAL: &s.ShedVital,
 	} {
 		var per []uint64
 		if err := t.objs.Stats.Lookup(uint32(idx), &per); err != nil {

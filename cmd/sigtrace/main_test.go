@@ -20,5 +20,8 @@ func TestMain(m *testing.M) {
 	if os.Getenv("SIGTRACE_VICTIM") == "1" {
 		os.Exit(victim())
 	}
+	if os.Getenv("SIGTRACE_SELFSTORM") == "1" {
+		os.Exit(selfStorm())
+	}
 	os.Exit(m.Run())
 }

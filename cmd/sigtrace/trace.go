@@ -120,7 +120,7 @@ func runTrace(parent context.Context, f *traceFlags, debug bool) error {
 		return quietOnClosedStdout(err)
 	}
 
-	var lost int
+	var lost, shed int
 	var counter *signalCounter
 	if f.count > 0 {
 		counter = newSignalCounter(f.count, f)
@@ -130,6 +130,7 @@ func runTrace(parent context.Context, f *traceFlags, debug bool) error {
 	runErr := tr.Run(ctx, func(ev *tracer.Event) error {
 		if ev.Type == tracer.TypeLost {
 			lost += int(ev.Lost)
+			shed += int(ev.Shed)
 			return out.write(ev) // lost events are never filtered out
 		}
 		if !f.match(ev) {
@@ -157,7 +158,11 @@ func runTrace(parent context.Context, f *traceFlags, debug bool) error {
 	}
 	flushErr := out.flush()
 	if lost > 0 {
-		fmt.Fprintf(os.Stderr, "sigtrace: %d events lost: the ring buffer was full (try --ring-size or narrower filters)\n", lost)
+		why := "the ring buffer was full"
+		if shed > 0 {
+			why = fmt.Sprintf("the ring buffer was full; %d of them were shed to keep room for the records of processes dying", shed)
+		}
+		fmt.Fprintf(os.Stderr, "sigtrace: %d events lost: %s (try --ring-size or narrower filters)\n", lost, why)
 	}
 	if runErr != nil && !errors.Is(runErr, errEnough) {
 		return quietOnClosedStdout(runErr)
