@@ -150,6 +150,9 @@ func summary(rep *Report) string {
 	if rep.Inactive > 0 {
 		s += fmt.Sprintf("; %d sender%s of units with no live process left out", rep.Inactive, plural(rep.Inactive))
 	}
+	if n := rep.omitted(); n > 0 {
+		s += fmt.Sprintf("; %d finding%s not listed, past %d from one line (see the warnings)", n, plural(n), maxFindingsPerLine)
+	}
 	return s + ")."
 }
 

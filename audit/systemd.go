@@ -76,7 +76,7 @@ func parseUnitFile(file string, data []byte) ([]unitEntry, []Warning) {
 		}
 		if line[0] == '[' {
 			if !strings.HasSuffix(line, "]") || len(line) < 3 {
-				warns = append(warns, Warning{File: file, Line: n, Msg: "bad section header " + line})
+				warns = append(warns, Warning{File: file, Line: n, Msg: "bad section header " + clip(line)})
 				section = ""
 				continue
 			}
@@ -85,19 +85,30 @@ func parseUnitFile(file string, data []byte) ([]unitEntry, []Warning) {
 		}
 		key, val, ok := strings.Cut(line, "=")
 		if !ok {
-			warns = append(warns, Warning{File: file, Line: n, Msg: "not a Key=Value assignment: " + line})
+			warns = append(warns, Warning{File: file, Line: n, Msg: "not a Key=Value assignment: " + clip(line)})
 			continue
 		}
 		val = strings.TrimSpace(val)
+		l := longLine{first: n, lines: 1, bytes: len(lines[i])}
 		for strings.HasSuffix(val, `\`) && i+1 < len(lines) {
 			val = strings.TrimSuffix(val, `\`)
 			i++
+			l.lines++
+			l.bytes += 1 + len(lines[i])
 			next := strings.TrimSpace(lines[i])
 			if next != "" && (next[0] == '#' || next[0] == ';') {
 				val += `\` // comment lines inside a continuation are skipped
 				continue
 			}
+			if l.tooLong() {
+				val = next // not joined any more: only whether it goes on matters
+				continue
+			}
 			val += " " + next
+		}
+		if l.tooLong() {
+			warns = append(warns, l.warning(file, "unit file", n))
+			continue
 		}
 		if section == "" {
 			warns = append(warns, Warning{File: file, Line: n, Msg: "assignment before any [Section]"})
@@ -218,12 +229,12 @@ func unitSenders(env *scanEnv, u *unit) []Sender {
 }
 
 func unitSignal(e unitEntry, u *unit, what string, intent Intent) Sender {
-	src := Source{File: e.file, Line: e.line, Text: strings.TrimSpace(e.lines[e.line-1]), Context: "systemd " + what}
+	src := Source{File: e.file, Line: e.line, Text: quoteLine(e.lines, e.line), Context: "systemd " + what}
 	snd := Sender{Source: src, Tool: "systemd", Intent: intent, Unit: u.name, SigText: e.value}
 	if n, ok := sigArg(e.value); ok && n != 0 {
 		snd.Signal = n
 	} else {
-		snd.Targets = []Selector{{Kind: SelUnknown, Text: e.value, Reason: "not a signal systemd knows: " + e.value}}
+		snd.Targets = []Selector{{Kind: SelUnknown, Text: clip(e.value), Reason: "not a signal systemd knows: " + clip(e.value)}}
 	}
 	return snd
 }

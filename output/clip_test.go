@@ -24,6 +24,13 @@ func TestClip(t *testing.T) {
 		// Invalid UTF-8 has no character start to move back to.
 		{"invalid", strings.Repeat("\x80", 10), 4, "\x80\x80\x80\x80…[6 more bytes]"},
 		{"zero", "abc", 0, "…[3 more bytes]"},
+		// What Clip returned is left as it is: the count stays the input's.
+		{"clipped again", strings.Repeat("A", 200) + "…[1048376 more bytes]", 200, strings.Repeat("A", 200) + "…[1048376 more bytes]"},
+		{"clipped shorter", "abc…[7 more bytes]", 200, "abc…[7 more bytes]"},
+		// Not a marker of Clip's: clipped like any text.
+		{"marker past the bound", strings.Repeat("A", 201) + "…[5 more bytes]", 200, strings.Repeat("A", 200) + "…[18 more bytes]"},
+		{"not a count", strings.Repeat("A", 200) + "…[x more bytes]", 200, strings.Repeat("A", 200) + "…[17 more bytes]"},
+		{"zero count", strings.Repeat("A", 200) + "…[0 more bytes]", 200, strings.Repeat("A", 200) + "…[17 more bytes]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := Clip(tc.in, tc.max); got != tc.want {
@@ -40,5 +47,21 @@ func TestClipThenSafe(t *testing.T) {
 	want := `\x1b[2Jxxxxxx…[294 more bytes]`
 	if got != want {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// TestClipIdempotent: clipping twice is clipping once, whatever the text.
+func TestClipIdempotent(t *testing.T) {
+	for _, in := range []string{
+		strings.Repeat("A", 1000), strings.Repeat("é", 300), strings.Repeat("\x80", 300),
+		strings.Repeat("a…[", 100), "short",
+	} {
+		once := Clip(in, 200)
+		if twice := Clip(once, 200); twice != once {
+			t.Errorf("Clip(Clip(%.20q)) = %.60q, want %.60q", in, twice, once)
+		}
+		if len(once) > 200+len(ClipMarker(len(in))) {
+			t.Errorf("Clip(%.20q) is %d bytes", in, len(once))
+		}
 	}
 }

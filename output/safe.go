@@ -2,6 +2,7 @@ package output
 
 import (
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -79,9 +80,11 @@ const MaxEcho = 200
 // bytes or fewer, cut at a character boundary, followed by a marker that
 // says how many bytes were left out: "…[1048376 more bytes]". It is the
 // one rule for bounding what is repeated; the policy above still applies
-// to the result on its way to a terminal.
+// to the result on its way to a terminal. Clipping what Clip returned
+// changes nothing: a word clipped where it is read may be clipped again
+// where it is shown, and the count stays that of the input.
 func Clip(s string, max int) string {
-	if len(s) <= max {
+	if len(s) <= max || isClipped(s, max) {
 		return s
 	}
 	if max < 0 {
@@ -102,3 +105,16 @@ func Clip(s string, max int) string {
 // ClipMarker is the marker Clip puts after text of which n bytes were
 // left out.
 func ClipMarker(n int) string { return "…[" + strconv.Itoa(n) + " more bytes]" }
+
+// isClipped reports whether s is what Clip(_, max) returns for a longer
+// text: at most max bytes and a marker. Input that imitates it is at most
+// a marker's length over max, so it stays bounded.
+func isClipped(s string, max int) bool {
+	const open, shut = "…[", " more bytes]"
+	i := strings.LastIndex(s, open)
+	if i < 0 || i > max || !strings.HasSuffix(s, shut) || len(s)-len(shut) < i+len(open) {
+		return false
+	}
+	n, err := strconv.Atoi(s[i+len(open) : len(s)-len(shut)])
+	return err == nil && n > 0 && s[i:] == ClipMarker(n)
+}
