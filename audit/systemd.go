@@ -230,7 +230,7 @@ func unitSenders(env *scanEnv, u *unit) []Sender {
 
 func unitSignal(e unitEntry, u *unit, what string, intent Intent) Sender {
 	src := Source{File: e.file, Line: e.line, Text: quoteLine(e.lines, e.line), Context: "systemd " + what}
-	snd := Sender{Source: src, Tool: "systemd", Intent: intent, Unit: u.name, SigText: e.value}
+	snd := Sender{Source: src, Tool: "systemd", Intent: intent, Unit: u.name, SigText: clip(e.value)}
 	if n, ok := sigArg(e.value); ok && n != 0 {
 		snd.Signal = n
 	} else {

@@ -42,11 +42,11 @@ func (ss *sigSetter) from(v value) {
 	n, ok := sigArg(v.lit)
 	switch {
 	case !ok:
-		ss.sig, ss.text = 0, v.lit
+		ss.sig, ss.text = 0, clip(v.lit)
 	case n == 0:
 		ss.zero = true
 	default:
-		ss.sig, ss.text = n, v.lit
+		ss.sig, ss.text = n, clip(v.lit)
 	}
 }
 
