@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"sort"
 	"strings"
 )
@@ -90,21 +91,24 @@ func parseUnitFile(file string, data []byte) ([]unitEntry, []Warning) {
 		}
 		val = strings.TrimSpace(val)
 		l := longLine{first: n, lines: 1, bytes: len(lines[i])}
-		for strings.HasSuffix(val, `\`) && i+1 < len(lines) {
-			val = strings.TrimSuffix(val, `\`)
-			i++
-			l.lines++
-			l.bytes += 1 + len(lines[i])
-			next := strings.TrimSpace(lines[i])
-			if next != "" && (next[0] == '#' || next[0] == ';') {
-				val += `\` // comment lines inside a continuation are skipped
-				continue
+		if strings.HasSuffix(val, `\`) {
+			joined := []byte(val) // appended to: linear in the line's length
+			for bytes.HasSuffix(joined, []byte(`\`)) && i+1 < len(lines) {
+				joined = joined[:len(joined)-1]
+				i++
+				l.lines++
+				l.bytes += 1 + len(lines[i])
+				next := strings.TrimSpace(lines[i])
+				switch {
+				case next != "" && (next[0] == '#' || next[0] == ';'):
+					joined = append(joined, '\\') // comment lines inside a continuation are skipped
+				case l.tooLong():
+					joined = append(joined[:0], next...) // not joined any more: only whether it goes on matters
+				default:
+					joined = append(append(joined, ' '), next...)
+				}
 			}
-			if l.tooLong() {
-				val = next // not joined any more: only whether it goes on matters
-				continue
-			}
-			val += " " + next
+			val = string(joined)
 		}
 		if l.tooLong() {
 			warns = append(warns, l.warning(file, "unit file", n))
