@@ -87,10 +87,17 @@ type Report struct {
 	Senders  int // signal senders found in them
 	Procs    int // live processes examined
 	Inactive int // senders of units that have no live process, left out
+	// Omitted counts, by risk, the sender findings not listed because
+	// their configuration line had more than maxFindingsPerLine; a
+	// warning names each such line.
+	Omitted map[string]int
 }
 
 // Fatal reports whether any configured sender would kill its target.
 func (r *Report) Fatal() bool {
+	if r.Omitted[RiskFatal] > 0 {
+		return true
+	}
 	for _, f := range r.Findings {
 		if f.Kind == "sender" && f.Risk == RiskFatal {
 			return true
@@ -99,9 +106,10 @@ func (r *Report) Fatal() bool {
 	return false
 }
 
-// Count returns how many sender findings have the given risk.
+// Count returns how many sender findings have the given risk, those not
+// listed included.
 func (r *Report) Count(risk string) int {
-	n := 0
+	n := r.Omitted[risk]
 	for _, f := range r.Findings {
 		if f.Kind == "sender" && f.Risk == risk {
 			n++
@@ -148,14 +156,21 @@ func Run(opts Options) (*Report, error) {
 
 	rep := &Report{Procs: len(procs.List)}
 	seen := map[string]bool{}
+	lim := newLineLimit(maxFindingsPerLine)
 	for _, snd := range senders {
 		if snd.Unit != "" && !res.unitActive(snd.Unit) {
 			rep.Inactive++ // its ExecReload=/KillSignal= cannot run now
 			continue
 		}
 		rep.Senders++
-		rep.Findings = append(rep.Findings, judgeSender(res, snd, seen)...)
+		for _, f := range judgeSender(res, snd, seen) {
+			boundFinding(&f)
+			lim.add(f)
+		}
 	}
+	var omitted []Warning
+	rep.Findings, rep.Omitted, omitted = lim.result()
+	col.warn(omitted...)
 	if opts.All {
 		for _, p := range procs.List {
 			if p.NSInit {
@@ -468,4 +483,13 @@ func sortFindings(fs []Finding) {
 		}
 		return sa < sb
 	})
+}
+
+// omitted is how many sender findings are not listed.
+func (r *Report) omitted() int {
+	n := 0
+	for _, c := range r.Omitted {
+		n += c
+	}
+	return n
 }

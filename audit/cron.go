@@ -36,6 +36,11 @@ func parseCrontab(file string, data []byte, system bool) ([]*script, []Warning) 
 	var warns []Warning
 	for i, raw := range lines {
 		n := i + 1
+		if l := (longLine{first: n, lines: 1, bytes: len(raw)}); l.tooLong() {
+			// cron has no continuation lines: each line is one job.
+			warns = append(warns, l.warning(file, "cron", n))
+			continue
+		}
 		line := strings.TrimLeft(raw, " \t")
 		if line == "" || line[0] == '#' {
 			continue
@@ -106,7 +111,7 @@ func cutFields(line string, n int) ([]string, string) {
 func checkCronTime(fields []string) error {
 	if strings.HasPrefix(fields[0], "@") {
 		if !cronSpecials[strings.ToLower(fields[0])] {
-			return fmt.Errorf("unknown schedule %s", fields[0])
+			return fmt.Errorf("unknown schedule %s", clip(fields[0]))
 		}
 		return nil
 	}
@@ -116,7 +121,7 @@ func checkCronTime(fields []string) error {
 			rng, step, hasStep := strings.Cut(item, "/")
 			if hasStep {
 				if v, err := strconv.Atoi(step); err != nil || v <= 0 {
-					return fmt.Errorf("bad step %q in %s field %q", step, spec.name, f)
+					return fmt.Errorf("bad step %q in %s field %q", clip(step), spec.name, clip(f))
 				}
 			}
 			if rng == "*" {
@@ -125,11 +130,11 @@ func checkCronTime(fields []string) error {
 			// cronie's "~" picks a random value in a range.
 			for _, part := range strings.FieldsFunc(rng, func(r rune) bool { return r == '-' || r == '~' }) {
 				if !cronValue(part, spec.lo, spec.hi, spec.names) {
-					return fmt.Errorf("bad %s field %q", spec.name, f)
+					return fmt.Errorf("bad %s field %q", spec.name, clip(f))
 				}
 			}
 			if rng == "" || strings.HasPrefix(rng, "-") || strings.HasSuffix(rng, "-") {
-				return fmt.Errorf("bad %s field %q", spec.name, f)
+				return fmt.Errorf("bad %s field %q", spec.name, clip(f))
 			}
 		}
 	}

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/sigtrace/sigtrace/output"
 )
 
 // Warning is a problem with one file or line that does not stop the
@@ -21,11 +23,15 @@ type Warning struct {
 	Msg  string
 }
 
+// String is the warning as it is shown: its file and message clipped to
+// maxMessage, should a message quote more of the input than its words
+// (each clipped where it is quoted).
 func (w Warning) String() string {
+	file, msg := output.Clip(w.File, maxMessage), output.Clip(w.Msg, maxMessage)
 	if w.Line > 0 {
-		return fmt.Sprintf("%s:%d: %s", w.File, w.Line, w.Msg)
+		return fmt.Sprintf("%s:%d: %s", file, w.Line, msg)
 	}
-	return fmt.Sprintf("%s: %s", w.File, w.Msg)
+	return fmt.Sprintf("%s: %s", file, msg)
 }
 
 // collector gathers warnings and counts while the configuration is read.

@@ -122,8 +122,8 @@ func scriptKind(data []byte) (fileKind, string) {
 
 // unresolvedAt records a command whose signals cannot be known, with why.
 func (s *shellScan) unresolvedAt(src Source, tool, what, reason string) {
-	s.add(Sender{Source: src, Tool: tool, Indirect: what,
-		Targets: []Selector{{Kind: SelUnknown, Text: what, Reason: reason}}})
+	s.add(Sender{Source: src, Tool: clip(tool), Indirect: clip(what),
+		Targets: []Selector{{Kind: SelUnknown, Text: clip(what), Reason: reason}}})
 }
 
 // callFunc walks a shell function's body where it is called, with its
@@ -152,7 +152,7 @@ func (s *shellScan) command(c *syntax.CallExpr, src Source, cmd string, args []v
 		s.runScript(c, src, cmd, args, false, "script")
 	case strings.Contains(cmd, "/"):
 		// ./x or bin/x: relative to a working directory the audit does not know.
-		s.unresolvedAt(src, cmd, cmd, "runs "+cmd+", a path relative to the working directory, which is only known when it runs")
+		s.unresolvedAt(src, cmd, cmd, "runs "+clip(cmd)+", a path relative to the working directory, which is only known when it runs")
 	case !shellBuiltins[cmd]:
 		for _, dir := range searchPath {
 			p := dir + "/" + cmd
@@ -179,11 +179,11 @@ func (s *shellScan) shellFile(c *syntax.CallExpr, src Source, rest []value) {
 		}
 		switch {
 		case !a.isLit:
-			s.unresolvedAt(src, a.text, a.text, "runs the script "+a.text+", which is only known when the command runs")
+			s.unresolvedAt(src, a.text, a.text, "runs the script "+a.text+", which is only known when the command runs") // a.text is clipped
 		case strings.HasPrefix(a.lit, "/"):
 			s.runScript(c, src, a.lit, rest[i+1:], true, "script")
 		default:
-			s.unresolvedAt(src, a.lit, a.lit, "runs "+a.lit+", a path relative to the working directory, which is only known when it runs")
+			s.unresolvedAt(src, a.lit, a.lit, "runs "+clip(a.lit)+", a path relative to the working directory, which is only known when it runs")
 		}
 		return
 	}
@@ -196,19 +196,20 @@ func (s *shellScan) shellFile(c *syntax.CallExpr, src Source, rest []value) {
 // unreadable file or one nested too deep is unresolved.
 func (s *shellScan) runScript(c *syntax.CallExpr, src Source, p string, args []value, byShell bool, context string) {
 	shown := s.env.root.display(p)
+	named := clip(shown) // in messages
 	if shown == s.sc.file || slices.ContainsFunc(s.chain, func(h Hop) bool { return h.File == shown }) {
 		s.known = true
 		return // a script that runs itself: its senders are already found
 	}
 	if s.depth >= maxShellDepth {
-		s.unresolvedAt(src, p, p, fmt.Sprintf("runs %s, not followed: scripts and sh -c nested deeper than %d", shown, maxShellDepth))
+		s.unresolvedAt(src, p, p, fmt.Sprintf("runs %s, not followed: scripts and sh -c nested deeper than %d", named, maxShellDepth))
 		return
 	}
 	data, mode, kind, interp, err := s.env.readRun(p)
 	switch {
 	case kind == kindUnreadable:
 		s.known = true
-		s.unresolvedAt(src, p, p, fmt.Sprintf("runs %s, which cannot be read (%s), so what it sends is not known", shown, errText(err)))
+		s.unresolvedAt(src, p, p, fmt.Sprintf("runs %s, which cannot be read (%s), so what it sends is not known", named, errText(err)))
 		return
 	case kind == kindMissing, kind == kindProgram:
 		return
@@ -216,7 +217,7 @@ func (s *shellScan) runScript(c *syntax.CallExpr, src Source, p string, args []v
 		return // not executable: the command fails with EACCES
 	case kind == kindOther && !byShell:
 		s.known = true
-		s.unresolvedAt(src, p, p, fmt.Sprintf("runs %s, a script for %s: the audit follows shell scripts only, so what it sends is not known", shown, interp))
+		s.unresolvedAt(src, p, p, fmt.Sprintf("runs %s, a script for %s: the audit follows shell scripts only, so what it sends is not known", named, clip(interp)))
 		return
 	}
 	s.known = true
@@ -267,9 +268,9 @@ func (s *shellScan) initAction(c *syntax.CallExpr, src Source, tool string, args
 	if action.isLit && initActionsWithoutSignal[action.lit] {
 		return
 	}
-	cmd := tool + " " + name.text + " " + action.text
+	cmd := clip(tool) + " " + name.text + " " + action.text // the words are clipped
 	if strings.Contains(tool, "/") {
-		cmd = tool + " " + action.text
+		cmd = clip(tool) + " " + action.text
 	}
 	switch {
 	case !name.isLit:
@@ -302,20 +303,20 @@ func (s *shellScan) initAction(c *syntax.CallExpr, src Source, tool string, args
 
 // initScript runs an init script's branch for action.
 func (s *shellScan) initScript(c *syntax.CallExpr, src Source, tool, cmd, initPath, action string, haveUnit bool) {
-	shown := s.env.root.display(initPath)
+	shown := clip(s.env.root.display(initPath)) // in messages
 	_, _, kind, _, _ := s.env.readRun(initPath)
 	if kind == kindMissing {
 		svc := path.Base(initPath)
 		why := fmt.Sprintf("%s: neither %s nor %s exists in the audited system, so what it would send is not known",
-			cmd, unitName(svc), shown)
+			cmd, clip(unitName(svc)), shown)
 		if haveUnit {
 			why = fmt.Sprintf("%s: %s is not a systemctl verb, so it runs %s %s, which does not exist: the command fails",
-				cmd, action, shown, action)
+				cmd, clip(action), shown, clip(action))
 		}
 		s.unresolvedAt(src, tool, svc, why)
 		return
 	}
-	s.runScript(c, src, initPath, []value{{lit: action, isLit: true, text: action}}, false, "init script "+action)
+	s.runScript(c, src, initPath, []value{{lit: action, isLit: true, text: clip(action)}}, false, "init script "+clip(action))
 }
 
 // systemctlReload follows `systemctl reload UNIT...` (and its variants)
@@ -326,7 +327,7 @@ func (s *shellScan) systemctlReload(c *syntax.CallExpr, src Source, args []value
 		return false
 	}
 	for _, uv := range sa.units {
-		cmd := "systemctl " + sa.verb + " " + uv.text
+		cmd := "systemctl " + clip(sa.verb) + " " + uv.text
 		if !uv.isLit {
 			s.unresolvedAt(src, "systemctl "+sa.verb, uv.text, fmt.Sprintf("%s: the unit name %s is only known when the command runs", cmd, uv.text))
 			continue
@@ -340,7 +341,7 @@ func (s *shellScan) systemctlReload(c *syntax.CallExpr, src Source, args []value
 				// Cannot reload: it restarts the unit; no signal is sent.
 			default:
 				s.unresolvedAt(src, "systemctl "+sa.verb, name, fmt.Sprintf(
-					"%s: %s defines no ExecReload= and is not Type=notify-reload, so systemctl refuses to reload it and sends nothing", cmd, name))
+					"%s: %s defines no ExecReload= and is not Type=notify-reload, so systemctl refuses to reload it and sends nothing", cmd, clip(name)))
 			}
 			continue
 		}
@@ -381,11 +382,11 @@ func (s *shellScan) unitReload(c *syntax.CallExpr, src Source, u *unit) {
 		if len(inner.senders) > 0 || inner.known {
 			continue // senders found, or known commands that send nothing (kill -0, a reload of itself)
 		}
-		here := Hop{File: e.file, Line: e.line, Text: strings.TrimSpace(e.lines[e.line-1]), Context: "systemd ExecReload"}
+		here := Hop{File: e.file, Line: e.line, Text: quoteLine(e.lines, e.line), Context: "systemd ExecReload"}
 		why := fmt.Sprintf("%s's ExecReload= sends no signal the audit can find", u.name)
 		if f := strings.Fields(line); len(f) > 0 && strings.HasPrefix(f[0], "/") {
 			if _, _, kind, _, _ := s.env.readRun(f[0]); kind == kindProgram || kind == kindMissing {
-				why = fmt.Sprintf("%s's ExecReload= runs the program %s: which signal it sends, if any, is decided inside it", u.name, f[0])
+				why = fmt.Sprintf("%s's ExecReload= runs the program %s: which signal it sends, if any, is decided inside it", u.name, clip(f[0]))
 			}
 		}
 		snd := Sender{Source: chainSource(via, here), Tool: "systemd ExecReload", Indirect: u.name, Unit: u.name, Intent: IntentNotify,

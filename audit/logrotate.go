@@ -39,6 +39,12 @@ func parseLogrotate(file string, data []byte) (scripts []*script, includes []str
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
+		if l := (longLine{first: n, lines: 1, bytes: len(raw)}); l.tooLong() {
+			// A script's lines are bounded where the script is
+			// scanned; a directive this long is no honest one.
+			warn(n, l.warning(file, "logrotate", n).Msg)
+			continue
+		}
 		fields := strings.Fields(line)
 		key := strings.ToLower(fields[0])
 		switch {

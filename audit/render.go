@@ -6,7 +6,6 @@ import (
 	"github.com/sigtrace/sigtrace/output"
 	"io"
 	"strings"
-	"unicode/utf8"
 )
 
 // WriteJSON writes one finding per line.
@@ -87,7 +86,7 @@ func WriteTable(w io.Writer, rep *Report) error {
 		h := []string{"PID", "COMM", "SIGNALS", "CMDLINE"}
 		var er [][]string
 		for _, t := range order {
-			er = append(er, []string{fmt.Sprint(t.PID), printable(t.Comm), strings.Join(byPID[t.PID], ","), truncate(printable(t.Cmdline), maxCmdline)})
+			er = append(er, []string{fmt.Sprint(t.PID), printable(t.Comm), strings.Join(byPID[t.PID], ","), printable(output.Clip(t.Cmdline, maxCmdline))})
 		}
 		widths := columnWidths(h, er)
 		writeRow(ew, widths, h)
@@ -119,20 +118,9 @@ func shortChain(s Source) string {
 	return out
 }
 
-// maxCmdline bounds the command lines shown in the --all table (JSON has
-// them whole).
+// maxCmdline bounds the command lines shown in the --all table, for its
+// layout (JSON has them whole).
 const maxCmdline = 100
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "..."
-}
 
 // printable applies sigtrace's one policy for text that others choose
 // (output.AppendSafe) to a cell of the audit's table.
@@ -149,6 +137,9 @@ func summary(rep *Report) string {
 	s += fmt.Sprintf(" (%d configuration file%s read, %d process%s examined", rep.Files, plural(rep.Files), rep.Procs, pluralES(rep.Procs))
 	if rep.Inactive > 0 {
 		s += fmt.Sprintf("; %d sender%s of units with no live process left out", rep.Inactive, plural(rep.Inactive))
+	}
+	if n := rep.omitted(); n > 0 {
+		s += fmt.Sprintf("; %d finding%s not listed, past %d from one line (see the warnings)", n, plural(n), maxFindingsPerLine)
 	}
 	return s + ")."
 }

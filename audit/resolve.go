@@ -49,7 +49,7 @@ func (r *resolver) resolve(sel Selector, sig int) ([]*Proc, string) {
 			}
 		}
 		if len(out) == 0 {
-			return nil, fmt.Sprintf("no live process in the cgroup of %s (would signal every process of the unit)", sel.Unit)
+			return nil, fmt.Sprintf("no live process in the cgroup of %s (would signal every process of the unit)", clip(sel.Unit))
 		}
 		return out, ""
 	case SelMatch:
@@ -67,21 +67,21 @@ func (r *resolver) pidfile(p string) (*Proc, string) {
 	b, err := r.root.readFile(p, maxPidfileBytes)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Sprintf("pidfile %s does not exist (would signal the PID written there)", r.root.display(p))
+			return nil, fmt.Sprintf("pidfile %s does not exist (would signal the PID written there)", clip(r.root.display(p)))
 		}
-		return nil, fmt.Sprintf("pidfile %s is not read: %s", r.root.display(p), errText(err))
+		return nil, fmt.Sprintf("pidfile %s is not read: %s", clip(r.root.display(p)), errText(err))
 	}
 	f := strings.Fields(string(b))
 	if len(f) == 0 {
-		return nil, fmt.Sprintf("pidfile %s is empty", r.root.display(p))
+		return nil, fmt.Sprintf("pidfile %s is empty", clip(r.root.display(p)))
 	}
 	pid, err := strconv.Atoi(f[0])
 	if err != nil || pid <= 0 {
-		return nil, fmt.Sprintf("pidfile %s does not hold a PID", r.root.display(p))
+		return nil, fmt.Sprintf("pidfile %s does not hold a PID", clip(r.root.display(p)))
 	}
 	proc := r.procs.ByID[pid]
 	if proc == nil {
-		return nil, fmt.Sprintf("pidfile %s names PID %d, which is not running (stale pidfile)", r.root.display(p), pid)
+		return nil, fmt.Sprintf("pidfile %s names PID %d, which is not running (stale pidfile)", clip(r.root.display(p)), pid)
 	}
 	return proc, ""
 }
@@ -149,7 +149,7 @@ func (r *resolver) mainPIDs(name string) ([]*Proc, string) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Sprintf("%s has no live process (would signal its main process)%s", name, why)
+		return nil, fmt.Sprintf("%s has no live process (would signal its main process)%s", clip(name), why)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].PID < out[j].PID })
 	return out, ""
@@ -176,7 +176,7 @@ func (r *resolver) match(m *Match, sig int) ([]*Proc, string) {
 		}
 		var err error
 		if re, err = regexp.Compile(expr); err != nil {
-			return nil, fmt.Sprintf("cannot evaluate the pattern %q: %v", m.Pattern, err)
+			return nil, fmt.Sprintf("cannot evaluate the pattern %q: %s", clip(m.Pattern), clip(err.Error()))
 		}
 	}
 	var uids, ruids []int
@@ -189,7 +189,7 @@ func (r *resolver) match(m *Match, sig int) ([]*Proc, string) {
 			if !ok {
 				n, err := strconv.Atoi(u)
 				if err != nil {
-					return nil, fmt.Sprintf("user %q is not in %s (would signal %s)", u, r.root.display("/etc/passwd"), m.Describe())
+					return nil, fmt.Sprintf("user %q is not in %s (would signal %s)", clip(u), clip(r.root.display("/etc/passwd")), m.Describe())
 				}
 				id = n
 			}

@@ -134,63 +134,65 @@ func (s Selector) Describe() string {
 	case SelPID:
 		return fmt.Sprintf("PID %d", s.PID)
 	case SelPidfile:
-		return "the PID in " + s.Path
+		return "the PID in " + clip(s.Path)
 	case SelMainPID:
-		return "the main process of " + s.Unit
+		return "the main process of " + clip(s.Unit)
 	case SelUnit:
-		return "every process of " + s.Unit
+		return "every process of " + clip(s.Unit)
 	case SelMatch:
 		return s.Match.Describe()
 	}
-	return s.Text
+	return clip(s.Text)
 }
 
 // Describe renders the match criteria ("processes named nginx (killall)").
+// Each name, pattern and path in it is clipped (output.MaxEcho).
 func (m *Match) Describe() string {
 	var parts []string
+	pattern, exe, comm, pidfile := clip(m.Pattern), clip(m.Exe), clip(m.Comm), clip(m.Pidfile)
 	switch {
 	case m.Tool == "killall" && m.Exe != "":
-		parts = append(parts, "processes running "+m.Exe)
+		parts = append(parts, "processes running "+exe)
 	case m.Tool == "killall" && m.Regex:
-		parts = append(parts, fmt.Sprintf("processes whose name matches /%s/", m.Pattern))
+		parts = append(parts, fmt.Sprintf("processes whose name matches /%s/", pattern))
 	case m.Tool == "killall":
-		parts = append(parts, "processes named "+m.Pattern)
+		parts = append(parts, "processes named "+pattern)
 	case m.Tool == "pidof":
-		parts = append(parts, "processes named "+m.Pattern+" (argv[0], exe or comm)")
+		parts = append(parts, "processes named "+pattern+" (argv[0], exe or comm)")
 	case m.Pattern != "":
 		what := "name"
 		if m.Full {
 			what = "command line"
 		}
-		re := m.Pattern
+		re := pattern
 		if m.Exact {
 			re = "^(" + re + ")$"
 		}
 		parts = append(parts, fmt.Sprintf("processes whose %s matches /%s/", what, re))
 	}
 	if m.Comm != "" {
-		parts = append(parts, "named "+m.Comm)
+		parts = append(parts, "named "+comm)
 	}
 	if m.Exe != "" && m.Tool != "killall" {
-		parts = append(parts, "running "+m.Exe)
+		parts = append(parts, "running "+exe)
 	}
 	if m.Pidfile != "" {
-		parts = append(parts, "with the PID in "+m.Pidfile)
+		parts = append(parts, "with the PID in "+pidfile)
 	}
 	if len(m.EUsers) > 0 {
-		parts = append(parts, "of user "+strings.Join(m.EUsers, ","))
+		parts = append(parts, "of user "+clip(strings.Join(m.EUsers, ",")))
 	}
 	if len(m.RUsers) > 0 {
-		parts = append(parts, "of real user "+strings.Join(m.RUsers, ","))
+		parts = append(parts, "of real user "+clip(strings.Join(m.RUsers, ",")))
 	}
 	if len(m.PPIDs) > 0 {
-		parts = append(parts, "with parent "+joinInts(m.PPIDs))
+		parts = append(parts, "with parent "+clip(joinInts(m.PPIDs)))
 	}
 	if len(m.PGroups) > 0 {
-		parts = append(parts, "in process group "+joinInts(m.PGroups))
+		parts = append(parts, "in process group "+clip(joinInts(m.PGroups)))
 	}
 	if len(m.Sessions) > 0 {
-		parts = append(parts, "in session "+joinInts(m.Sessions))
+		parts = append(parts, "in session "+clip(joinInts(m.Sessions)))
 	}
 	if m.RequireHandler {
 		parts = append(parts, "that handle the signal")

@@ -24,12 +24,7 @@ type script struct {
 	unit      string // the unit whose $MAINPID is meant, for systemd scripts
 }
 
-func (sc *script) lineText(n int) string {
-	if n >= 1 && n <= len(sc.lines) {
-		return strings.TrimSpace(sc.lines[n-1])
-	}
-	return ""
-}
+func (sc *script) lineText(n int) string { return quoteLine(sc.lines, n) }
 
 // value is what a shell word expands to, as far as it can be known without
 // running anything: a literal string, or PIDs from a selector ($(cat
@@ -38,7 +33,7 @@ type value struct {
 	lit   string
 	isLit bool
 	sels  []Selector
-	text  string // the word as written
+	text  string // the word as written, clipped (for messages)
 }
 
 // maxShellDepth bounds sh -c nesting.
@@ -149,6 +144,10 @@ func parseShell(text string) (*syntax.File, error) {
 }
 
 func (s *shellScan) scan(text string) {
+	text, long := boundLines(text)
+	for _, l := range long {
+		s.warns = append(s.warns, l.warning(s.sc.file, s.sc.context, s.fileLine(l.first)))
+	}
 	if deep := nestingTooDeep(text); deep > 0 {
 		s.warns = append(s.warns, Warning{File: s.sc.file, Line: s.fileLine(deep),
 			Msg: fmt.Sprintf("%s nests expansions more than %d deep: too complex to follow; scanning its other lines one by one", s.sc.context, maxNesting)})
@@ -168,7 +167,7 @@ func (s *shellScan) scan(text string) {
 		}
 	}
 	s.warns = append(s.warns, Warning{File: s.sc.file, Line: s.fileLine(line),
-		Msg: fmt.Sprintf("shell syntax error in %s: %s; scanning its lines one by one", s.sc.context, msg)})
+		Msg: fmt.Sprintf("shell syntax error in %s: %s; scanning its lines one by one", s.sc.context, clip(msg))})
 	s.scanLines(text)
 }
 
@@ -339,7 +338,7 @@ func (s *shellScan) word(w *syntax.Word) value {
 		}
 		return value{}
 	}
-	text := printWord(w)
+	text := clip(printWord(w))
 	parts := w.Parts
 	if len(parts) == 1 {
 		if dq, ok := parts[0].(*syntax.DblQuoted); ok && len(dq.Parts) == 1 {

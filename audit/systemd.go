@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"sort"
 	"strings"
 )
@@ -76,7 +77,7 @@ func parseUnitFile(file string, data []byte) ([]unitEntry, []Warning) {
 		}
 		if line[0] == '[' {
 			if !strings.HasSuffix(line, "]") || len(line) < 3 {
-				warns = append(warns, Warning{File: file, Line: n, Msg: "bad section header " + line})
+				warns = append(warns, Warning{File: file, Line: n, Msg: "bad section header " + clip(line)})
 				section = ""
 				continue
 			}
@@ -85,19 +86,33 @@ func parseUnitFile(file string, data []byte) ([]unitEntry, []Warning) {
 		}
 		key, val, ok := strings.Cut(line, "=")
 		if !ok {
-			warns = append(warns, Warning{File: file, Line: n, Msg: "not a Key=Value assignment: " + line})
+			warns = append(warns, Warning{File: file, Line: n, Msg: "not a Key=Value assignment: " + clip(line)})
 			continue
 		}
 		val = strings.TrimSpace(val)
-		for strings.HasSuffix(val, `\`) && i+1 < len(lines) {
-			val = strings.TrimSuffix(val, `\`)
-			i++
-			next := strings.TrimSpace(lines[i])
-			if next != "" && (next[0] == '#' || next[0] == ';') {
-				val += `\` // comment lines inside a continuation are skipped
-				continue
+		l := longLine{first: n, lines: 1, bytes: len(lines[i])}
+		if strings.HasSuffix(val, `\`) {
+			joined := []byte(val) // appended to: linear in the line's length
+			for bytes.HasSuffix(joined, []byte(`\`)) && i+1 < len(lines) {
+				joined = joined[:len(joined)-1]
+				i++
+				l.lines++
+				l.bytes += 1 + len(lines[i])
+				next := strings.TrimSpace(lines[i])
+				switch {
+				case next != "" && (next[0] == '#' || next[0] == ';'):
+					joined = append(joined, '\\') // comment lines inside a continuation are skipped
+				case l.tooLong():
+					joined = append(joined[:0], next...) // not joined any more: only whether it goes on matters
+				default:
+					joined = append(append(joined, ' '), next...)
+				}
 			}
-			val += " " + next
+			val = string(joined)
+		}
+		if l.tooLong() {
+			warns = append(warns, l.warning(file, "unit file", n))
+			continue
 		}
 		if section == "" {
 			warns = append(warns, Warning{File: file, Line: n, Msg: "assignment before any [Section]"})
@@ -218,12 +233,12 @@ func unitSenders(env *scanEnv, u *unit) []Sender {
 }
 
 func unitSignal(e unitEntry, u *unit, what string, intent Intent) Sender {
-	src := Source{File: e.file, Line: e.line, Text: strings.TrimSpace(e.lines[e.line-1]), Context: "systemd " + what}
-	snd := Sender{Source: src, Tool: "systemd", Intent: intent, Unit: u.name, SigText: e.value}
+	src := Source{File: e.file, Line: e.line, Text: quoteLine(e.lines, e.line), Context: "systemd " + what}
+	snd := Sender{Source: src, Tool: "systemd", Intent: intent, Unit: u.name, SigText: clip(e.value)}
 	if n, ok := sigArg(e.value); ok && n != 0 {
 		snd.Signal = n
 	} else {
-		snd.Targets = []Selector{{Kind: SelUnknown, Text: e.value, Reason: "not a signal systemd knows: " + e.value}}
+		snd.Targets = []Selector{{Kind: SelUnknown, Text: clip(e.value), Reason: "not a signal systemd knows: " + clip(e.value)}}
 	}
 	return snd
 }

@@ -42,11 +42,11 @@ func (ss *sigSetter) from(v value) {
 	n, ok := sigArg(v.lit)
 	switch {
 	case !ok:
-		ss.sig, ss.text = 0, v.lit
+		ss.sig, ss.text = 0, clip(v.lit)
 	case n == 0:
 		ss.zero = true
 	default:
-		ss.sig, ss.text = n, v.lit
+		ss.sig, ss.text = n, clip(v.lit)
 	}
 }
 
@@ -150,13 +150,13 @@ func pidOperand(v value, unit string) []Selector {
 		n, err := strconv.Atoi(f)
 		switch {
 		case err != nil && strings.HasPrefix(f, "%"):
-			out = append(out, Selector{Kind: SelUnknown, Text: f, Reason: "a shell job specification"})
+			out = append(out, Selector{Kind: SelUnknown, Text: clip(f), Reason: "a shell job specification"})
 		case err != nil:
-			out = append(out, Selector{Kind: SelUnknown, Text: f, Reason: fmt.Sprintf("%q is not a PID", f)})
+			out = append(out, Selector{Kind: SelUnknown, Text: clip(f), Reason: fmt.Sprintf("%q is not a PID", clip(f))})
 		case n == -1:
-			out = append(out, Selector{Kind: SelUnknown, Text: f, Reason: "PID -1 means every process the sender may signal"})
+			out = append(out, Selector{Kind: SelUnknown, Text: clip(f), Reason: "PID -1 means every process the sender may signal"})
 		case n <= 0:
-			out = append(out, Selector{Kind: SelUnknown, Text: f, Reason: fmt.Sprintf("%d names a process group", n)})
+			out = append(out, Selector{Kind: SelUnknown, Text: clip(f), Reason: fmt.Sprintf("%d names a process group", n)})
 		default:
 			out = append(out, Selector{Kind: SelPID, PID: n, Text: f})
 		}
@@ -588,7 +588,7 @@ func parseSystemctl(src Source, args []value) []Sender {
 			case sa.user:
 				snd.Targets = []Selector{{Kind: SelUnknown, Text: u.text, Reason: "systemctl --user: a per-user service manager's unit"}}
 			case sa.remote != "":
-				snd.Targets = []Selector{{Kind: SelUnknown, Text: u.text, Reason: "systemctl " + sa.remote + ": another host or container"}}
+				snd.Targets = []Selector{{Kind: SelUnknown, Text: u.text, Reason: "systemctl " + clip(sa.remote) + ": another host or container"}}
 			case !u.isLit:
 				snd.Targets = []Selector{{Kind: SelUnknown, Text: u.text, Reason: "the unit name " + u.text + " is only known when the script runs"}}
 			default:
@@ -597,7 +597,7 @@ func parseSystemctl(src Source, args []value) []Sender {
 				case "main":
 					kind = SelMainPID
 				case "control":
-					snd.Targets = []Selector{{Kind: SelUnknown, Text: u.lit, Reason: "--kill-whom=control: the unit's control process exists only while a start/stop/reload command runs"}}
+					snd.Targets = []Selector{{Kind: SelUnknown, Text: clip(u.lit), Reason: "--kill-whom=control: the unit's control process exists only while a start/stop/reload command runs"}}
 					out = append(out, snd)
 					continue
 				}
@@ -671,10 +671,8 @@ func indirectInitScript(src Source, tool string, args []value) []Sender {
 	if name.isLit {
 		unit = unitName(name.lit)
 	}
-	display := tool
-	if strings.Contains(tool, "/") {
-		display = tool
-	} else {
+	display := clip(tool)
+	if !strings.Contains(tool, "/") {
 		display = tool + " " + name.text
 	}
 	return []Sender{{Source: src, Tool: tool, Indirect: unit,

@@ -1,6 +1,8 @@
 package output
 
 import (
+	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -65,4 +67,54 @@ func SafeString(s string) string {
 		}
 	}
 	return s
+}
+
+// MaxEcho is the most of one piece of text others chose (a line of a
+// configuration file, a word of it) that sigtrace repeats in any output:
+// a crafted file must not make the report larger than what it reads
+// (issue 21, item 6: a 1 MB kill argument was echoed whole, twice).
+// Honest lines and words are shorter; what is cut is counted.
+const MaxEcho = 200
+
+// Clip returns s if it holds at most max bytes; otherwise its first max
+// bytes or fewer, cut at a character boundary, followed by a marker that
+// says how many bytes were left out: "…[1048376 more bytes]". It is the
+// one rule for bounding what is repeated; the policy above still applies
+// to the result on its way to a terminal. Clipping what Clip returned
+// changes nothing: a word clipped where it is read may be clipped again
+// where it is shown, and the count stays that of the input.
+func Clip(s string, max int) string {
+	if len(s) <= max || isClipped(s, max) {
+		return s
+	}
+	if max < 0 {
+		max = 0
+	}
+	cut := max
+	// Back to the start of a character, at most the length of one
+	// (invalid UTF-8 has no start: it is cut where it is).
+	for i := 0; i < utf8.UTFMax-1 && cut > 0 && !utf8.RuneStart(s[cut]); i++ {
+		cut--
+	}
+	if !utf8.RuneStart(s[cut]) {
+		cut = max
+	}
+	return s[:cut] + ClipMarker(len(s)-cut)
+}
+
+// ClipMarker is the marker Clip puts after text of which n bytes were
+// left out.
+func ClipMarker(n int) string { return "…[" + strconv.Itoa(n) + " more bytes]" }
+
+// isClipped reports whether s is what Clip(_, max) returns for a longer
+// text: at most max bytes and a marker. Input that imitates it is at most
+// a marker's length over max, so it stays bounded.
+func isClipped(s string, max int) bool {
+	const open, shut = "…[", " more bytes]"
+	i := strings.LastIndex(s, open)
+	if i < 0 || i > max || !strings.HasSuffix(s, shut) || len(s)-len(shut) < i+len(open) {
+		return false
+	}
+	n, err := strconv.Atoi(s[i+len(open) : len(s)-len(shut)])
+	return err == nil && n > 0 && s[i:] == ClipMarker(n)
 }

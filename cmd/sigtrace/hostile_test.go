@@ -7,7 +7,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +17,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // auditBounded runs `sigtrace args...` like auditRun, but fails the test
@@ -205,5 +208,125 @@ func TestAuditSaysWhatItSkips(t *testing.T) {
 	}
 	if !strings.Contains(stdout, "1 process examined") {
 		t.Errorf("want exactly the good process examined:\n%s", stdout)
+	}
+}
+
+// TestAuditAmplification: one input line cannot make the report large
+// (issue 21, item 6): a 1 MB kill argument was echoed whole, twice, and
+// 20,000 continuation lines of one kill gave 20,000 findings. A line over
+// the bounds is reported once and skipped, what is echoed is clipped, and
+// one line lists at most 16 findings; the lines after the crafted ones
+// are still audited.
+func TestAuditAmplification(t *testing.T) {
+	// PIDs above the kernel's PID_MAX_LIMIT (4194304): never running, on
+	// any host, so each is one unresolved finding.
+	pids := func(n int) string {
+		var b strings.Builder
+		for i := 0; i < n; i++ {
+			b.WriteString("      " + strconv.Itoa(4194305+i) + " \\\n")
+		}
+		return b.String()
+	}
+	var killEach strings.Builder
+	for i := 0; i < 20000; i++ {
+		killEach.WriteString("    ; kill -HUP " + strconv.Itoa(4194305+i) + " \\\n")
+	}
+	word := strings.Repeat("W", 40000)
+	root := auditRoot(t, map[string]string{
+		"etc/crontab": "* * * * * root kill -HUP " + strings.Repeat("A", 1<<20) + "\n" +
+			"* * * * * root kill -HUP " + word + "\n" +
+			"* * * * * root kill -USR1 $(cat /run/after-cron.pid)\n",
+		// 20,000 continuation lines of PIDs after one kill, then 20,000
+		// continued lines with a kill each, then 1,000 lines of PIDs:
+		// under the line bound, over the findings bound.
+		"etc/logrotate.d/pids": "/var/log/a.log {\n  postrotate\n    kill -HUP \\\n" + pids(20000) + "      1\n" +
+			"    kill -USR1 $(cat /run/after-pids.pid)\n  endscript\n}\n",
+		"etc/logrotate.d/kills": "/var/log/b.log {\n  postrotate\n    true \\\n" + killEach.String() + "    ; true\n" +
+			"    kill -USR1 $(cat /run/after-kills.pid)\n  endscript\n}\n",
+		"etc/logrotate.d/many": "/var/log/c.log {\n  postrotate\n    kill -HUP \\\n" + pids(1000) + "      4194305\n  endscript\n}\n",
+		"etc/systemd/system/x.service": "[Service]\nExecStart=/bin/sleep 1\nExecReload=/bin/kill -HUP $MAINPID \\\n" +
+			strings.Repeat("  1 \\\n", 20000) + "  1\nExecStop=/bin/kill -TERM $MAINPID\n",
+	})
+	crontab := filepath.Join(root, "etc/crontab")
+	wantWarn := []string{
+		crontab + ":1: cron line too long: 1048601 bytes (at most 65536): not audited; the audit goes on with the next line",
+		filepath.Join(root, "etc/logrotate.d/kills") + ":3: logrotate postrotate line too long: 20002 lines joined by backslashes, " +
+			strconv.Itoa(len("    true \\\n")+len(killEach.String())+len("    ; true")) +
+			" bytes (at most 1024 lines, 65536 bytes): not audited; the audit goes on with the next line",
+		filepath.Join(root, "etc/logrotate.d/many") + ":3: ... and 985 more findings from this line, not listed: at most 16 are listed per line (985 unresolved)",
+		filepath.Join(root, "etc/logrotate.d/pids") + ":3: logrotate postrotate line too long: 20002 lines joined by backslashes, " +
+			strconv.Itoa(len("    kill -HUP \\\n")+len(pids(20000))+len("      1")) +
+			" bytes (at most 1024 lines, 65536 bytes): not audited; the audit goes on with the next line",
+		filepath.Join(root, "etc/systemd/system/x.service") + ":3: unit file line too long: 20002 lines joined by backslashes, " +
+			strconv.Itoa(len("ExecReload=/bin/kill -HUP $MAINPID \\")+20000*len("\n  1 \\")+len("\n  1")) +
+			" bytes (at most 1024 lines, 65536 bytes): not audited; the audit goes on with the next line",
+	}
+	checkWarnings := func(stderr string) {
+		t.Helper()
+		var got []string
+		for _, l := range strings.Split(strings.TrimSuffix(stderr, "\n"), "\n") {
+			got = append(got, strings.TrimPrefix(l, "sigtrace: warning: "))
+		}
+		if strings.Join(got, "\n") != strings.Join(wantWarn, "\n") {
+			t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantWarn, "\n"))
+		}
+	}
+
+	start := time.Now()
+	out, errb := auditBounded(t, "audit", "--root", root, "-o", "json")
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the audit took %v", d)
+	}
+	checkWarnings(errb)
+	perLine := map[string]int{}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	for _, l := range lines {
+		var f struct {
+			Source struct {
+				File string `json:"file"`
+				Line int    `json:"line"`
+			} `json:"source"`
+		}
+		if err := json.Unmarshal([]byte(l), &f); err != nil {
+			t.Fatalf("%v: %.200q", err, l)
+		}
+		perLine[strings.TrimPrefix(f.Source.File, root)+":"+strconv.Itoa(f.Source.Line)]++
+	}
+	want := map[string]int{
+		"/etc/crontab:2": 1, "/etc/crontab:3": 1, // the word, and the line after them
+		"/etc/logrotate.d/pids:20005":  1, // the line after the 20,002
+		"/etc/logrotate.d/kills:20005": 1,
+		"/etc/logrotate.d/many:3":      16,
+	}
+	if fmt.Sprint(perLine) != fmt.Sprint(want) {
+		t.Errorf("findings per line: got %v\nwant %v", perLine, want)
+	}
+	// 20 findings, each echoing at most a few clipped words.
+	if len(out) > 20*1000 {
+		t.Errorf("%d bytes of JSON for %d findings", len(out), len(lines))
+	}
+	clipped := `"text":"* * * * * root kill -HUP ` + strings.Repeat("W", 200-len("* * * * * root kill -HUP ")) +
+		`…[` + strconv.Itoa(len("* * * * * root kill -HUP ")+40000-200) + ` more bytes]"`
+	if !strings.Contains(out, clipped) {
+		t.Errorf("the 40,000-byte word is not clipped in the line's text: %.400q", out)
+	}
+	if !strings.Contains(out, `"reason":"\"`+strings.Repeat("W", 200)+`…[39800 more bytes]\" is not a PID"`) {
+		t.Errorf("the 40,000-byte word is not clipped in the reason")
+	}
+	if strings.Contains(out, strings.Repeat("W", 201)) || strings.Contains(out+errb, strings.Repeat("A", 201)) {
+		t.Errorf("more than 200 bytes of a word repeated")
+	}
+
+	out, errb = auditBounded(t, "audit", "--root", root)
+	checkWarnings(errb)
+	if len(out) > 20*1000 {
+		t.Errorf("a table of %d bytes:\n%.2000s", len(out), out)
+	}
+	if !strings.Contains(out, "0 fatal, 1005 unresolved, 0 ok: 5 signal senders") ||
+		!strings.Contains(out, "985 findings not listed, past 16 from one line (see the warnings)") {
+		t.Errorf("summary:\n%s", out[max(0, len(out)-400):])
+	}
+	if strings.Count(out, "\n") > 2*20+4 {
+		t.Errorf("%d lines in the table", strings.Count(out, "\n"))
 	}
 }
