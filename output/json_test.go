@@ -224,7 +224,13 @@ func (s schema) check(obj map[string]any, ev *tracer.Event) {
 		s.pending(obj, ev)
 		return
 	}
-	if code, ok := s.field(obj, "code"); ok {
+	// An exit writes the code of the signal it died of with its killer:
+	// without one seen, it is not known.
+	if ev.Type == tracer.TypeExit && !ev.KillerKnown {
+		if _, ok := obj["code"]; ok {
+			s.errorf("code present without a killer")
+		}
+	} else if code, ok := s.field(obj, "code"); ok {
 		switch c := code.(type) {
 		case string:
 			if c != signals.CodeName(ev.Sig, ev.Code) {
