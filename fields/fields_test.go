@@ -1,6 +1,7 @@
 package fields
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -188,6 +189,49 @@ func TestArgvSplit(t *testing.T) {
 		}
 		if strings.Join(got, "|") != strings.Join(tc.want, "|") || len(got) != len(tc.want) {
 			t.Errorf("%q: %q, want %q", tc.argv, got, tc.want)
+		}
+	}
+}
+
+// TestValuesAsSPEC: the values the SPEC (../shared/SPEC.md, "Event model
+// and JSON") promises for its enumerated fields. Field names are stable:
+// a value may be added, never renamed or removed.
+func TestValuesAsSPEC(t *testing.T) {
+	for name, spec := range map[string][]string{
+		"result":          {"delivered", "ignored", "already_pending", "overflow", "lose_info"},
+		"disposition":     {"default", "ignore", "handler"},
+		"default_action":  {"terminate", "core", "ignore", "stop", "continue"},
+		"verdict":         {"fatal", "handled", "ignored", "blocked", "stop", "continue", "merged", "dropped"},
+		"scope":           {"process", "thread"},
+		"when_unblocked":  {"terminate", "core", "stop", "ignore", "handler"},
+		"reason":          {"blocked", "stopped", "traced", "uninterruptible", "unknown"},
+		"syscall.outcome": {"restart", "eintr"},
+		"flags":           {"SA_RESTART", "SA_SIGINFO", "SA_ONSTACK", "SA_RESETHAND", "SA_NODEFER"},
+	} {
+		f := Lookup(name)
+		if f == nil {
+			t.Errorf("no field %s", name)
+			continue
+		}
+		for _, v := range spec {
+			if !slices.Contains(f.Values, v) {
+				t.Errorf("%s: the SPEC's value %q is not among %q", name, v, f.Values)
+			}
+		}
+	}
+	// The SPEC's names of fields and objects.
+	for _, name := range []string{
+		"time", "type", "signal.num", "signal.name", "code",
+		"sender.pid", "sender.tid", "sender.comm", "sender.uid", "sender.argv", "sender.kernel", "sender.reason",
+		"sender.ancestry", "sender.ancestry.pid", "sender.ancestry.comm",
+		"target.pid", "target.tid", "target.comm", "target.cgroup", "scope", "result", "disposition", "handler",
+		"default_action", "blocked", "verdict", "fatal", "unprepared", "fatal_when_unblocked", "when_unblocked",
+		"flags", "latency_ns", "syscall.nr", "syscall.name", "syscall.outcome",
+		"core_dumped", "killer.pid", "killer.comm", "killer.ancestry", "killer.kernel",
+		"pending_ns", "reason", "count",
+	} {
+		if Lookup(name) == nil {
+			t.Errorf("the SPEC's field %s is not in the registry", name)
 		}
 	}
 }

@@ -392,8 +392,9 @@ func senderFields(prefix, who string, k Kinds, kernel bool, has func(*tracer.Eve
 var noProcess tracer.Process
 
 // processFields declares a SPEC process object at prefix; proc gives it,
-// or nil when the event has none. detail adds argv, argv_truncated and
-// ancestry, which senders carry.
+// or nil when the event has none. detail (a sender's) adds argv,
+// argv_truncated and ancestry; a target has a cgroup instead, when known
+// (the decoder gives a sender none).
 func processFields(prefix, who string, k Kinds, proc func(*tracer.Event) *tracer.Process, truncated func(*tracer.Event) bool, detail, kernel bool) []Field {
 	p := func(ev *tracer.Event) *tracer.Process {
 		if q := proc(ev); q != nil {
@@ -422,18 +423,18 @@ func processFields(prefix, who string, k Kinds, proc func(*tracer.Event) *tracer
 			return append(dst, tracer.CommBytes(p(ev).ThreadComm[:])...)
 		},
 	}, {
-		Name: prefix + ".cgroup", Type: String, Kinds: k,
-		Doc:     who + ": cgroup v2 path, when known (OOM kills)",
-		Present: func(ev *tracer.Event) bool { q := proc(ev); return q != nil && q.Cgroup != "" },
-		Str:     func(dst []byte, ev *tracer.Event) []byte { return append(dst, p(ev).Cgroup...) },
-	}, {
 		Name: prefix + ".uid", Type: Uint, Kinds: k, Kernel: kernel,
 		Doc:     who + ": real user id",
 		Present: func(ev *tracer.Event) bool { q := proc(ev); return q != nil && q.HasUID },
 		Uint:    func(ev *tracer.Event) uint64 { return uint64(p(ev).UID) },
 	}}
 	if !detail {
-		return fs
+		return append(fs, Field{
+			Name: prefix + ".cgroup", Type: String, Kinds: k,
+			Doc:     who + ": cgroup v2 path, when known (OOM kills)",
+			Present: func(ev *tracer.Event) bool { q := proc(ev); return q != nil && q.Cgroup != "" },
+			Str:     func(dst []byte, ev *tracer.Event) []byte { return append(dst, p(ev).Cgroup...) },
+		})
 	}
 	return append(fs, Field{
 		Name: prefix + ".argv", Type: List, Elem: String, Kinds: k,

@@ -370,6 +370,19 @@ func fixtures() []namedEvent {
 		Verdict: tracer.Verdict{Kind: tracer.VerdictHandled},
 	})
 
+	cutNamed := deep
+	cutNamed.TID, cutNamed.ThreadComm = 6102, comm("worker-1")
+	add("exit, killed by a named thread whose argv was cut", tracer.Event{
+		Time: at(40), Type: tracer.TypeExit, Sig: 15, Code: -6, Target: daemon, Scope: tracer.ScopeThread,
+		DefaultAction: signals.Terminate, ExitSignal: 15, KillerKnown: true, Sender: cutNamed, ArgvTruncated: true,
+	})
+	add("re-raise of a signal from a named thread whose argv was cut", tracer.Event{
+		Time: at(41), Type: tracer.TypeGenerate, Sig: 2, Code: signals.SITKill, Sender: goapp, Target: goapp,
+		Scope: tracer.ScopeThread, DefaultAction: signals.Terminate,
+		Verdict:   tracer.Verdict{Kind: tracer.VerdictFatal, Fatal: true, Unprepared: true},
+		ReraiseOf: &tracer.Original{Time: at(40), Code: signals.SIUser, Sender: cutNamed, ArgvTruncated: true, Disposition: tracer.DispHandler, Handler: 0x46e1a0},
+	})
+
 	// The re-raises (reraise_test.go), after the rest.
 	return append(out, reraiseFixtures()...)
 }

@@ -105,6 +105,8 @@ func TestTableContent(t *testing.T) {
 		"pending at a traced thread":                                   {"PENDING SIGTERM to logdeviced[3003/3010] for 750.0ms: traced"},
 		"pending, reason unknown":                                      {"PENDING SIGHUP to logdeviced[3003] for 1.0s"},
 		"sigqueue with an unnamed code":                                {"SIGUSR1", " -42 ", "kill[2200]", "handled"},
+		"exit, killed by a named thread whose argv was cut":            {"EXIT logdeviced[3003] killed by SIGTERM from svc-restart[6100]"},
+		"re-raise of a signal from a named thread whose argv was cut":  {"SIGINT", "FATAL re-raise of SIGINT from svc-restart[6100]"},
 		"the original: pkill's SIGHUP meets the Go runtime's handler":  {"pkill[7120] ← sh ← logrotate ← cron", "goapp[7123]", "handled"},
 		"first re-raise, through the runtime's own handler":            {"handled, re-raise of SIGHUP from pkill[7120] ← sh ← logrotate ← cron, sent 180.0µs before"},
 		"second re-raise, at SIG_DFL: fatal":                           {"FATAL re-raise of SIGHUP from pkill[7120] ← sh ← logrotate ← cron, sent 1.2ms before (kills the whole process)"},
