@@ -58,10 +58,10 @@ func buildRegistry() []Field {
 		Present: exitNeedsKiller,
 		Str:     func(dst []byte, ev *tracer.Event) []byte { return appendCode(dst, ev.Sig, ev.Code) },
 	})
-	add(senderFields("sender", "the sending process", kGenerate, true,
+	add(senderFields("sender", "the sender", kGenerate, true,
 		func(ev *tracer.Event) bool { return true },
 		func(ev *tracer.Event) *tracer.Original { return nil })...)
-	add(processFields("target", "the receiving process (deliver, pending: the thread; exit: the process, by its name, not its last thread's)", kSignal, targetOf, nil, false, true)...)
+	add(processFields("target", "the receiver", kSignal, targetOf, nil, false, true)...)
 	add(scopeField(kGenerate | kPending))
 	add(Field{
 		Name: "result", Type: String, Kinds: kGenerate,
@@ -76,9 +76,9 @@ func buildRegistry() []Field {
 		Doc:  "every thread that could take it blocks it",
 		Bool: func(ev *tracer.Event) bool { return ev.Blocked },
 	},
-		flag("traced", "the target is traced (ptrace): the tracer sees the signal first", kGenerate, func(ev *tracer.Event) bool { return ev.Traced }),
-		flag("sigwait", "the target waits for it in sigwaitinfo()/sigtimedwait(): consumed, never fatal", kGenerate, func(ev *tracer.Event) bool { return ev.SigWait }),
-		flag("target_exiting", "the target was already exiting, so the kernel dropped it", kGenerate, func(ev *tracer.Event) bool { return ev.TargetExiting }),
+		onlyTrue("traced", "the target is traced (ptrace): the tracer sees the signal first", kGenerate, func(ev *tracer.Event) bool { return ev.Traced }),
+		onlyTrue("sigwait", "the target waits for it in sigwaitinfo()/sigtimedwait(): consumed, never fatal", kGenerate, func(ev *tracer.Event) bool { return ev.SigWait }),
+		onlyTrue("target_exiting", "the target was already exiting, so the kernel dropped it", kGenerate, func(ev *tracer.Event) bool { return ev.TargetExiting }),
 		Field{
 			Name: "go_runtime.action", Type: String, Kinds: kGenerate,
 			Values:  values(int(goruntime.NoHandler), int(goruntime.Discard), func(i int) string { return goruntime.Action(i).String() }),
@@ -132,7 +132,7 @@ func buildRegistry() []Field {
 		Bool:    func(ev *tracer.Event) bool { return ev.FatalWhenUnblocked },
 	})
 	add(whenUnblockedField())
-	add(senderFields("reraise_of.sender", "a re-raise: the sender of the signal it passes on", kGenerate, false,
+	add(senderFields("reraise_of.sender", "a re-raise: the original signal's sender", kGenerate, false,
 		func(ev *tracer.Event) bool { return ev.ReraiseOf != nil },
 		func(ev *tracer.Event) *tracer.Original { return ev.ReraiseOf })...)
 	add(Field{
@@ -250,7 +250,7 @@ func buildRegistry() []Field {
 		Doc:  "the process dumped core",
 		Bool: func(ev *tracer.Event) bool { return ev.CoreDumped },
 	})
-	add(senderFields("killer", "the sender of the signal the process died of, when seen", kExit, false,
+	add(senderFields("killer", "the killer (the sender of the signal the process died of, when seen)", kExit, false,
 		func(ev *tracer.Event) bool { return ev.KillerKnown },
 		func(ev *tracer.Event) *tracer.Original { return nil })...)
 	add(Field{
@@ -324,7 +324,7 @@ func defaultActionField(k Kinds) Field {
 	}
 }
 
-func flag(name, doc string, k Kinds, get func(*tracer.Event) bool) Field {
+func onlyTrue(name, doc string, k Kinds, get func(*tracer.Event) bool) Field {
 	return Field{Name: name, Type: Bool, Kinds: k, Doc: doc + " (only when true)", Present: get, Bool: get}
 }
 
@@ -391,6 +391,11 @@ func senderFields(prefix, who string, k Kinds, kernel bool, has func(*tracer.Eve
 
 var noProcess tracer.Process
 
+// tidNote says which thread a process object names, where that varies.
+var tidNote = map[string]string{
+	"target": " (deliver: the thread taking the signal; exit: the last thread to exit, while comm names the process)",
+}
+
 // processFields declares a SPEC process object at prefix; proc gives it,
 // or nil when the event has none. detail (a sender's) adds argv,
 // argv_truncated and ancestry; a target has a cgroup instead, when known
@@ -409,7 +414,7 @@ func processFields(prefix, who string, k Kinds, proc func(*tracer.Event) *tracer
 		Uint: func(ev *tracer.Event) uint64 { return uint64(p(ev).PID) },
 	}, {
 		Name: prefix + ".tid", Type: Uint, Kinds: k, Kernel: kernel, Present: has,
-		Doc:  who + ": thread id",
+		Doc:  who + ": thread id" + tidNote[prefix],
 		Uint: func(ev *tracer.Event) uint64 { return uint64(p(ev).TID) },
 	}, {
 		Name: prefix + ".comm", Type: String, Kinds: k, Kernel: kernel, Present: has,
