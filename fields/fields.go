@@ -191,8 +191,16 @@ func (f *Field) AppendText(dst []byte, ev *tracer.Event) []byte {
 // is shared: do not modify it.
 func All() []Field { return registry }
 
-// Lookup returns the field named name (its dotted JSON path), or nil.
+// Aliases are short names for fields, in filters, templates and count
+// keys: the SPEC's `sig` for signal.num.
+var Aliases = map[string]string{"sig": "signal.num"}
+
+// Lookup returns the field named name (its dotted JSON path, or an
+// alias), or nil.
 func Lookup(name string) *Field {
+	if full, ok := Aliases[name]; ok {
+		name = full
+	}
 	if i, ok := byName[name]; ok {
 		return &registry[i]
 	}

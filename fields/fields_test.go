@@ -45,6 +45,9 @@ func TestEntriesComplete(t *testing.T) {
 			t.Errorf("Lookup(%q) does not find it", f.Name)
 		}
 	}
+	if f := Lookup("sig"); f == nil || f.Name != "signal.num" {
+		t.Errorf("Lookup(sig) = %v", f)
+	}
 	if Lookup("no.such") != nil {
 		t.Error("Lookup of an unknown name")
 	}
