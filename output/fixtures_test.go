@@ -83,8 +83,14 @@ type namedEvent struct {
 	ev   tracer.Event
 }
 
-// fixtures are representative events, built field by field as Decode
-// would fill them.
+// fixtures are representative events of every kind, built field by field
+// as Decode would fill them: the one list the JSON and table goldens, the
+// schema test and the registry's agreement test read. Each kind has at
+// least one: generate (from a process, from the kernel, re-raises),
+// deliver (to a handler, the default, SIG_IGN, an interrupted system
+// call, the kernel's own SIGKILLs), exit (with a killer, from the kernel,
+// through a re-raise, and with none seen), pending (every reason) and
+// lost.
 func fixtures() []namedEvent {
 	at := func(ms int) time.Time { return baseTime.Add(time.Duration(ms) * time.Millisecond) }
 	daemon := tracer.Process{PID: 3003, TID: 3003, UID: 998, HasUID: true, Comm: comm("logdeviced")}
@@ -325,5 +331,58 @@ func fixtures() []namedEvent {
 		Time: at(29), Type: tracer.TypeExit, Sig: 15, Target: named, Scope: tracer.ScopeProcess,
 		DefaultAction: signals.Terminate, ExitSignal: 15, KillerKnown: true, Sender: kill,
 	})
-	return out
+
+	add("deliver to a handler, read() interrupted: EINTR", tracer.Event{
+		Time: at(32), Type: tracer.TypeDeliver, Sig: 10, Code: 0, Target: daemon, Scope: tracer.ScopeThread,
+		Disposition: tracer.DispHandler, Handler: 0x55d0c0de1234, SAFlags: 0x04000004,
+		DefaultAction: signals.Terminate, HasSyscall: true, SyscallNr: 0, SyscallOutcome: tracer.OutcomeEINTR,
+		HasLatency: true, LatencyNs: 41_250,
+	})
+	add("deliver to SA_RESTART handler, read() restarts", tracer.Event{
+		Time: at(33), Type: tracer.TypeDeliver, Sig: 10, Code: -1, Target: daemon, Scope: tracer.ScopeThread,
+		Disposition: tracer.DispHandler, Handler: 0x55d0c0de1234, SAFlags: 0x14000004,
+		DefaultAction: signals.Terminate, HasSyscall: true, SyscallNr: 0, SyscallOutcome: tracer.OutcomeRestart,
+		HasLatency: true, LatencyNs: 2_500_000,
+	})
+	add("deliver to SIG_IGN", tracer.Event{
+		Time: at(34), Type: tracer.TypeDeliver, Sig: 13, Code: 0, Target: daemon, Scope: tracer.ScopeThread,
+		Disposition: tracer.DispIgnore, Handler: 1, DefaultAction: signals.Terminate,
+	})
+	add("exit, killer not seen, core dumped", tracer.Event{
+		Time: at(35), Type: tracer.TypeExit, Sig: 11, Target: crashy, Scope: tracer.ScopeProcess,
+		ExitSignal: 11, CoreDumped: true,
+	})
+	add("pending at a stopped process", tracer.Event{
+		Time: at(36), Type: tracer.TypePending, Sig: 10, Target: daemon, Scope: tracer.ScopeProcess,
+		PendingNs: 3_000_000_000, PendingReason: tracer.PendingStopped,
+	})
+	add("pending at a traced thread", tracer.Event{
+		Time: at(37), Type: tracer.TypePending, Sig: 15, Target: thread, Scope: tracer.ScopeThread,
+		PendingNs: 750_000_000, PendingReason: tracer.PendingTraced,
+	})
+	add("pending, reason unknown", tracer.Event{
+		Time: at(38), Type: tracer.TypePending, Sig: 1, Target: daemon, Scope: tracer.ScopeProcess,
+		PendingNs: 1_000_000_000, PendingReason: tracer.PendingUnknown,
+	})
+	add("sigqueue with an unnamed code", tracer.Event{
+		Time: at(39), Type: tracer.TypeGenerate, Sig: 10, Code: -42, Sender: kill, Target: daemon, Scope: tracer.ScopeProcess,
+		Disposition: tracer.DispHandler, Handler: 0x55d0c0de1234, DefaultAction: signals.Terminate,
+		Verdict: tracer.Verdict{Kind: tracer.VerdictHandled},
+	})
+
+	cutNamed := deep
+	cutNamed.TID, cutNamed.ThreadComm = 6102, comm("worker-1")
+	add("exit, killed by a named thread whose argv was cut", tracer.Event{
+		Time: at(40), Type: tracer.TypeExit, Sig: 15, Code: -6, Target: daemon, Scope: tracer.ScopeThread,
+		DefaultAction: signals.Terminate, ExitSignal: 15, KillerKnown: true, Sender: cutNamed, ArgvTruncated: true,
+	})
+	add("re-raise of a signal from a named thread whose argv was cut", tracer.Event{
+		Time: at(41), Type: tracer.TypeGenerate, Sig: 2, Code: signals.SITKill, Sender: goapp, Target: goapp,
+		Scope: tracer.ScopeThread, DefaultAction: signals.Terminate,
+		Verdict:   tracer.Verdict{Kind: tracer.VerdictFatal, Fatal: true, Unprepared: true},
+		ReraiseOf: &tracer.Original{Time: at(40), Code: signals.SIUser, Sender: cutNamed, ArgvTruncated: true, Disposition: tracer.DispHandler, Handler: 0x46e1a0},
+	})
+
+	// The re-raises (reraise_test.go), after the rest.
+	return append(out, reraiseFixtures()...)
 }

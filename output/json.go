@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/sigtrace/sigtrace/fields"
 	"github.com/sigtrace/sigtrace/signals"
 	"github.com/sigtrace/sigtrace/syscalls"
 	"github.com/sigtrace/sigtrace/tracer"
@@ -19,7 +20,7 @@ var syscallName = syscalls.Name
 
 // TimeLayout is RFC 3339 with a fixed nanosecond fraction, so lines of a
 // recording sort and align.
-const TimeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+const TimeLayout = fields.TimeLayout
 
 // AppendJSON appends ev as one JSON object and a newline. It keeps no
 // state between calls; a JSON renderer from NewJSON makes the same bytes

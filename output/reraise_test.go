@@ -11,7 +11,7 @@ import (
 	"github.com/sigtrace/sigtrace/tracer"
 )
 
-// reraiseFixtures: the Go daemon of the seed incident (pkill -HUP from a
+// reraiseFixtures, part of fixtures() and its goldens: the Go daemon of the seed incident (pkill -HUP from a
 // cron job, caught by the runtime and re-raised twice with tgkill, first
 // through its handler, then at SIG_DFL), its death, a kernel SIGALRM
 // re-raised by a C program, and a death that was no re-raise.
@@ -83,15 +83,6 @@ func reraiseFixtures() []namedEvent {
 		Disposition: tracer.DispDefault, DefaultAction: signals.Terminate, KillerKnown: true,
 	})
 	return out
-}
-
-func TestReraiseGolden(t *testing.T) {
-	var js []byte
-	for _, f := range reraiseFixtures() {
-		js = AppendJSON(js, &f.ev)
-	}
-	golden(t, "reraise.json.golden", js)
-	golden(t, "reraise.table.golden", renderTable(false, reraiseFixtures()))
 }
 
 // The JSON says what the Event says: reraise_of with the original's
