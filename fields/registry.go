@@ -42,6 +42,11 @@ func buildRegistry() []Field {
 		Doc:  "events the kernel could not hand over (ring buffer full) since the previous lost record",
 		Uint: func(ev *tracer.Event) uint64 { return ev.Lost },
 	}, Field{
+		Name: "shed", Type: Uint, Kinds: kLost,
+		Doc:     "of count, the records dropped while the ring was into the room it keeps for deaths (fatal signals, their delivery, exits); absent when none",
+		Present: func(ev *tracer.Event) bool { return ev.Shed > 0 },
+		Uint:    func(ev *tracer.Event) uint64 { return ev.Shed },
+	}, Field{
 		Name: "signal.num", Type: Int, Kinds: kSignal, Kernel: true,
 		Doc: "the signal's number (`sig` in filters); an exit's is the signal the process died of, not the kernel's internal SIGKILL",
 		Int: func(ev *tracer.Event) int64 { return int64(ev.Sig) },

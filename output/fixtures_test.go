@@ -216,6 +216,7 @@ func fixtures() []namedEvent {
 		DefaultAction: signals.Terminate, GroupExit: true, ExitSignal: 11, CoreDumped: true,
 	})
 	add("lost", tracer.Event{Time: at(17), Type: tracer.TypeLost, Lost: 42})
+	add("lost, mostly shed to keep room for deaths", tracer.Event{Time: at(17), Type: tracer.TypeLost, Lost: 42, Shed: 40})
 
 	ev = gen(18, 20, 0, bash, daemon)
 	ev.Blocked = true

@@ -76,6 +76,7 @@ func TestTableContent(t *testing.T) {
 		"deliver, group dying of SIGHUP":                  {"SIGKILL", "dying of SIGHUP"},
 		"deliver, group dying of SIGSEGV, core dumped":    {"dying of SIGSEGV (core dumped)"},
 		"lost": {"LOST 42 events"},
+		"lost, mostly shed to keep room for deaths":                    {"LOST 42 events: the ring buffer was full (40 of them shed to keep room for deaths)"},
 		"SIGHUP to a Go program without signal.Notify":                 {"goapp[8100]", "FATAL unprepared: Go program without signal.Notify(SIGHUP): the runtime re-raises it to die"},
 		"SIGUSR1 to a Go program, mask unreadable":                     {"handled, but a Go program that did not call signal.Notify(SIGUSR1): the runtime drops it (notify mask unreadable)"},
 		"deliver to a thread with a name of its own":                   {`logdeviced[3003/3010 "rs:main Q:Reg"]`, "handler"},
