@@ -153,3 +153,49 @@ func TestStopWithSlowReaderKeepsLinesWhole(t *testing.T) {
 	}
 	t.Logf("%d signals sent, %d lines (%d bytes) read; stderr: %s", nsent, len(lines), len(out), errText())
 }
+
+// TestWriteErrorExitsNonZero: a write that fails for another reason than
+// a closed pipe (here ENOSPC, from /dev/full) ends sigtrace with one line
+// naming it and a non-zero status.
+func TestWriteErrorExitsNonZero(t *testing.T) {
+	requireRoot(t)
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer full.Close()
+	cmd := exec.Command(self(t), "trace", "-o", "json", "-s", "USR2", "--no-deliver", "--comm", selfComm(t))
+	cmd.Env = append(os.Environ(), "SIGTRACE_AS_MAIN=1")
+	cmd.Stdout = full
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	// Each SIGUSR2 is a row to write, once the probes are attached; the
+	// first write fails.
+	deadline := time.After(timeout())
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+loop:
+	for {
+		select {
+		case <-exited:
+			break loop
+		case <-tick.C:
+			_ = syscall.Kill(cmd.Process.Pid, syscall.SIGUSR2)
+		case <-deadline:
+			t.Fatalf("sigtrace kept running with its writes failing")
+		}
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 2 {
+		t.Errorf("exit status %d, want 2", code)
+	}
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "sigtrace: ") || !strings.Contains(last, "no space left on device") {
+		t.Errorf("stderr does not end with the write error: %q", stderr.String())
+	}
+}
