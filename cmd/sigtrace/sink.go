@@ -156,11 +156,13 @@ func (s *sink) unwritten() (lines, bytes int64) {
 // wholeLines returns the length of the first write for p, which holds
 // whole lines: the longest run of whole lines that is at most max bytes,
 // or, when the first line alone is longer than max, that line. Such a line
-// (no row is near 4096 bytes today) is written alone, in one write of its
-// own: beyond PIPE_BUF the kernel may write part of it and block for the
-// rest, so an exit at that point can end the stream inside it, but never
-// inside any other line, since every write before it and after it holds
-// whole lines within PIPE_BUF.
+// is rare (rows are about 600 bytes; an EXIT row with two senders' argv full
+// of bytes JSON escapes, or a long cgroup path, can pass 4096) and is
+// written alone, in one write of its own: beyond PIPE_BUF the kernel may
+// write part of it and block for the rest, so an exit at that point can end
+// the stream inside it; joined to other lines it would put them at that
+// risk too, and cut into pieces it would be at the same risk, in more
+// writes. Every other write holds whole lines within PIPE_BUF.
 func wholeLines(p []byte, max int) int {
 	if len(p) <= max {
 		return len(p)
