@@ -16,11 +16,14 @@ build:
 run: build
 	$(SUDO) ./$(BIN) trace $(ARGS)
 
-# Every test: unit tests, then the privileged integration tests that load the
-# real BPF programs (as root; with CI=true none of them may skip), and a check
-# that the committed BPF objects match their C sources when clang is present.
+# Every test: go vet and staticcheck (a tool in go.mod: `go tool` fetches and
+# builds the pinned version, nothing else to install), unit tests, then the
+# privileged integration tests that load the real BPF programs (as root; with
+# CI=true none of them may skip), and a check that the committed BPF objects
+# match their C sources when clang is present.
 test: check-generated
 	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
 	$(SUDO) env "PATH=$$PATH" CI="$(CI)" $(GO) test -count=1 ./...
 
 # Rebuilds the committed BPF objects and their Go bindings (needs clang-19).

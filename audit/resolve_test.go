@@ -15,20 +15,19 @@ import (
 // fakeProcess is one process of a fake /proc tree: the files the audit
 // reads, in the kernel's formats.
 type fakeProcess struct {
-	pid, ppid   int
-	comm        string
-	argv        []string
-	uid         int
-	state       byte
-	caught      []int
-	ignored     []int
-	threadsBlk  [][]int // SigBlk of each thread; nil: one thread blocking nothing
-	unit        string  // systemd unit: the cgroup is /system.slice/<unit>
-	nsInit      bool
-	kthread     bool
-	start       uint64
-	statusGone  bool // the process exited between readdir and read
-	commOverlay string
+	pid, ppid  int
+	comm       string
+	argv       []string
+	uid        int
+	state      byte
+	caught     []int
+	ignored    []int
+	threadsBlk [][]int // SigBlk of each thread; nil: one thread blocking nothing
+	unit       string  // systemd unit: the cgroup is /system.slice/<unit>
+	nsInit     bool
+	kthread    bool
+	start      uint64
+	statusGone bool // the process exited between readdir and read
 }
 
 func maskOf(sigs []int) signals.Set {

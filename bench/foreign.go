@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -91,6 +90,3 @@ func waitNoForeign(ctx context.Context, cfg *Config, max time.Duration) []string
 		sleepCtx(ctx, 200*time.Millisecond)
 	}
 }
-
-// errContaminated marks a run during which another tracer was loaded.
-var errContaminated = errors.New("other tracing BPF programs were loaded")

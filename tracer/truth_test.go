@@ -187,15 +187,18 @@ func helperMemhog() int {
 	ready()
 	var b [1]byte
 	_, _ = os.Stdin.Read(b[:])
-	var keep [][]byte
 	for {
 		m := make([]byte, 16<<20)
 		for i := 0; i < len(m); i += 4096 {
 			m[i] = 1
 		}
-		keep = append(keep, m)
+		memhogKeep = append(memhogKeep, m)
 	}
 }
+
+// memhogKeep holds helperMemhog's allocations, so that none of them can be
+// collected.
+var memhogKeep [][]byte
 
 func TestProcessNamesNotThreads(t *testing.T) {
 	t.Run("exit of a process whose last thread has another name", func(t *testing.T) {

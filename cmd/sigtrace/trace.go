@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -106,9 +107,10 @@ func runTrace(parent context.Context, f *traceFlags, debug bool) error {
 		return err
 	}
 	defer tr.Close()
+	var lost lostCount
 	finished := make(chan struct{})
 	defer close(finished)
-	go stopWatchdog(ctx, finished)
+	go stopWatchdog(ctx, finished, out, &lost)
 
 	fmt.Fprintln(os.Stderr, readyLine)
 	if f.readyFile != "" {
@@ -120,7 +122,6 @@ func runTrace(parent context.Context, f *traceFlags, debug bool) error {
 		return quietOnClosedStdout(err)
 	}
 
-	var lost, shed int
 	var counter *signalCounter
 	if f.count > 0 {
 		counter = newSignalCounter(f.count, f)
@@ -129,8 +130,7 @@ func runTrace(parent context.Context, f *traceFlags, debug bool) error {
 	errEnough := errors.New("enough events")
 	runErr := tr.Run(ctx, func(ev *tracer.Event) error {
 		if ev.Type == tracer.TypeLost {
-			lost += int(ev.Lost)
-			shed += int(ev.Shed)
+			lost.add(ev)
 			return out.write(ev) // lost events are never filtered out
 		}
 		if !f.match(ev) {
@@ -157,13 +157,7 @@ func runTrace(parent context.Context, f *traceFlags, debug bool) error {
 		grace.Stop()
 	}
 	flushErr := out.flush()
-	if lost > 0 {
-		why := "the ring buffer was full"
-		if shed > 0 {
-			why = fmt.Sprintf("the ring buffer was full; %d of them were shed to keep room for the records of processes dying", shed)
-		}
-		fmt.Fprintf(os.Stderr, "sigtrace: %d events lost: %s (try --ring-size or narrower filters)\n", lost, why)
-	}
+	lost.report()
 	if runErr != nil && !errors.Is(runErr, errEnough) {
 		return quietOnClosedStdout(runErr)
 	}
@@ -174,12 +168,23 @@ func runTrace(parent context.Context, f *traceFlags, debug bool) error {
 // for output to drain.
 const stopGrace = 2 * time.Second
 
+// exitOutputLost is the exit status when the watchdog gives up on output
+// that could not be written: 2, as for every other failure (a write error
+// too ends with run's 2); 1 is a finding (audit: at risk, doctor: a check
+// failed), not a failure.
+const exitOutputLost = 2
+
 // stopWatchdog ends the process when a stop was requested but the output
 // cannot drain (a reader that stopped reading: `sigtrace trace | less`, a
 // stalled pipe). A write blocked in the kernel would otherwise keep sigtrace
 // from ever seeing the stop. The BPF links are file descriptors, so the
 // kernel detaches the programs as the process exits.
-func stopWatchdog(ctx context.Context, finished <-chan struct{}) {
+//
+// Exiting while a write is blocked does not cut a line: the sink writes a
+// pipe in whole lines of at most PIPE_BUF bytes, which the kernel writes all
+// at once or not at all. It says how much was not written, and the exit
+// status says output was lost.
+func stopWatchdog(ctx context.Context, finished <-chan struct{}, out *sink, lost *lostCount) {
 	select {
 	case <-finished:
 		return
@@ -188,9 +193,37 @@ func stopWatchdog(ctx context.Context, finished <-chan struct{}) {
 	select {
 	case <-finished:
 	case <-time.After(stopGrace):
-		fmt.Fprintln(os.Stderr, "sigtrace: output is blocked (nobody reads it); stopping without flushing it")
-		os.Exit(0)
+		if lines, bytes := out.unwritten(); lines > 0 {
+			fmt.Fprintf(os.Stderr, "sigtrace: output is blocked (nobody reads it): stopped after %v with %d lines (%d bytes) not written\n", stopGrace, lines, bytes)
+		} else {
+			fmt.Fprintf(os.Stderr, "sigtrace: could not stop within %v: stopped without the events still in the ring buffer\n", stopGrace)
+		}
+		lost.report()
+		os.Exit(exitOutputLost)
 	}
+}
+
+// lostCount totals the lost records, and of them those shed to keep the
+// ring's room for deaths, for the line at exit. The watchdog reads it
+// from another goroutine.
+type lostCount struct{ lost, shed atomic.Int64 }
+
+func (l *lostCount) add(ev *tracer.Event) {
+	l.lost.Add(int64(ev.Lost))
+	l.shed.Add(int64(ev.Shed))
+}
+
+// report gives the total of lost events, if any, on stderr at exit.
+func (l *lostCount) report() {
+	lost, shed := l.lost.Load(), l.shed.Load()
+	if lost == 0 {
+		return
+	}
+	why := "the ring buffer was full"
+	if shed > 0 {
+		why = fmt.Sprintf("the ring buffer was full; %d of them were shed to keep room for the records of processes dying", shed)
+	}
+	fmt.Fprintf(os.Stderr, "sigtrace: %d events lost: %s (try --ring-size or narrower filters)\n", lost, why)
 }
 
 // quietOnClosedStdout turns "stdout was closed" (sigtrace trace | head -1)

@@ -79,6 +79,7 @@ func SelfWithSymbols(dir string) (string, error) {
 	}
 	gobin, err := exec.LookPath("go")
 	if err != nil {
+		//lint:ignore SA1019 only when go is not on PATH: a test binary runs where it was built, so the build's GOROOT is the one at hand
 		gobin = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
 	out := filepath.Join(dir, filepath.Base(self)+".symbols")
