@@ -51,6 +51,13 @@ own when it has one (thread_comm); --comm matches either. The SIGKILLs the
 kernel gives a process's other threads when it calls exit_group() or execs
 are left out of the table unless --thread-kills (JSON kill_cause).
 
+When output falls behind (a slow pipe) and the ring buffer fills, the
+ring keeps an eighth of its room for the records of deaths (a signal that
+kills now, its delivery, the exit) and sheds the others first, so no
+flood of ignored or handled signals from any user can hide a kill. What
+is dropped is always counted: LOST rows (JSON "lost" records, whose
+"shed" says how many were shed for that room) and a total on stderr.
+
 --count N counts signals, not rows: after the Nth signal sent, no further
 one is shown, but the rows that tell what became of the counted ones (their
 delivery, the death they caused) still are, for up to ` + countGrace.String() + `.`,
