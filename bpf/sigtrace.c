@@ -469,6 +469,17 @@ static __always_inline __u32 current_uid(bool trusted, struct task_struct *cur)
  * through bpf_probe_read_kernel() otherwise. */
 #define RD(trusted, p, ...) ((trusted) ? (p)->__VA_ARGS__ : BPF_CORE_READ(p, __VA_ARGS__))
 
+/* A task's cgroup in the default hierarchy (cgroup v2, also on a hybrid
+ * host where v1 has the controllers): task->cgroups->dfl_cgrp->kn->id,
+ * the id bpf_get_current_cgroup_id() gives for current
+ * (kernel/bpf/helpers.c), which userspace finds as an inode number. */
+static __always_inline __u64 task_cgroup(bool trusted, struct task_struct *t)
+{
+	if (trusted)
+		return t->cgroups->dfl_cgrp->kn->id;
+	return BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
+}
+
 /* The disposition the receiver has now: task->sighand->action[sig-1]. The
  * array is indexed with a runtime value, which direct BTF access does not
  * allow, so the pair is read with one helper call; the element size is
@@ -792,6 +803,8 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 	e->send_nr = 0;
 	e->send_arg = 0;
 	e->cgroup_id = 0;
+	e->sender_cgroup = task_cgroup(trusted, cur);
+	e->target_cgroup = task_cgroup(true, task);
 	e->pgid = 0;
 	e->_reserved = 0;
 	if (filter_comms) {
@@ -1040,6 +1053,8 @@ int BPF_PROG(on_deliver, int sig, struct kernel_siginfo *info, struct k_sigactio
 	e->send_nr = 0;
 	e->send_arg = 0;
 	e->cgroup_id = 0;
+	e->sender_cgroup = 0;
+	e->target_cgroup = task_cgroup(trusted, cur);
 	e->pgid = 0;
 	e->_reserved = 0;
 	read_interrupted_syscall(trusted, cur, e, &flags);
@@ -1142,6 +1157,8 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	e->send_nr = 0;
 	e->send_arg = 0;
 	e->cgroup_id = 0;
+	e->sender_cgroup = 0;
+	e->target_cgroup = task_cgroup(true, p);
 	e->pgid = 0;
 	e->_reserved = 0;
 	e->handler = 0;

@@ -81,6 +81,11 @@ struct event {
 	__s32 send_nr;   /* generate with F_SEND_SYSCALL: the sender's system call */
 	__s64 send_arg;  /* and its first argument (kill: pid, 0 or -pgid or -1) */
 	__u64 cgroup_id; /* generate with F_KK_OOM: the victim's memory cgroup id */
+	/* Sender's and target's cgroup in the default (v2) hierarchy: its
+	 * kernfs id, which is the directory's inode number; 0 when unknown
+	 * (deliver and exit have no sender). */
+	__u64 sender_cgroup;
+	__u64 target_cgroup;
 	__u32 pgid;      /* generate with F_SEND_SYSCALL: the sender's process group */
 	__u32 _reserved;
 	/* Process names (the group leader's comm) and the thread's own: a

@@ -107,7 +107,7 @@ func full() tracer.Event {
 	return tracer.Event{
 		Time: time.Unix(1, 2), Type: tracer.TypeGenerate, Sig: 1, Code: 0,
 		Sender: sender, ArgvTruncated: true,
-		Target:      tracer.Process{PID: 20, TID: 20, HasUID: true, UID: 33, Comm: comm("goapp"), Cgroup: "/a.slice"},
+		Target:      tracer.Process{PID: 20, TID: 20, HasUID: true, UID: 33, Comm: comm("goapp"), Cgroup: tracer.ParseCgroupPath("/a.slice")},
 		Disposition: tracer.DispHandler, Handler: 0x1234, SAFlags: 0x14000004, Blocked: true, Traced: true,
 		Verdict:        tracer.Verdict{Kind: tracer.VerdictBlocked, WhenUnblocked: tracer.UnblockedHandler},
 		Go:             tracer.GoRuntime{Met: true, Action: goruntime.Exit},

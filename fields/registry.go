@@ -3,6 +3,7 @@ package fields
 import (
 	"bytes"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sigtrace/sigtrace/goruntime"
@@ -391,6 +392,19 @@ func senderFields(prefix, who string, k Kinds, kernel bool, has func(*tracer.Eve
 			return append(dst, ev.KernelReason...)
 		},
 	}}
+	if !strings.HasPrefix(prefix, "reraise_of") { // a re-raise passes no OOM kill on
+		fs = append(fs, Field{
+			Name: prefix + ".memory_cgroup", Type: String, Kinds: k,
+			Doc:     who + " is the OOM killer: the memory cgroup that ran out (the target's own or an ancestor's), when it could be resolved",
+			Present: func(ev *tracer.Event) bool { return has(ev) && isKernel(ev) && orig(ev) == nil && ev.MemCgroup != "" },
+			Str: func(dst []byte, ev *tracer.Event) []byte {
+				if !has(ev) || orig(ev) != nil {
+					return dst
+				}
+				return append(dst, ev.MemCgroup...)
+			},
+		})
+	}
 	return append(fs, processFields(prefix, who, k, proc, truncated, true, kernel)...)
 }
 
@@ -403,8 +417,7 @@ var tidNote = map[string]string{
 
 // processFields declares a SPEC process object at prefix; proc gives it,
 // or nil when the event has none. detail (a sender's) adds argv,
-// argv_truncated and ancestry; a target has a cgroup instead, when known
-// (the decoder gives a sender none).
+// argv_truncated and ancestry.
 func processFields(prefix, who string, k Kinds, proc func(*tracer.Event) *tracer.Process, truncated func(*tracer.Event) bool, detail, kernel bool) []Field {
 	p := func(ev *tracer.Event) *tracer.Process {
 		if q := proc(ev); q != nil {
@@ -438,13 +451,24 @@ func processFields(prefix, who string, k Kinds, proc func(*tracer.Event) *tracer
 		Present: func(ev *tracer.Event) bool { q := proc(ev); return q != nil && q.HasUID },
 		Uint:    func(ev *tracer.Event) uint64 { return uint64(p(ev).UID) },
 	}}
+	fs = append(fs, Field{
+		Name: prefix + ".cgroup", Type: String, Kinds: k,
+		Doc:     who + ": its cgroup's path in the cgroup v2 hierarchy, when it could be resolved",
+		Present: func(ev *tracer.Event) bool { q := proc(ev); return q != nil && q.Cg().Path != "" },
+		Str:     func(dst []byte, ev *tracer.Event) []byte { return append(dst, p(ev).Cg().Path...) },
+	}, Field{
+		Name: prefix + ".unit", Type: String, Kinds: k,
+		Doc:     who + ": the systemd unit its cgroup belongs to (the innermost: nginx.service, session-2.scope)",
+		Present: func(ev *tracer.Event) bool { q := proc(ev); return q != nil && q.Cg().Unit != "" },
+		Str:     func(dst []byte, ev *tracer.Event) []byte { return append(dst, p(ev).Cg().Unit...) },
+	}, Field{
+		Name: prefix + ".container", Type: String, Kinds: k,
+		Doc:     who + ": the container id its cgroup names (docker, containerd, CRI-O, podman, kubepods)",
+		Present: func(ev *tracer.Event) bool { q := proc(ev); return q != nil && q.Cg().Container != "" },
+		Str:     func(dst []byte, ev *tracer.Event) []byte { return append(dst, p(ev).Cg().Container...) },
+	})
 	if !detail {
-		return append(fs, Field{
-			Name: prefix + ".cgroup", Type: String, Kinds: k,
-			Doc:     who + ": cgroup v2 path, when known (OOM kills)",
-			Present: func(ev *tracer.Event) bool { q := proc(ev); return q != nil && q.Cgroup != "" },
-			Str:     func(dst []byte, ev *tracer.Event) []byte { return append(dst, p(ev).Cgroup...) },
-		})
+		return fs
 	}
 	return append(fs, Field{
 		Name: prefix + ".argv", Type: List, Elem: String, Kinds: k,

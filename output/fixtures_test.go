@@ -276,15 +276,25 @@ func fixtures() []namedEvent {
 		DefaultAction: signals.Terminate, GroupExit: true, ExitSignal: 11, KillCause: tracer.KillCoredump,
 	})
 
-	hog := tracer.Process{PID: 7100, TID: 7100, UID: 0, HasUID: true, Comm: comm("memhog"), Cgroup: "/system.slice/batch.service"}
+	hog := tracer.Process{PID: 7100, TID: 7100, UID: 0, HasUID: true, Comm: comm("memhog"),
+		CgroupID: 4242, Cgroup: tracer.ParseCgroupPath("/system.slice/batch.service")}
 	ev = gen(22, 9, 0x80, tracer.Process{}, hog)
 	ev.KernelSender, ev.KernelReason = true, "OOM killer"
+	ev.MemCgroup = "/system.slice"
 	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictFatal, Fatal: true}
 	add("OOM kill in a memory cgroup", ev)
 	add("exit of the OOM victim", tracer.Event{
 		Time: at(23), Type: tracer.TypeExit, Sig: 9, Code: 0x80, Target: hog, Scope: tracer.ScopeProcess,
 		DefaultAction: signals.Terminate, ExitSignal: 9, KillerKnown: true, KernelSender: true, KernelReason: "OOM killer",
+		MemCgroup: "/system.slice",
 	})
+	containerd := tracer.Process{PID: 7300, TID: 7300, UID: 0, HasUID: true, Comm: comm("runc:[2:INIT]"), CgroupID: 5151,
+		Cgroup: tracer.ParseCgroupPath("/system.slice/docker-c819e38022b26c6e7656eb648a7019731095693aa0906a9289eab5a3d219df58.scope")}
+	web := tracer.Process{PID: 7400, TID: 7400, UID: 33, HasUID: true, Comm: comm("nginx"), CgroupID: 6161,
+		Cgroup: tracer.ParseCgroupPath("/system.slice/nginx.service")}
+	ev = gen(23, 15, 0, containerd, web)
+	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictFatal, Fatal: true, Unprepared: true}
+	add("SIGTERM from a container to a systemd unit", ev)
 
 	ev = gen(24, 9, 0x80, tracer.Process{}, crashy)
 	ev.KernelSender, ev.KernelReason = true, "CPU time hard limit reached (RLIMIT_CPU)"
@@ -373,6 +383,8 @@ func fixtures() []namedEvent {
 
 	cutNamed := deep
 	cutNamed.TID, cutNamed.ThreadComm = 6102, comm("worker-1")
+	cutNamed.CgroupID, cutNamed.Cgroup = 7171, tracer.ParseCgroupPath("/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1f2e3d4c_5b6a_7980_a1b2_c3d4e5f60718.slice/cri-containerd-3dd15efbff4406c10bdd4d3a5bdf9a0ef3e28e8598cad6250d8fbb589c059af5.scope")
+	goapp.CgroupID, goapp.Cgroup = 8181, tracer.ParseCgroupPath("/kubepods/besteffort/pod1f2e3d4c-5b6a-7980-a1b2-c3d4e5f60718/8f9081d15c116dc2d920110b65698e971053f5d26db951b5d2005587d055f4d9")
 	add("exit, killed by a named thread whose argv was cut", tracer.Event{
 		Time: at(40), Type: tracer.TypeExit, Sig: 15, Code: -6, Target: daemon, Scope: tracer.ScopeThread,
 		DefaultAction: signals.Terminate, ExitSignal: 15, KillerKnown: true, Sender: cutNamed, ArgvTruncated: true,

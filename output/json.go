@@ -186,15 +186,20 @@ func appendJSON(b []byte, ev *tracer.Event, st *jsonState) []byte {
 // or the kernel with its reason. Its detail (argv, ancestry) comes from
 // st's cache when the event names it.
 func appendSender(b []byte, ev *tracer.Event, st *jsonState) []byte {
-	return appendSenderOf(b, ev.KernelSender, ev.KernelReason, &ev.Sender, ev.DetailID, ev.ArgvTruncated, st)
+	return appendSenderOf(b, ev.KernelSender, ev.KernelReason, ev.MemCgroup, &ev.Sender, ev.DetailID, ev.ArgvTruncated, st)
 }
 
 // appendSenderOf writes a sender given by its parts (an event's, or the
 // original of a re-raise).
-func appendSenderOf(b []byte, kernel bool, reason string, p *tracer.Process, detailID uint64, argvTruncated bool, st *jsonState) []byte {
+// memcg: the memory cgroup an OOM kill names, or "".
+func appendSenderOf(b []byte, kernel bool, reason, memcg string, p *tracer.Process, detailID uint64, argvTruncated bool, st *jsonState) []byte {
 	if kernel {
 		b = append(b, `{"kernel":true,"reason":`...)
 		b = appendString(b, reason)
+		if memcg != "" {
+			b = append(b, `,"memory_cgroup":`...)
+			b = appendString(b, memcg)
+		}
 		return append(b, '}')
 	}
 	b = appendProcessHead(b, p)
@@ -210,7 +215,7 @@ func appendSenderOf(b []byte, kernel bool, reason string, p *tracer.Process, det
 // sender, code and time.
 func appendReraiseOf(b []byte, sig int, o *tracer.Original, st *jsonState) []byte {
 	b = append(b, `,"reraise_of":{"sender":`...)
-	b = appendSenderOf(b, o.KernelSender, o.KernelReason, &o.Sender, o.DetailID, o.ArgvTruncated, st)
+	b = appendSenderOf(b, o.KernelSender, o.KernelReason, "", &o.Sender, o.DetailID, o.ArgvTruncated, st)
 	b = append(b, `,"code":`...)
 	b = appendCode(b, sig, o.Code, st)
 	b = append(b, `,"time":"`...)
@@ -337,9 +342,17 @@ func appendProcessHead(b []byte, p *tracer.Process) []byte {
 		b = append(b, `,"thread_comm":`...)
 		b = appendBytesString(b, tracer.CommBytes(p.ThreadComm[:]))
 	}
-	if p.Cgroup != "" {
+	if cg := p.Cgroup; cg != nil {
 		b = append(b, `,"cgroup":`...)
-		b = appendBytesString(b, []byte(p.Cgroup))
+		b = appendString(b, cg.Path)
+		if cg.Unit != "" {
+			b = append(b, `,"unit":`...)
+			b = appendString(b, cg.Unit)
+		}
+		if cg.Container != "" {
+			b = append(b, `,"container":`...)
+			b = appendString(b, cg.Container)
+		}
 	}
 	if p.HasUID {
 		b = append(b, `,"uid":`...)

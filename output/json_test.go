@@ -145,9 +145,9 @@ func (s schema) process(obj map[string]any, p *tracer.Process) {
 	} else if _, ok := obj["thread_comm"]; ok {
 		s.errorf("thread_comm present for a thread named as its process")
 	}
-	if p.Cgroup != "" {
-		if got := s.str(obj, "cgroup"); got != p.Cgroup {
-			s.errorf("cgroup = %q, want %q", got, p.Cgroup)
+	if p.Cgroup != nil {
+		if got := s.str(obj, "cgroup"); got != p.Cgroup.Path {
+			s.errorf("cgroup = %q, want %q", got, p.Cgroup.Path)
 		}
 	} else if _, ok := obj["cgroup"]; ok {
 		s.errorf("cgroup present but not known")

@@ -167,9 +167,9 @@ func (t *Table) appendExit(b []byte, ev *tracer.Event) []byte {
 	case ev.KernelSender:
 		b = append(b, " from the kernel ("...)
 		b = append(b, ev.KernelReason...)
-		if ev.Target.Cgroup != "" {
+		if ev.MemCgroup != "" {
 			b = append(b, " in memory cgroup "...)
-			b = appendComm(b, []byte(ev.Target.Cgroup))
+			b = appendComm(b, []byte(ev.MemCgroup))
 		}
 		b = append(b, ')')
 	default:

@@ -27,8 +27,9 @@ var ErrShortRecord = errors.New("short record")
 // again every clockResync (clock.go).
 type Decoder struct {
 	clock   wallClock
-	cgroups cgroupNames
-	killer  Event // scratch for an exit record's embedded killer
+	cgroups cgroupNames // memory cgroups, for OOM kills
+	cg      cgroupTable // default-hierarchy cgroups of senders and targets
+	killer  Event       // scratch for an exit record's embedded killer
 
 	// The sender detail of the last F_DETAIL record of each CPU and
 	// sender slot (tgid % DETAIL_SLOTS), which later F_DETAIL_SAME
@@ -106,6 +107,8 @@ func (d *Decoder) decode(raw []byte, ev *Event, fromRing bool) error {
 	ev.Target = Process{PID: r.TargetPid, TID: r.TargetTid, UID: r.TargetUid, HasUID: true}
 	copyComm(&ev.Target.Comm, &r.TargetComm)
 	copyComm(&ev.Target.ThreadComm, &r.TargetThreadComm)
+	ev.Target.CgroupID = r.TargetCgroup
+	ev.Target.Cgroup = d.cg.lookup(r.TargetCgroup)
 
 	switch sigtraceEventType(r.Type) {
 	case sigtraceEventTypeEV_GENERATE:
@@ -152,7 +155,7 @@ func (d *Decoder) decode(raw []byte, ev *Event, fromRing bool) error {
 	}
 	kk := kernelKillOf(flags)
 	if kk == KernelKillOOM && r.CgroupId != 0 {
-		ev.Target.Cgroup = d.cgroups.path(r.CgroupId)
+		ev.MemCgroup = d.cgroups.path(r.CgroupId)
 	}
 
 	ev.KernelSender, ev.KernelReason = Origin(OriginInput{
@@ -167,7 +170,8 @@ func (d *Decoder) decode(raw []byte, ev *Event, fromRing bool) error {
 		KernelKill: kk,
 	})
 	if !ev.KernelSender {
-		ev.Sender = Process{PID: r.SenderPid, TID: r.SenderTid, UID: r.SenderUid, HasUID: true}
+		ev.Sender = Process{PID: r.SenderPid, TID: r.SenderTid, UID: r.SenderUid, HasUID: true,
+			CgroupID: r.SenderCgroup, Cgroup: d.cg.lookup(r.SenderCgroup)}
 		copyComm(&ev.Sender.Comm, &r.SenderComm)
 		copyComm(&ev.Sender.ThreadComm, &r.SenderThreadComm)
 		switch {
@@ -348,8 +352,6 @@ func (d *Decoder) decodeExit(raw []byte, r *sigtraceEvent, flags sigtraceEventFl
 	ev.Disposition = k.Disposition
 	ev.Handler = k.Handler
 	ev.Scope = k.Scope
-	if ev.Target.Cgroup == "" {
-		ev.Target.Cgroup = k.Target.Cgroup
-	}
+	ev.MemCgroup = k.MemCgroup
 	return nil
 }

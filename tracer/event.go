@@ -107,8 +107,22 @@ type Process struct {
 	ThreadComm [16]byte
 	Argv       []byte
 	Ancestry   []Ancestor
-	// Cgroup is the process's cgroup v2 path, when known (OOM kills).
-	Cgroup string
+	// CgroupID is the process's cgroup in the default (v2) hierarchy, as
+	// the kernel names it (0: not known); Cgroup its path and what that
+	// says (unit, container), nil when it could not be resolved. Shared,
+	// never changed: it outlives the event.
+	CgroupID uint64
+	Cgroup   *CgroupInfo
+}
+
+var noCgroup CgroupInfo
+
+// Cg is the process's cgroup information, empty when not known.
+func (p *Process) Cg() *CgroupInfo {
+	if p.Cgroup == nil {
+		return &noCgroup
+	}
+	return p.Cgroup
 }
 
 // ThreadNamed says whether the thread has a name of its own, which
@@ -244,6 +258,11 @@ type Event struct {
 	// Pending, PendingUninterruptible: where the task waits (nil
 	// otherwise). Made for this event and never changed after.
 	Wait *WaitSite
+
+	// MemCgroup: for an OOM kill, the path of the memory cgroup that ran
+	// out (the target's own or an ancestor; on a v1 host, of the memory
+	// hierarchy).
+	MemCgroup string
 
 	// Lost: records the kernel side could not hand over since the
 	// previous lost record; Shed of them were ordinary records dropped to

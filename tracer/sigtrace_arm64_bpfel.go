@@ -52,6 +52,8 @@ type sigtraceEvent struct {
 	SendNr           int32
 	SendArg          int64
 	CgroupId         uint64
+	SenderCgroup     uint64
+	TargetCgroup     uint64
 	Pgid             uint32
 	Reserved         uint32
 	SenderComm       [16]int8

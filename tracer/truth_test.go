@@ -355,8 +355,8 @@ func TestKernelKillReasons(t *testing.T) {
 			t.Fatalf("memhog ended by %v, want SIGKILL", got)
 		}
 		gen := check(t, c.pid(), from, "OOM killer")
-		if gen.Target.Cgroup != rel {
-			t.Errorf("victim's memory cgroup %q, want %q", gen.Target.Cgroup, rel)
+		if gen.MemCgroup != rel {
+			t.Errorf("victim's memory cgroup %q, want %q", gen.MemCgroup, rel)
 		}
 	})
 }
