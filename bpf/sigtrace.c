@@ -19,6 +19,7 @@ const enum event_flags unused_event_flags __attribute__((unused));
 const enum stat_index unused_stat_index __attribute__((unused));
 const enum limits unused_limits __attribute__((unused));
 const enum pid_bits unused_pid_bits __attribute__((unused));
+const enum default_spares unused_default_spares __attribute__((unused));
 
 /* Kernel-side filters, set by the loader before the program is verified so
  * the JIT drops the checks that are off. A filtered-out signal costs no
@@ -321,14 +322,10 @@ static __always_inline void output(void *rec, __u64 size, __u64 vital_uid)
 		count(STAT_SUBMITTED);
 }
 
-/* Signals whose default action kills (not in the kernel's ignore and stop
- * masks, include/linux/signal.h): SIGCHLD 17, SIGCONT 18, SIGSTOP 19,
- * SIGTSTP 20, SIGTTIN 21, SIGTTOU 22, SIGURG 23, SIGWINCH 28. */
+/* Signals whose default action kills: all but DEFAULT_SPARES. */
 static __always_inline bool kills_by_default(int sig)
 {
-	const __u64 spare = (1ULL << 16) | (1ULL << 17) | (1ULL << 18) | (1ULL << 19) | (1ULL << 20) |
-			    (1ULL << 21) | (1ULL << 22) | (1ULL << 27);
-	return !(spare & (1ULL << (sig - 1)));
+	return !((__u64)DEFAULT_SPARES & (1ULL << (sig - 1)));
 }
 
 static __always_inline bool sig_wanted(int sig)

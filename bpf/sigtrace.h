@@ -6,16 +6,26 @@
 #define SIGTRACE_H
 
 #define TASK_COMM_LEN 16
-#define MAX_ANCESTRY 8
-#define ARGV_LEN 256
 
 /* Sizes userspace mirrors (bpf2go generates Go constants from enums). */
 enum limits {
+	MAX_ANCESTRY = 8, /* sender_detail.ancestry: parents walked */
+	ARGV_LEN = 256,   /* sender_detail.argv: bytes of the command line */
 	DETAIL_SLOTS = 8, /* sender-detail slots per CPU: tgid % DETAIL_SLOTS */
 	OOM_RANGES = 3,   /* kernel text ranges of the OOM killer's kill functions */
 	KSTACK_DEPTH = 12, /* kernel frames looked at for them */
 	MAX_PIDS = 1024,  /* entries of the pid filter map */
 	MAX_COMMS = 64,   /* entries of the comm filter map */
+};
+
+/* Signals whose default action spares the process, bit sig-1: SIGCHLD
+ * 17, SIGCONT 18, SIGSTOP 19, SIGTSTP 20, SIGTTIN 21, SIGTTOU 22, SIGURG
+ * 23, SIGWINCH 28 (the kernel's SIG_KERNEL_IGNORE_MASK and
+ * SIG_KERNEL_STOP_MASK, include/linux/signal.h). Every other signal's
+ * default kills; the Go side's signals.DefaultAction is tested against
+ * this. */
+enum default_spares {
+	DEFAULT_SPARES = (1 << 16) | (1 << 17) | (1 << 18) | (1 << 19) | (1 << 20) | (1 << 21) | (1 << 22) | (1 << 27),
 };
 
 /* pid_filter values: which side of a signal the pid must be on. */

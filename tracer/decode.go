@@ -47,11 +47,15 @@ type detailSlot struct {
 	n       int
 	argvLen int
 	trunc   bool
-	anc     [8]Ancestor
-	argv    [256]byte
+	anc     [maxAncestry]Ancestor
+	argv    [argvLen]byte
 }
 
-const detailSlots = int(sigtraceLimitsDETAIL_SLOTS)
+const (
+	detailSlots = int(sigtraceLimitsDETAIL_SLOTS)
+	maxAncestry = int(sigtraceLimitsMAX_ANCESTRY)
+	argvLen     = int(sigtraceLimitsARGV_LEN)
+)
 
 func slotIndex(cpu, tgid uint32) int { return int(cpu)*detailSlots + int(tgid%uint32(detailSlots)) }
 
@@ -274,7 +278,7 @@ func kernelKillOf(flags sigtraceEventFlags) KernelKill {
 
 // fillDetail copies a sender_detail's ancestry and argv, and returns the
 // ancestry's length.
-func fillDetail(anc *[8]Ancestor, argv *[256]byte, det *sigtraceSenderDetail) int {
+func fillDetail(anc *[maxAncestry]Ancestor, argv *[argvLen]byte, det *sigtraceSenderDetail) int {
 	n := min(int(det.AncestryLen), len(det.Ancestry))
 	for i := 0; i < n; i++ {
 		anc[i].PID = det.Ancestry[i].Pid

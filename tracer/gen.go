@@ -4,5 +4,9 @@ package tracer
 
 // The Go types for the records (event, sender_detail, ...) and the flag and
 // stat enums (picked up through the globals that reference them) are
-// generated from bpf/sigtrace.h; never copy them by hand.
-//go:generate go tool bpf2go -cc clang-19 -strip llvm-strip-19 -cflags "-O2 -g -Wall -Werror" -target amd64,arm64 -type event -type sender_detail -type ancestor sigtrace ../bpf/sigtrace.c -- -I../bpf/headers -I../bpf
+// generated from bpf/sigtrace.h; never copy them by hand. The compiler and
+// strip come from BPF2GO_CC and BPF2GO_STRIP, which `make generate` sets
+// from CLANG and STRIP (clang-19 and llvm-strip-19 by default): the
+// committed objects are clang-19's, and scripts/check-generated.sh
+// rebuilds them the same way.
+//go:generate go tool bpf2go -cflags "-O2 -g -Wall -Werror" -target amd64,arm64 -type event -type sender_detail -type ancestor sigtrace ../bpf/sigtrace.c -- -I../bpf/headers -I../bpf

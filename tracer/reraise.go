@@ -78,8 +78,8 @@ type reraiseEntry struct {
 	orig      Original
 	argvLen   int
 	ancN      int
-	anc       [8]Ancestor
-	argv      [256]byte
+	anc       [maxAncestry]Ancestor
+	argv      [argvLen]byte
 }
 
 const reraiseChunk = 256

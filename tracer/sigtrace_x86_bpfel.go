@@ -19,6 +19,12 @@ type sigtraceAncestor struct {
 	Comm [16]int8
 }
 
+type sigtraceDefaultSpares uint32
+
+const (
+	sigtraceDefaultSparesDEFAULT_SPARES sigtraceDefaultSpares = 142540800
+)
+
 type sigtraceDetailSent struct {
 	_    structs.HostLayout
 	Ts   uint64
@@ -126,6 +132,8 @@ type sigtraceKillerKey struct {
 type sigtraceLimits uint32
 
 const (
+	sigtraceLimitsMAX_ANCESTRY sigtraceLimits = 8
+	sigtraceLimitsARGV_LEN     sigtraceLimits = 256
 	sigtraceLimitsDETAIL_SLOTS sigtraceLimits = 8
 	sigtraceLimitsOOM_RANGES   sigtraceLimits = 3
 	sigtraceLimitsKSTACK_DEPTH sigtraceLimits = 12
@@ -171,42 +179,43 @@ const (
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	sigtraceMapCommFilter       = "comm_filter"
-	sigtraceMapDetailSent       = "detail_sent"
-	sigtraceMapEvents           = "events"
-	sigtraceMapExitsSeen        = "exits_seen"
-	sigtraceMapKillers          = "killers"
-	sigtraceMapKstack           = "kstack"
-	sigtraceMapPidFilter        = "pid_filter"
-	sigtraceMapReaderState      = "reader_state"
-	sigtraceMapReserveUse       = "reserve_use"
-	sigtraceMapScratch          = "scratch"
-	sigtraceMapStats            = "stats"
-	sigtraceProgOnDeliver       = "on_deliver"
-	sigtraceProgOnExit          = "on_exit"
-	sigtraceProgOnGenerate      = "on_generate"
-	sigtraceVarDetailTtlNs      = "detail_ttl_ns"
-	sigtraceVarExitHasGroupDead = "exit_has_group_dead"
-	sigtraceVarFilterAnyPids    = "filter_any_pids"
-	sigtraceVarFilterComms      = "filter_comms"
-	sigtraceVarFilterSenderPids = "filter_sender_pids"
-	sigtraceVarFilterSigmask    = "filter_sigmask"
-	sigtraceVarFilterTargetPids = "filter_target_pids"
-	sigtraceVarOomText          = "oom_text"
-	sigtraceVarReservePerUid    = "reserve_per_uid"
-	sigtraceVarRingBytes        = "ring_bytes"
-	sigtraceVarRingReserve      = "ring_reserve"
-	sigtraceVarSelfTgid         = "self_tgid"
-	sigtraceVarUnusedEventFlags = "unused_event_flags"
-	sigtraceVarUnusedEventFull  = "unused_event_full"
-	sigtraceVarUnusedEventType  = "unused_event_type"
-	sigtraceVarUnusedExitRecord = "unused_exit_record"
-	sigtraceVarUnusedLimits     = "unused_limits"
-	sigtraceVarUnusedPidBits    = "unused_pid_bits"
-	sigtraceVarUnusedStatIndex  = "unused_stat_index"
-	sigtraceVarWakeupBytes      = "wakeup_bytes"
-	sigtraceVarWantDeliver      = "want_deliver"
-	sigtraceVarWantExit         = "want_exit"
+	sigtraceMapCommFilter          = "comm_filter"
+	sigtraceMapDetailSent          = "detail_sent"
+	sigtraceMapEvents              = "events"
+	sigtraceMapExitsSeen           = "exits_seen"
+	sigtraceMapKillers             = "killers"
+	sigtraceMapKstack              = "kstack"
+	sigtraceMapPidFilter           = "pid_filter"
+	sigtraceMapReaderState         = "reader_state"
+	sigtraceMapReserveUse          = "reserve_use"
+	sigtraceMapScratch             = "scratch"
+	sigtraceMapStats               = "stats"
+	sigtraceProgOnDeliver          = "on_deliver"
+	sigtraceProgOnExit             = "on_exit"
+	sigtraceProgOnGenerate         = "on_generate"
+	sigtraceVarDetailTtlNs         = "detail_ttl_ns"
+	sigtraceVarExitHasGroupDead    = "exit_has_group_dead"
+	sigtraceVarFilterAnyPids       = "filter_any_pids"
+	sigtraceVarFilterComms         = "filter_comms"
+	sigtraceVarFilterSenderPids    = "filter_sender_pids"
+	sigtraceVarFilterSigmask       = "filter_sigmask"
+	sigtraceVarFilterTargetPids    = "filter_target_pids"
+	sigtraceVarOomText             = "oom_text"
+	sigtraceVarReservePerUid       = "reserve_per_uid"
+	sigtraceVarRingBytes           = "ring_bytes"
+	sigtraceVarRingReserve         = "ring_reserve"
+	sigtraceVarSelfTgid            = "self_tgid"
+	sigtraceVarUnusedDefaultSpares = "unused_default_spares"
+	sigtraceVarUnusedEventFlags    = "unused_event_flags"
+	sigtraceVarUnusedEventFull     = "unused_event_full"
+	sigtraceVarUnusedEventType     = "unused_event_type"
+	sigtraceVarUnusedExitRecord    = "unused_exit_record"
+	sigtraceVarUnusedLimits        = "unused_limits"
+	sigtraceVarUnusedPidBits       = "unused_pid_bits"
+	sigtraceVarUnusedStatIndex     = "unused_stat_index"
+	sigtraceVarWakeupBytes         = "wakeup_bytes"
+	sigtraceVarWantDeliver         = "want_deliver"
+	sigtraceVarWantExit            = "want_exit"
 )
 
 // loadSigtrace returns the embedded CollectionSpec for sigtrace.
@@ -277,28 +286,29 @@ type sigtraceMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type sigtraceVariableSpecs struct {
-	DetailTtlNs      *ebpf.VariableSpec `ebpf:"detail_ttl_ns"`
-	ExitHasGroupDead *ebpf.VariableSpec `ebpf:"exit_has_group_dead"`
-	FilterAnyPids    *ebpf.VariableSpec `ebpf:"filter_any_pids"`
-	FilterComms      *ebpf.VariableSpec `ebpf:"filter_comms"`
-	FilterSenderPids *ebpf.VariableSpec `ebpf:"filter_sender_pids"`
-	FilterSigmask    *ebpf.VariableSpec `ebpf:"filter_sigmask"`
-	FilterTargetPids *ebpf.VariableSpec `ebpf:"filter_target_pids"`
-	OomText          *ebpf.VariableSpec `ebpf:"oom_text"`
-	ReservePerUid    *ebpf.VariableSpec `ebpf:"reserve_per_uid"`
-	RingBytes        *ebpf.VariableSpec `ebpf:"ring_bytes"`
-	RingReserve      *ebpf.VariableSpec `ebpf:"ring_reserve"`
-	SelfTgid         *ebpf.VariableSpec `ebpf:"self_tgid"`
-	UnusedEventFlags *ebpf.VariableSpec `ebpf:"unused_event_flags"`
-	UnusedEventFull  *ebpf.VariableSpec `ebpf:"unused_event_full"`
-	UnusedEventType  *ebpf.VariableSpec `ebpf:"unused_event_type"`
-	UnusedExitRecord *ebpf.VariableSpec `ebpf:"unused_exit_record"`
-	UnusedLimits     *ebpf.VariableSpec `ebpf:"unused_limits"`
-	UnusedPidBits    *ebpf.VariableSpec `ebpf:"unused_pid_bits"`
-	UnusedStatIndex  *ebpf.VariableSpec `ebpf:"unused_stat_index"`
-	WakeupBytes      *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
-	WantDeliver      *ebpf.VariableSpec `ebpf:"want_deliver"`
-	WantExit         *ebpf.VariableSpec `ebpf:"want_exit"`
+	DetailTtlNs         *ebpf.VariableSpec `ebpf:"detail_ttl_ns"`
+	ExitHasGroupDead    *ebpf.VariableSpec `ebpf:"exit_has_group_dead"`
+	FilterAnyPids       *ebpf.VariableSpec `ebpf:"filter_any_pids"`
+	FilterComms         *ebpf.VariableSpec `ebpf:"filter_comms"`
+	FilterSenderPids    *ebpf.VariableSpec `ebpf:"filter_sender_pids"`
+	FilterSigmask       *ebpf.VariableSpec `ebpf:"filter_sigmask"`
+	FilterTargetPids    *ebpf.VariableSpec `ebpf:"filter_target_pids"`
+	OomText             *ebpf.VariableSpec `ebpf:"oom_text"`
+	ReservePerUid       *ebpf.VariableSpec `ebpf:"reserve_per_uid"`
+	RingBytes           *ebpf.VariableSpec `ebpf:"ring_bytes"`
+	RingReserve         *ebpf.VariableSpec `ebpf:"ring_reserve"`
+	SelfTgid            *ebpf.VariableSpec `ebpf:"self_tgid"`
+	UnusedDefaultSpares *ebpf.VariableSpec `ebpf:"unused_default_spares"`
+	UnusedEventFlags    *ebpf.VariableSpec `ebpf:"unused_event_flags"`
+	UnusedEventFull     *ebpf.VariableSpec `ebpf:"unused_event_full"`
+	UnusedEventType     *ebpf.VariableSpec `ebpf:"unused_event_type"`
+	UnusedExitRecord    *ebpf.VariableSpec `ebpf:"unused_exit_record"`
+	UnusedLimits        *ebpf.VariableSpec `ebpf:"unused_limits"`
+	UnusedPidBits       *ebpf.VariableSpec `ebpf:"unused_pid_bits"`
+	UnusedStatIndex     *ebpf.VariableSpec `ebpf:"unused_stat_index"`
+	WakeupBytes         *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
+	WantDeliver         *ebpf.VariableSpec `ebpf:"want_deliver"`
+	WantExit            *ebpf.VariableSpec `ebpf:"want_exit"`
 }
 
 // sigtraceObjects contains all objects after they have been loaded into the kernel.
@@ -354,28 +364,29 @@ func (m *sigtraceMaps) Close() error {
 //
 // It can be passed to loadSigtraceObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sigtraceVariables struct {
-	DetailTtlNs      *ebpf.Variable `ebpf:"detail_ttl_ns"`
-	ExitHasGroupDead *ebpf.Variable `ebpf:"exit_has_group_dead"`
-	FilterAnyPids    *ebpf.Variable `ebpf:"filter_any_pids"`
-	FilterComms      *ebpf.Variable `ebpf:"filter_comms"`
-	FilterSenderPids *ebpf.Variable `ebpf:"filter_sender_pids"`
-	FilterSigmask    *ebpf.Variable `ebpf:"filter_sigmask"`
-	FilterTargetPids *ebpf.Variable `ebpf:"filter_target_pids"`
-	OomText          *ebpf.Variable `ebpf:"oom_text"`
-	ReservePerUid    *ebpf.Variable `ebpf:"reserve_per_uid"`
-	RingBytes        *ebpf.Variable `ebpf:"ring_bytes"`
-	RingReserve      *ebpf.Variable `ebpf:"ring_reserve"`
-	SelfTgid         *ebpf.Variable `ebpf:"self_tgid"`
-	UnusedEventFlags *ebpf.Variable `ebpf:"unused_event_flags"`
-	UnusedEventFull  *ebpf.Variable `ebpf:"unused_event_full"`
-	UnusedEventType  *ebpf.Variable `ebpf:"unused_event_type"`
-	UnusedExitRecord *ebpf.Variable `ebpf:"unused_exit_record"`
-	UnusedLimits     *ebpf.Variable `ebpf:"unused_limits"`
-	UnusedPidBits    *ebpf.Variable `ebpf:"unused_pid_bits"`
-	UnusedStatIndex  *ebpf.Variable `ebpf:"unused_stat_index"`
-	WakeupBytes      *ebpf.Variable `ebpf:"wakeup_bytes"`
-	WantDeliver      *ebpf.Variable `ebpf:"want_deliver"`
-	WantExit         *ebpf.Variable `ebpf:"want_exit"`
+	DetailTtlNs         *ebpf.Variable `ebpf:"detail_ttl_ns"`
+	ExitHasGroupDead    *ebpf.Variable `ebpf:"exit_has_group_dead"`
+	FilterAnyPids       *ebpf.Variable `ebpf:"filter_any_pids"`
+	FilterComms         *ebpf.Variable `ebpf:"filter_comms"`
+	FilterSenderPids    *ebpf.Variable `ebpf:"filter_sender_pids"`
+	FilterSigmask       *ebpf.Variable `ebpf:"filter_sigmask"`
+	FilterTargetPids    *ebpf.Variable `ebpf:"filter_target_pids"`
+	OomText             *ebpf.Variable `ebpf:"oom_text"`
+	ReservePerUid       *ebpf.Variable `ebpf:"reserve_per_uid"`
+	RingBytes           *ebpf.Variable `ebpf:"ring_bytes"`
+	RingReserve         *ebpf.Variable `ebpf:"ring_reserve"`
+	SelfTgid            *ebpf.Variable `ebpf:"self_tgid"`
+	UnusedDefaultSpares *ebpf.Variable `ebpf:"unused_default_spares"`
+	UnusedEventFlags    *ebpf.Variable `ebpf:"unused_event_flags"`
+	UnusedEventFull     *ebpf.Variable `ebpf:"unused_event_full"`
+	UnusedEventType     *ebpf.Variable `ebpf:"unused_event_type"`
+	UnusedExitRecord    *ebpf.Variable `ebpf:"unused_exit_record"`
+	UnusedLimits        *ebpf.Variable `ebpf:"unused_limits"`
+	UnusedPidBits       *ebpf.Variable `ebpf:"unused_pid_bits"`
+	UnusedStatIndex     *ebpf.Variable `ebpf:"unused_stat_index"`
+	WakeupBytes         *ebpf.Variable `ebpf:"wakeup_bytes"`
+	WantDeliver         *ebpf.Variable `ebpf:"want_deliver"`
+	WantExit            *ebpf.Variable `ebpf:"want_exit"`
 }
 
 // sigtracePrograms contains all programs after they have been loaded into the kernel.
