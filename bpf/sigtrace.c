@@ -20,6 +20,8 @@ const enum stat_index unused_stat_index __attribute__((unused));
 const enum limits unused_limits __attribute__((unused));
 const enum pid_bits unused_pid_bits __attribute__((unused));
 const enum default_spares unused_default_spares __attribute__((unused));
+const enum count_fields unused_count_fields __attribute__((unused));
+const struct count_key *unused_count_key __attribute__((unused));
 
 /* Kernel-side filters, set by the loader before the program is verified so
  * the JIT drops the checks that are off. A filtered-out signal costs no
@@ -47,6 +49,9 @@ const volatile __u32 self_tgid = 0;
  * sent before mark_oom_victim() and its tracepoint, so at signal_generate
  * the sending code itself, on current's kernel stack, is the evidence. */
 const volatile __u64 oom_text[OOM_RANGES * 2] = {};
+/* Counting instead of tracing: the count_fields to count generate events
+ * by, in the counts map; no record goes to the ring. 0: trace. */
+const volatile __u32 count_keys = 0;
 /* Wake a busy reader once this much is unread (see wakeup_flags). */
 const volatile __u64 wakeup_bytes = 1 << 20;
 /* Room kept in the ring for the records that say a process dies: a
@@ -160,6 +165,16 @@ struct {
 	__type(key, __u32);
 	__type(value, struct detail_sent);
 } detail_sent SEC(".maps");
+
+/* Per CPU, so that a storm on several CPUs never contends for one
+ * counter; userspace sums them. Not LRU: an evicted count would make the
+ * counts wrong, so a full map is counted (STAT_COUNT_FULL) instead. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, MAX_COUNT_KEYS);
+	__type(key, struct count_key);
+	__type(value, __u64);
+} counts SEC(".maps");
 
 #define SCRATCH_GENERATE 0
 #define SCRATCH_EXIT 1
@@ -686,6 +701,54 @@ static __always_inline void read_send_syscall(bool trusted, struct task_struct *
 	*flags |= F_SEND_SYSCALL;
 }
 
+/* Counts one generate event under the key count_keys asks for. scomm and
+ * tcomm are the NUL-padded comms when a comm filter read them, else
+ * empty. */
+static __always_inline void count_generate(bool trusted, struct task_struct *cur, struct task_struct *cur_leader,
+					   struct task_struct *task, int sig, __u32 cur_tgid, __u32 target_tgid,
+					   const char *scomm, const char *tcomm)
+{
+	struct count_key k = {};
+	if (count_keys & CK_SIG)
+		k.sig = sig;
+	if (count_keys & CK_SENDER_PID)
+		k.sender_pid = cur_tgid;
+	if (count_keys & CK_TARGET_PID)
+		k.target_pid = target_tgid;
+	if (count_keys & CK_SENDER_UID)
+		k.sender_uid = current_uid(trusted, cur);
+	if (count_keys & CK_TARGET_UID)
+		k.target_uid = task->real_cred->uid.val;
+	if (count_keys & CK_SENDER_COMM) {
+		if (filter_comms)
+			__builtin_memcpy(k.sender_comm, scomm, TASK_COMM_LEN);
+		else
+			read_comm(k.sender_comm, cur_leader->comm);
+	}
+	if (count_keys & CK_TARGET_COMM) {
+		if (filter_comms)
+			__builtin_memcpy(k.target_comm, tcomm, TASK_COMM_LEN);
+		else
+			read_comm(k.target_comm, task->group_leader->comm);
+	}
+	__u64 *n = bpf_map_lookup_elem(&counts, &k);
+	if (n) {
+		(*n)++;
+	} else {
+		__u64 one = 1;
+		if (bpf_map_update_elem(&counts, &k, &one, BPF_NOEXIST)) {
+			/* Full, or another CPU inserted it just now. */
+			n = bpf_map_lookup_elem(&counts, &k);
+			if (!n) {
+				count(STAT_COUNT_FULL);
+				return;
+			}
+			(*n)++;
+		}
+	}
+	count(STAT_COUNTED);
+}
+
 SEC("tp_btf/signal_generate")
 int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_struct *task, int group, int result)
 {
@@ -722,6 +785,14 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 	}
 	if (!wanted && !may_kill) {
 		count(STAT_FILTERED);
+		return 0;
+	}
+	if (count_keys) {
+		if (!wanted) {
+			count(STAT_FILTERED);
+			return 0;
+		}
+		count_generate(trusted, cur, cur_leader, task, sig, cur_tgid, target_tgid, scomm, tcomm);
 		return 0;
 	}
 

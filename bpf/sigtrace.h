@@ -135,6 +135,31 @@ struct exit_record {
 	struct event_full killer;
 };
 
+/* Counting in the kernel (trace --count-by with keys and a filter the
+ * kernel can decide, generate events only): which fields of count_key are
+ * set, the rest left zero. */
+enum count_fields {
+	CK_SIG = 1 << 0,
+	CK_SENDER_PID = 1 << 1,
+	CK_TARGET_PID = 1 << 2,
+	CK_SENDER_UID = 1 << 3,
+	CK_TARGET_UID = 1 << 4,
+	CK_SENDER_COMM = 1 << 5,
+	CK_TARGET_COMM = 1 << 6,
+	MAX_COUNT_KEYS = 65536, /* entries of the counts map */
+};
+
+struct count_key {
+	__s32 sig;
+	__u32 sender_pid;
+	__u32 target_pid;
+	__u32 sender_uid;
+	__u32 target_uid;
+	__u32 _pad;
+	char sender_comm[TASK_COMM_LEN]; /* the process's name (group leader) */
+	char target_comm[TASK_COMM_LEN];
+};
+
 /* Indexes of the per-CPU stats array. */
 enum stat_index {
 	STAT_SUBMITTED = 0, /* records handed to the ring buffer */
@@ -142,7 +167,9 @@ enum stat_index {
 	STAT_FILTERED = 2,  /* dropped by a kernel-side filter, never copied */
 	STAT_SHED = 3,      /* dropped to keep the ring's reserve for vital records */
 	STAT_SHED_VITAL = 4, /* vital, dropped: its uid used its share of the reserve */
-	STAT_MAX = 5,
+	STAT_COUNT_FULL = 5, /* counting: a new key found the counts map full */
+	STAT_COUNTED = 6,    /* counting: generate events counted in the map */
+	STAT_MAX = 7,
 };
 
 #endif

@@ -43,7 +43,7 @@ const (
 type cgroupTable struct {
 	root     string // the cgroup2 mount; "" when there is none
 	looked   bool
-	noHandle bool // open_by_handle_at failed: walk instead
+	noHandle bool                   // open_by_handle_at failed: walk instead
 	byID     map[uint64]*CgroupInfo // nil values: looked up, not found
 	lastWalk time.Time
 	// last: the last id looked up, which the next event most often has too.

@@ -19,6 +19,31 @@ type sigtraceAncestor struct {
 	Comm [16]int8
 }
 
+type sigtraceCountFields uint32
+
+const (
+	sigtraceCountFieldsCK_SIG         sigtraceCountFields = 1
+	sigtraceCountFieldsCK_SENDER_PID  sigtraceCountFields = 2
+	sigtraceCountFieldsCK_TARGET_PID  sigtraceCountFields = 4
+	sigtraceCountFieldsCK_SENDER_UID  sigtraceCountFields = 8
+	sigtraceCountFieldsCK_TARGET_UID  sigtraceCountFields = 16
+	sigtraceCountFieldsCK_SENDER_COMM sigtraceCountFields = 32
+	sigtraceCountFieldsCK_TARGET_COMM sigtraceCountFields = 64
+	sigtraceCountFieldsMAX_COUNT_KEYS sigtraceCountFields = 65536
+)
+
+type sigtraceCountKey struct {
+	_          structs.HostLayout
+	Sig        int32
+	SenderPid  uint32
+	TargetPid  uint32
+	SenderUid  uint32
+	TargetUid  uint32
+	Pad        uint32
+	SenderComm [16]int8
+	TargetComm [16]int8
+}
+
 type sigtraceDefaultSpares uint32
 
 const (
@@ -172,7 +197,9 @@ const (
 	sigtraceStatIndexSTAT_FILTERED   sigtraceStatIndex = 2
 	sigtraceStatIndexSTAT_SHED       sigtraceStatIndex = 3
 	sigtraceStatIndexSTAT_SHED_VITAL sigtraceStatIndex = 4
-	sigtraceStatIndexSTAT_MAX        sigtraceStatIndex = 5
+	sigtraceStatIndexSTAT_COUNT_FULL sigtraceStatIndex = 5
+	sigtraceStatIndexSTAT_COUNTED    sigtraceStatIndex = 6
+	sigtraceStatIndexSTAT_MAX        sigtraceStatIndex = 7
 )
 
 // Names of all BPF objects in the ELF.
@@ -180,6 +207,7 @@ const (
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	sigtraceMapCommFilter          = "comm_filter"
+	sigtraceMapCounts              = "counts"
 	sigtraceMapDetailSent          = "detail_sent"
 	sigtraceMapEvents              = "events"
 	sigtraceMapExitsSeen           = "exits_seen"
@@ -193,6 +221,7 @@ const (
 	sigtraceProgOnDeliver          = "on_deliver"
 	sigtraceProgOnExit             = "on_exit"
 	sigtraceProgOnGenerate         = "on_generate"
+	sigtraceVarCountKeys           = "count_keys"
 	sigtraceVarDetailTtlNs         = "detail_ttl_ns"
 	sigtraceVarExitHasGroupDead    = "exit_has_group_dead"
 	sigtraceVarFilterAnyPids       = "filter_any_pids"
@@ -205,6 +234,8 @@ const (
 	sigtraceVarRingBytes           = "ring_bytes"
 	sigtraceVarRingReserve         = "ring_reserve"
 	sigtraceVarSelfTgid            = "self_tgid"
+	sigtraceVarUnusedCountFields   = "unused_count_fields"
+	sigtraceVarUnusedCountKey      = "unused_count_key"
 	sigtraceVarUnusedDefaultSpares = "unused_default_spares"
 	sigtraceVarUnusedEventFlags    = "unused_event_flags"
 	sigtraceVarUnusedEventFull     = "unused_event_full"
@@ -270,6 +301,7 @@ type sigtraceProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type sigtraceMapSpecs struct {
 	CommFilter  *ebpf.MapSpec `ebpf:"comm_filter"`
+	Counts      *ebpf.MapSpec `ebpf:"counts"`
 	DetailSent  *ebpf.MapSpec `ebpf:"detail_sent"`
 	Events      *ebpf.MapSpec `ebpf:"events"`
 	ExitsSeen   *ebpf.MapSpec `ebpf:"exits_seen"`
@@ -286,6 +318,7 @@ type sigtraceMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type sigtraceVariableSpecs struct {
+	CountKeys           *ebpf.VariableSpec `ebpf:"count_keys"`
 	DetailTtlNs         *ebpf.VariableSpec `ebpf:"detail_ttl_ns"`
 	ExitHasGroupDead    *ebpf.VariableSpec `ebpf:"exit_has_group_dead"`
 	FilterAnyPids       *ebpf.VariableSpec `ebpf:"filter_any_pids"`
@@ -298,6 +331,8 @@ type sigtraceVariableSpecs struct {
 	RingBytes           *ebpf.VariableSpec `ebpf:"ring_bytes"`
 	RingReserve         *ebpf.VariableSpec `ebpf:"ring_reserve"`
 	SelfTgid            *ebpf.VariableSpec `ebpf:"self_tgid"`
+	UnusedCountFields   *ebpf.VariableSpec `ebpf:"unused_count_fields"`
+	UnusedCountKey      *ebpf.VariableSpec `ebpf:"unused_count_key"`
 	UnusedDefaultSpares *ebpf.VariableSpec `ebpf:"unused_default_spares"`
 	UnusedEventFlags    *ebpf.VariableSpec `ebpf:"unused_event_flags"`
 	UnusedEventFull     *ebpf.VariableSpec `ebpf:"unused_event_full"`
@@ -332,6 +367,7 @@ func (o *sigtraceObjects) Close() error {
 // It can be passed to loadSigtraceObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sigtraceMaps struct {
 	CommFilter  *ebpf.Map `ebpf:"comm_filter"`
+	Counts      *ebpf.Map `ebpf:"counts"`
 	DetailSent  *ebpf.Map `ebpf:"detail_sent"`
 	Events      *ebpf.Map `ebpf:"events"`
 	ExitsSeen   *ebpf.Map `ebpf:"exits_seen"`
@@ -347,6 +383,7 @@ type sigtraceMaps struct {
 func (m *sigtraceMaps) Close() error {
 	return _SigtraceClose(
 		m.CommFilter,
+		m.Counts,
 		m.DetailSent,
 		m.Events,
 		m.ExitsSeen,
@@ -364,6 +401,7 @@ func (m *sigtraceMaps) Close() error {
 //
 // It can be passed to loadSigtraceObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sigtraceVariables struct {
+	CountKeys           *ebpf.Variable `ebpf:"count_keys"`
 	DetailTtlNs         *ebpf.Variable `ebpf:"detail_ttl_ns"`
 	ExitHasGroupDead    *ebpf.Variable `ebpf:"exit_has_group_dead"`
 	FilterAnyPids       *ebpf.Variable `ebpf:"filter_any_pids"`
@@ -376,6 +414,8 @@ type sigtraceVariables struct {
 	RingBytes           *ebpf.Variable `ebpf:"ring_bytes"`
 	RingReserve         *ebpf.Variable `ebpf:"ring_reserve"`
 	SelfTgid            *ebpf.Variable `ebpf:"self_tgid"`
+	UnusedCountFields   *ebpf.Variable `ebpf:"unused_count_fields"`
+	UnusedCountKey      *ebpf.Variable `ebpf:"unused_count_key"`
 	UnusedDefaultSpares *ebpf.Variable `ebpf:"unused_default_spares"`
 	UnusedEventFlags    *ebpf.Variable `ebpf:"unused_event_flags"`
 	UnusedEventFull     *ebpf.Variable `ebpf:"unused_event_full"`

@@ -33,6 +33,10 @@ type Options struct {
 
 	RingSize    int // bytes, a power of two multiple of the page size; 0: DefaultRingSize
 	WakeupBytes int // wake the reader once this much is unread; 0: RingSize/8
+	// CountKeys, when set, counts generate events by these fields in a
+	// kernel map (Tracer.Counts) instead of handing them over; needs
+	// NoDeliver and NoExit.
+	CountKeys CountKeys
 	// Reserve is the ring space kept for vital records (a signal that
 	// kills now, its delivery, the exit): other records are shed once
 	// less would be left free. 0: RingSize/DefaultReserveDiv; <0: none.
@@ -81,6 +85,8 @@ type Tracer struct {
 	rr    *reraises
 	gom   *goMarker
 	sleep *sleepFlag // nil: always poll on a deadline
+	// counting: generate events are counted in the kernel (CountKeys).
+	counting bool
 }
 
 // New loads the BPF programs with the filters in opts and attaches them.
@@ -106,10 +112,17 @@ func New(opts Options) (*Tracer, error) {
 		return nil, err
 	}
 
+	if opts.CountKeys != 0 && (!opts.NoDeliver || !opts.NoExit || opts.PendingAfter > 0) {
+		return nil, fmt.Errorf("counting in the kernel covers generate events only: it needs NoDeliver and NoExit, and no PendingAfter")
+	}
+	if opts.CountKeys&^countAll != 0 {
+		return nil, fmt.Errorf("unknown count keys %#x", uint32(opts.CountKeys&^countAll))
+	}
 	if opts.PendingAfter > 0 && opts.NoDeliver {
 		return nil, fmt.Errorf("pending signals are found from deliver events: --pending-after cannot go with --no-deliver")
 	}
-	t := &Tracer{poll: opts.Poll, dec: NewDecoder(), trk: newTracker(opts.PendingAfter), rr: newReraises(), gom: newGoMarker()}
+	t := &Tracer{poll: opts.Poll, dec: NewDecoder(), trk: newTracker(opts.PendingAfter), rr: newReraises(), gom: newGoMarker(),
+		counting: opts.CountKeys != 0}
 	if t.poll <= 0 {
 		t.poll = DefaultPoll
 	}
@@ -190,6 +203,7 @@ func configure(spec *ebpf.CollectionSpec, opts *Options) error {
 		{sigtraceVarWantExit, b2u8(!opts.NoExit)},
 		{sigtraceVarExitHasGroupDead, b2u8(ExitHasGroupDead())},
 		{sigtraceVarWakeupBytes, uint64(wake)},
+		{sigtraceVarCountKeys, uint32(opts.CountKeys)},
 		{sigtraceVarRingBytes, uint64(ring)},
 		{sigtraceVarRingReserve, uint64(reserve)},
 		{sigtraceVarReservePerUid, uint64(reserve / reservePerUIDDiv)},
@@ -276,10 +290,14 @@ type Stats struct {
 	// uid had used its share of the reserve. Both are lost too.
 	Shed      uint64
 	ShedVital uint64
+	// Counting in the kernel: events counted, and those not counted
+	// because a new key found the map full (lost too).
+	Counted   uint64
+	CountFull uint64
 }
 
-// Dropped is every record the kernel side could not hand over.
-func (s Stats) Dropped() uint64 { return s.Lost + s.Shed + s.ShedVital }
+// Dropped is every event the kernel side could not hand over or count.
+func (s Stats) Dropped() uint64 { return s.Lost + s.Shed + s.ShedVital + s.CountFull }
 
 // Stats reads the per-CPU counters.
 func (t *Tracer) Stats() (Stats, error) {
@@ -290,6 +308,8 @@ func (t *Tracer) Stats() (Stats, error) {
 		sigtraceStatIndexSTAT_FILTERED:   &s.Filtered,
 		sigtraceStatIndexSTAT_SHED:       &s.Shed,
 		sigtraceStatIndexSTAT_SHED_VITAL: &s.ShedVital,
+		sigtraceStatIndexSTAT_COUNTED:    &s.Counted,
+		sigtraceStatIndexSTAT_COUNT_FULL: &s.CountFull,
 	} {
 		var per []uint64
 		if err := t.objs.Stats.Lookup(uint32(idx), &per); err != nil {
