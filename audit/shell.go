@@ -67,6 +67,8 @@ type shellScan struct {
 	known bool
 	// expansions counts word expansions, bounded by maxExpansions.
 	expansions int
+	// pr prints words as written; one for a scan and all it follows.
+	pr *wordPrinter
 }
 
 // Bounds on the work one script may cost (issue 21: nested ${a:-${a:-...}}
@@ -127,6 +129,7 @@ func newShellScan(sc *script, lineOff, depth int) *shellScan {
 		inFunc: map[string]bool{},
 		stdin:  map[*syntax.CallExpr][]Selector{},
 		stmtOf: map[*syntax.CallExpr]*syntax.Stmt{},
+		pr:     &wordPrinter{p: syntax.NewPrinter()},
 	}
 }
 
@@ -134,7 +137,7 @@ func newShellScan(sc *script, lineOff, depth int) *shellScan {
 // runs from here: it shares env and carries the chain on.
 func (s *shellScan) child(sc *script, lineOff int, via []Hop) *shellScan {
 	c := newShellScan(sc, lineOff, s.depth+1)
-	c.env = s.env
+	c.env, c.pr = s.env, s.pr
 	c.chain = via
 	return c
 }
@@ -320,13 +323,20 @@ func (s *shellScan) assign(a *syntax.Assign) {
 	}
 }
 
-// printWord renders a word as it was written.
-func printWord(w *syntax.Word) string {
-	var b bytes.Buffer
-	if err := syntax.NewPrinter().Print(&b, w); err != nil {
+// wordPrinter renders words as they were written. A syntax.Printer
+// allocates a 4 KiB buffer: made once per scan, not once per word.
+type wordPrinter struct {
+	p *syntax.Printer
+	b bytes.Buffer
+}
+
+// print renders a word as it was written.
+func (wp *wordPrinter) print(w *syntax.Word) string {
+	wp.b.Reset()
+	if err := wp.p.Print(&wp.b, w); err != nil {
 		return ""
 	}
-	return b.String()
+	return wp.b.String()
 }
 
 // word expands a word as far as possible without running anything.
@@ -338,7 +348,7 @@ func (s *shellScan) word(w *syntax.Word) value {
 		}
 		return value{}
 	}
-	text := clip(printWord(w))
+	text := clip(s.pr.print(w))
 	parts := w.Parts
 	if len(parts) == 1 {
 		if dq, ok := parts[0].(*syntax.DblQuoted); ok && len(dq.Parts) == 1 {
@@ -722,7 +732,7 @@ func (s *shellScan) nested(c *syntax.CallExpr, name string, rest []value) bool {
 			return true
 		}
 		inner := newShellScan(s.sc, s.lineOff+int(c.Pos().Line())-1, s.depth+1)
-		inner.env, inner.chain, inner.fn = s.env, s.chain, s.fn
+		inner.env, inner.chain, inner.fn, inner.pr = s.env, s.chain, s.fn, s.pr
 		inner.scan(body.lit)
 		s.senders = append(s.senders, inner.senders...)
 		s.warns = append(s.warns, inner.warns...)
