@@ -91,7 +91,17 @@ type Report struct {
 	// their configuration line had more than maxFindingsPerLine; a
 	// warning names each such line.
 	Omitted map[string]int
+	// Stopped is set when the audit passed a bound on the work of the
+	// whole audit (budget.go): it is the one warning that says where it
+	// stopped and which bound. What was not reached is not listed, so
+	// the audit cannot say that nothing would be killed.
+	Stopped *Warning
+	work    work // what it spent of that budget
 }
+
+// Incomplete reports whether the audit stopped at a bound before it read
+// everything (Stopped).
+func (r *Report) Incomplete() bool { return r.Stopped != nil }
 
 // Fatal reports whether any configured sender would kill its target.
 func (r *Report) Fatal() bool {
@@ -208,6 +218,7 @@ func Run(opts Options) (*Report, error) {
 	})
 	rep.Warnings = col.warnings
 	rep.Files = col.files
+	rep.Stopped, rep.work = col.work.stop, col.work
 	return rep, nil
 }
 
@@ -294,7 +305,7 @@ func collectSenders(r *rootFS, col *collector) ([]Sender, map[string]*unit) {
 	}
 
 	units := loadUnits(r, col)
-	env := &scanEnv{root: r, col: col, units: units}
+	env := &scanEnv{root: r, col: col, units: units, memo: followMemo{}}
 	var senders []Sender
 	for _, sc := range scripts {
 		s, warns := scanScriptIn(env, sc)

@@ -147,6 +147,9 @@ func parseShell(text string) (*syntax.File, error) {
 }
 
 func (s *shellScan) scan(text string) {
+	if !s.spend(budgetBytes, len(text), s.at(1)) {
+		return
+	}
 	text, long := boundLines(text)
 	for _, l := range long {
 		s.warns = append(s.warns, l.warning(s.sc.file, s.sc.context, s.fileLine(l.first)))
@@ -346,6 +349,9 @@ func (s *shellScan) word(w *syntax.Word) value {
 			s.warns = append(s.warns, Warning{File: s.sc.file, Line: s.fileLine(int(w.Pos().Line())),
 				Msg: fmt.Sprintf("%s expands more than %d words: too complex to follow further", s.sc.context, maxExpansions)})
 		}
+		return value{}
+	}
+	if !s.spend(budgetWords, 1, s.at(int(w.Pos().Line()))) {
 		return value{}
 	}
 	text := clip(s.pr.print(w))
@@ -674,6 +680,17 @@ func (s *shellScan) add(senders ...Sender) {
 		if snd.Unit == "" {
 			snd.Unit = s.sc.unit
 		}
+		s.keep(snd)
+	}
+}
+
+// keep adds a sender found here, if the audit's budget has room for it.
+func (s *shellScan) keep(snd Sender) {
+	at := snd.Source.hop()
+	if n := len(snd.Source.Via); n > 0 {
+		at = snd.Source.Via[n-1]
+	}
+	if s.spend(budgetSenders, 1, at) {
 		s.senders = append(s.senders, snd)
 	}
 }
