@@ -23,6 +23,8 @@ type Options struct {
 	Proc string // where /proc is mounted
 	All  bool   // also list every process unprepared for HUP, USR1, USR2, PIPE
 	Self int    // a PID to leave out (the auditing process), or 0
+
+	noFollowMemo bool // tests: scan a followed script again for every caller
 }
 
 // Risk values.
@@ -161,7 +163,7 @@ func Run(opts Options) (*Report, error) {
 	rf := &rootFS{root: opts.Root}
 	col := &collector{}
 	col.warn(procs.Skipped...)
-	senders, units := collectSenders(rf, col)
+	senders, units := collectSenders(rf, col, !opts.noFollowMemo)
 	res := &resolver{procs: procs, root: rf, units: units, users: readPasswd(rf)}
 
 	rep := &Report{Procs: len(procs.List)}
@@ -223,7 +225,7 @@ func Run(opts Options) (*Report, error) {
 }
 
 // collectSenders reads logrotate, systemd and cron configuration.
-func collectSenders(r *rootFS, col *collector) ([]Sender, map[string]*unit) {
+func collectSenders(r *rootFS, col *collector, memo bool) ([]Sender, map[string]*unit) {
 	var scripts []*script
 
 	// logrotate: logrotate.conf, what it includes, and logrotate.d.
@@ -305,7 +307,10 @@ func collectSenders(r *rootFS, col *collector) ([]Sender, map[string]*unit) {
 	}
 
 	units := loadUnits(r, col)
-	env := &scanEnv{root: r, col: col, units: units, memo: followMemo{}}
+	env := &scanEnv{root: r, col: col, units: units}
+	if memo {
+		env.memo, env.kinds = followMemo{}, map[string]fileKind{}
+	}
 	var senders []Sender
 	for _, sc := range scripts {
 		s, warns := scanScriptIn(env, sc)

@@ -27,6 +27,9 @@ type scanEnv struct {
 	col   *collector
 	units map[string]*unit
 	memo  followMemo // followed scripts' scans; nil: none remembered
+	// kinds is what readRun found each path to be, for initScript's
+	// look before it runs one: a path is not read again for that.
+	kinds map[string]fileKind
 }
 
 // searchPath is where a command without a slash is looked up: systemd's
@@ -60,6 +63,23 @@ const (
 // it is. Only a shell script is read whole (data); interp is the #!
 // program of a kindOther script; err is set for kindUnreadable.
 func (e *scanEnv) readRun(p string) (data []byte, mode fs.FileMode, kind fileKind, interp string, err error) {
+	data, mode, kind, interp, err = e.readRunOnce(p)
+	if e.kinds != nil && len(e.kinds) < maxFollowMemo {
+		e.kinds[p] = kind
+	}
+	return data, mode, kind, interp, err
+}
+
+// kindOf is what the file at p is, read once.
+func (e *scanEnv) kindOf(p string) fileKind {
+	if k, ok := e.kinds[p]; ok {
+		return k
+	}
+	_, _, kind, _, _ := e.readRun(p)
+	return kind
+}
+
+func (e *scanEnv) readRunOnce(p string) (data []byte, mode fs.FileMode, kind fileKind, interp string, err error) {
 	f, err := e.root.open(p)
 	if errors.Is(err, ErrNotRegular) {
 		return nil, 0, kindMissing, "", nil // a FIFO or device runs nothing the audit can see
@@ -352,8 +372,7 @@ func (s *shellScan) initScript(c *syntax.CallExpr, src Source, tool, cmd, initPa
 		return
 	}
 	shown := clip(s.env.root.display(initPath)) // in messages
-	_, _, kind, _, _ := s.env.readRun(initPath)
-	if kind == kindMissing {
+	if s.env.kindOf(initPath) == kindMissing {
 		svc := path.Base(initPath)
 		why := fmt.Sprintf("%s: neither %s nor %s exists in the audited system, so what it would send is not known",
 			cmd, clip(unitName(svc)), shown)
