@@ -20,10 +20,10 @@ import (
 // exit status 1). An honest Debian host spends a few thousand words, a
 // few hundred KiB, a few dozen followed scans and senders.
 const (
-	maxAuditWords   = 1 << 20  // words expanded, in every script the audit scans
-	maxAuditBytes   = 32 << 20 // bytes of shell read from followed files, and bytes parsed
-	maxAuditScans   = 1 << 12  // followed scripts and unit reloads scanned (remembered ones not counted)
-	maxAuditSenders = 1 << 16  // signal senders found, those of remembered scans included
+	maxAuditWords   = 1 << 20 // words expanded, in every script the audit scans
+	maxAuditBytes   = 8 << 20 // bytes of shell read (followed files) or parsed (configured lines), each once
+	maxAuditScans   = 1 << 12 // followed scripts and unit reloads scanned (remembered ones not counted)
+	maxAuditSenders = 1 << 16 // signal senders found, those of remembered scans included
 	// At most this many followed scans are remembered; past it, a
 	// script is scanned again (and spends the budget again).
 	maxFollowMemo = 1 << 12
@@ -45,7 +45,7 @@ var budgets = [numBudgets]struct {
 	what string
 }{
 	budgetWords:   {maxAuditWords, "words expanded"},
-	budgetBytes:   {maxAuditBytes, "bytes of shell read and parsed"},
+	budgetBytes:   {maxAuditBytes, "bytes of shell read or parsed"},
 	budgetScans:   {maxAuditScans, "scripts and unit reloads followed"},
 	budgetSenders: {maxAuditSenders, "signal senders found"},
 }

@@ -288,7 +288,7 @@ func (s *shellScan) follow(c *syntax.CallExpr, src Source, p string, args []valu
 	sc := &script{file: shown, lines: splitLines(data), firstLine: 1, text: string(data),
 		context: context, intent: s.sc.intent, unit: s.sc.unit}
 	inner := s.child(sc, 0, via)
-	inner.pargs, inner.argsKnown = args, true
+	inner.pargs, inner.argsKnown, inner.read = args, true, true
 	inner.scan(sc.text)
 	s.senders = append(s.senders, inner.senders...)
 	s.warns = append(s.warns, inner.warns...)

@@ -69,6 +69,9 @@ type shellScan struct {
 	expansions int
 	// pr prints words as written; one for a scan and all it follows.
 	pr *wordPrinter
+	// read is set when the text to scan was just read by readRun, which
+	// spent the bytes budget for it: it is not spent twice.
+	read bool
 }
 
 // Bounds on the work one script may cost (issue 21: nested ${a:-${a:-...}}
@@ -147,7 +150,11 @@ func parseShell(text string) (*syntax.File, error) {
 }
 
 func (s *shellScan) scan(text string) {
-	if !s.spend(budgetBytes, len(text), s.at(1)) {
+	n := len(text)
+	if s.read {
+		n, s.read = 0, false
+	}
+	if !s.spend(budgetBytes, n, s.at(1)) {
 		return
 	}
 	text, long := boundLines(text)
