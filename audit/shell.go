@@ -67,7 +67,8 @@ type shellScan struct {
 	known bool
 	// expansions counts word expansions, bounded by maxExpansions.
 	expansions int
-	// pr prints words as written; one for a scan and all it follows.
+	// pr prints words as written: one for a configured script and all
+	// the scans it leads to.
 	pr *wordPrinter
 	// read is set when the text to scan was just read by readRun, which
 	// spent the bytes budget for it: it is not spent twice.
@@ -119,7 +120,7 @@ func scanScript(sc *script) ([]Sender, []Warning) { return scanScriptIn(nil, sc)
 // (scripts, init script actions, unit reloads) through env.
 func scanScriptIn(env *scanEnv, sc *script) ([]Sender, []Warning) {
 	s := newShellScan(sc, 0, 0)
-	s.env = env
+	s.env, s.pr = env, &wordPrinter{}
 	s.scan(sc.text)
 	return s.senders, s.warns
 }
@@ -132,7 +133,6 @@ func newShellScan(sc *script, lineOff, depth int) *shellScan {
 		inFunc: map[string]bool{},
 		stdin:  map[*syntax.CallExpr][]Selector{},
 		stmtOf: map[*syntax.CallExpr]*syntax.Stmt{},
-		pr:     &wordPrinter{p: syntax.NewPrinter()},
 	}
 }
 
@@ -342,6 +342,9 @@ type wordPrinter struct {
 
 // print renders a word as it was written.
 func (wp *wordPrinter) print(w *syntax.Word) string {
+	if wp.p == nil {
+		wp.p = syntax.NewPrinter()
+	}
 	wp.b.Reset()
 	if err := wp.p.Print(&wp.b, w); err != nil {
 		return ""
@@ -360,6 +363,9 @@ func (s *shellScan) word(w *syntax.Word) value {
 	}
 	if !s.spend(budgetWords, 1, s.at(int(w.Pos().Line()))) {
 		return value{}
+	}
+	if s.pr == nil {
+		s.pr = &wordPrinter{} // a scan made on its own (tests)
 	}
 	text := clip(s.pr.print(w))
 	parts := w.Parts
