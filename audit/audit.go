@@ -23,6 +23,8 @@ type Options struct {
 	Proc string // where /proc is mounted
 	All  bool   // also list every process unprepared for HUP, USR1, USR2, PIPE
 	Self int    // a PID to leave out (the auditing process), or 0
+
+	noFollowMemo bool // tests: scan a followed script again for every caller
 }
 
 // Risk values.
@@ -91,7 +93,17 @@ type Report struct {
 	// their configuration line had more than maxFindingsPerLine; a
 	// warning names each such line.
 	Omitted map[string]int
+	// Stopped is set when the audit passed a bound on the work of the
+	// whole audit (budget.go): it is the one warning that says where it
+	// stopped and which bound. What was not reached is not listed, so
+	// the audit cannot say that nothing would be killed.
+	Stopped *Warning
+	work    work // what it spent of that budget
 }
+
+// Incomplete reports whether the audit stopped at a bound before it read
+// everything (Stopped).
+func (r *Report) Incomplete() bool { return r.Stopped != nil }
 
 // Fatal reports whether any configured sender would kill its target.
 func (r *Report) Fatal() bool {
@@ -151,7 +163,7 @@ func Run(opts Options) (*Report, error) {
 	rf := &rootFS{root: opts.Root}
 	col := &collector{}
 	col.warn(procs.Skipped...)
-	senders, units := collectSenders(rf, col)
+	senders, units := collectSenders(rf, col, !opts.noFollowMemo)
 	res := &resolver{procs: procs, root: rf, units: units, users: readPasswd(rf)}
 
 	rep := &Report{Procs: len(procs.List)}
@@ -208,11 +220,12 @@ func Run(opts Options) (*Report, error) {
 	})
 	rep.Warnings = col.warnings
 	rep.Files = col.files
+	rep.Stopped, rep.work = col.work.stop, col.work
 	return rep, nil
 }
 
 // collectSenders reads logrotate, systemd and cron configuration.
-func collectSenders(r *rootFS, col *collector) ([]Sender, map[string]*unit) {
+func collectSenders(r *rootFS, col *collector, memo bool) ([]Sender, map[string]*unit) {
 	var scripts []*script
 
 	// logrotate: logrotate.conf, what it includes, and logrotate.d.
@@ -295,6 +308,9 @@ func collectSenders(r *rootFS, col *collector) ([]Sender, map[string]*unit) {
 
 	units := loadUnits(r, col)
 	env := &scanEnv{root: r, col: col, units: units}
+	if memo {
+		env.memo, env.kinds = followMemo{}, map[string]fileKind{}
+	}
 	var senders []Sender
 	for _, sc := range scripts {
 		s, warns := scanScriptIn(env, sc)

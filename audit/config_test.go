@@ -262,7 +262,7 @@ func TestUnitSenders(t *testing.T) {
 // of the files logrotate, cron and systemd themselves would skip.
 func TestCollectSenders(t *testing.T) {
 	col := &collector{}
-	senders, _ := collectSenders(&rootFS{root: debianRoot}, col)
+	senders, _ := collectSenders(&rootFS{root: debianRoot}, col, true)
 	var got []string
 	for _, s := range senders {
 		rel := strings.TrimPrefix(s.Source.File, debianRoot)

@@ -38,6 +38,7 @@ func (w Warning) String() string {
 type collector struct {
 	warnings []Warning
 	files    int
+	work     work // what scanning and following have spent of the audit's budget
 }
 
 func (c *collector) warn(w ...Warning) { c.warnings = append(c.warnings, w...) }

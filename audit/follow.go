@@ -26,6 +26,10 @@ type scanEnv struct {
 	root  *rootFS
 	col   *collector
 	units map[string]*unit
+	memo  followMemo // followed scripts' scans; nil: none remembered
+	// kinds is what readRun found each path to be, for initScript's
+	// look before it runs one: a path is not read again for that.
+	kinds map[string]fileKind
 }
 
 // searchPath is where a command without a slash is looked up: systemd's
@@ -59,6 +63,23 @@ const (
 // it is. Only a shell script is read whole (data); interp is the #!
 // program of a kindOther script; err is set for kindUnreadable.
 func (e *scanEnv) readRun(p string) (data []byte, mode fs.FileMode, kind fileKind, interp string, err error) {
+	data, mode, kind, interp, err = e.readRunOnce(p)
+	if e.kinds != nil && len(e.kinds) < maxFollowMemo {
+		e.kinds[p] = kind
+	}
+	return data, mode, kind, interp, err
+}
+
+// kindOf is what the file at p is, read once.
+func (e *scanEnv) kindOf(p string) fileKind {
+	if k, ok := e.kinds[p]; ok {
+		return k
+	}
+	_, _, kind, _, _ := e.readRun(p)
+	return kind
+}
+
+func (e *scanEnv) readRunOnce(p string) (data []byte, mode fs.FileMode, kind fileKind, interp string, err error) {
 	f, err := e.root.open(p)
 	if errors.Is(err, ErrNotRegular) {
 		return nil, 0, kindMissing, "", nil // a FIFO or device runs nothing the audit can see
@@ -87,6 +108,7 @@ func (e *scanEnv) readRun(p string) (data []byte, mode fs.FileMode, kind fileKin
 		return nil, fi.Mode(), kind, interp, nil
 	}
 	rest, err := io.ReadAll(io.LimitReader(f, maxConfigBytes))
+	e.col.work.spent[budgetBytes] += n + len(rest) // checked where it is scanned
 	if err != nil {
 		return nil, fi.Mode(), kindUnreadable, "", err
 	}
@@ -191,9 +213,10 @@ func (s *shellScan) shellFile(c *syntax.CallExpr, src Source, rest []value) {
 
 // runScript scans the script at p (a path of the audited system) as it
 // runs from the command at c, with args as $1...: its senders carry the
-// chain to c's line. A missing file, a program or a file that is not
-// executable sends nothing the audit can see; another language, an
-// unreadable file or one nested too deep is unresolved.
+// chain to c's line. A script already followed the same way (same file,
+// same caller's intent, unit, depth and files on the chain, and the same
+// arguments if it reads them) is not scanned again: its senders are
+// remembered and put under this chain.
 func (s *shellScan) runScript(c *syntax.CallExpr, src Source, p string, args []value, byShell bool, context string) {
 	shown := s.env.root.display(p)
 	named := clip(shown) // in messages
@@ -205,29 +228,71 @@ func (s *shellScan) runScript(c *syntax.CallExpr, src Source, p string, args []v
 		s.unresolvedAt(src, p, p, fmt.Sprintf("runs %s, not followed: scripts and sh -c nested deeper than %d", named, maxShellDepth))
 		return
 	}
+	if s.stopped() {
+		return // the audit is over its budget, and says so once
+	}
+	via := s.via(c)
+	noArgs := followKey(s, shown, context, byShell, via, nil, false)
+	withArgs := followKey(s, shown, context, byShell, via, args, true)
+	if r := s.env.memo[noArgs]; r != nil {
+		s.env.col.work.hits++
+		s.replay(r, via)
+		return
+	}
+	if r := s.env.memo[withArgs]; r != nil {
+		s.env.col.work.hits++
+		s.replay(r, via)
+		return
+	}
+	n0, known := len(s.senders), s.known
+	s.known = false
+	usedArgs := s.follow(c, src, p, args, byShell, context, via)
+	r, ok := remember(s.known, s.senders[n0:], via)
+	s.known = s.known || known
+	if !ok || s.stopped() || s.env.memo == nil || len(s.env.memo) >= maxFollowMemo {
+		return // not remembered: an incomplete scan, or too many
+	}
+	if usedArgs {
+		s.env.memo[withArgs] = r
+	} else {
+		s.env.memo[noArgs] = r
+	}
+}
+
+// follow is runScript's scan: a missing file, a program or a file that is
+// not executable sends nothing the audit can see; another language or an
+// unreadable file is unresolved. It reports whether what it found may
+// depend on args: the script was scanned, and may read $1...
+func (s *shellScan) follow(c *syntax.CallExpr, src Source, p string, args []value, byShell bool, context string, via []Hop) bool {
+	shown := s.env.root.display(p)
+	named := clip(shown) // in messages
 	data, mode, kind, interp, err := s.env.readRun(p)
 	switch {
 	case kind == kindUnreadable:
 		s.known = true
 		s.unresolvedAt(src, p, p, fmt.Sprintf("runs %s, which cannot be read (%s), so what it sends is not known", named, errText(err)))
-		return
+		return false
 	case kind == kindMissing, kind == kindProgram:
-		return
+		return false
 	case !byShell && mode&0o111 == 0:
-		return // not executable: the command fails with EACCES
+		return false // not executable: the command fails with EACCES
 	case kind == kindOther && !byShell:
 		s.known = true
 		s.unresolvedAt(src, p, p, fmt.Sprintf("runs %s, a script for %s: the audit follows shell scripts only, so what it sends is not known", named, clip(interp)))
-		return
+		return false
 	}
 	s.known = true
+	if !s.spend(budgetScans, 1, via[len(via)-1]) || !s.spend(budgetBytes, 0, via[len(via)-1]) {
+		return false
+	}
 	sc := &script{file: shown, lines: splitLines(data), firstLine: 1, text: string(data),
 		context: context, intent: s.sc.intent, unit: s.sc.unit}
-	inner := s.child(sc, 0, s.via(c))
-	inner.pargs, inner.argsKnown = args, true
+	inner := s.child(sc, 0, via)
+	inner.pargs, inner.argsKnown, inner.read = args, true, true
 	inner.scan(sc.text)
 	s.senders = append(s.senders, inner.senders...)
 	s.warns = append(s.warns, inner.warns...)
+	return usesPositional(sc.text)
 }
 
 // parseInitCall reads `invoke-rc.d [OPTIONS] NAME ACTION`, `service NAME
@@ -303,9 +368,11 @@ func (s *shellScan) initAction(c *syntax.CallExpr, src Source, tool string, args
 
 // initScript runs an init script's branch for action.
 func (s *shellScan) initScript(c *syntax.CallExpr, src Source, tool, cmd, initPath, action string, haveUnit bool) {
+	if s.stopped() {
+		return
+	}
 	shown := clip(s.env.root.display(initPath)) // in messages
-	_, _, kind, _, _ := s.env.readRun(initPath)
-	if kind == kindMissing {
+	if s.env.kindOf(initPath) == kindMissing {
 		svc := path.Base(initPath)
 		why := fmt.Sprintf("%s: neither %s nor %s exists in the audited system, so what it would send is not known",
 			cmd, clip(unitName(svc)), shown)
@@ -370,8 +437,14 @@ func (s *shellScan) unitReload(c *syntax.CallExpr, src Source, u *unit) {
 		s.unresolvedAt(src, "systemctl reload", u.name, fmt.Sprintf("reloads %s, not followed: scripts and sh -c nested deeper than %d", u.name, maxShellDepth))
 		return
 	}
+	if s.stopped() {
+		return
+	}
 	via := s.via(c)
 	for _, e := range u.exec["ExecReload"] {
+		if !s.spend(budgetScans, 1, via[len(via)-1]) {
+			return
+		}
 		line := execCommandLine(e.value, u.name)
 		sc := &script{file: e.file, lines: e.lines, firstLine: e.line, text: line,
 			context: "systemd ExecReload", intent: IntentNotify, unit: u.name}
@@ -391,7 +464,7 @@ func (s *shellScan) unitReload(c *syntax.CallExpr, src Source, u *unit) {
 		}
 		snd := Sender{Source: chainSource(via, here), Tool: "systemd ExecReload", Indirect: u.name, Unit: u.name, Intent: IntentNotify,
 			Targets: []Selector{{Kind: SelUnknown, Text: u.name, Reason: why}}}
-		s.senders = append(s.senders, snd)
+		s.keep(snd)
 	}
 	if t, ok := u.single["Type"]; ok && t.value == "notify-reload" {
 		e, explicit := u.single["ReloadSignal"]
@@ -405,6 +478,6 @@ func (s *shellScan) unitReload(c *syntax.CallExpr, src Source, u *unit) {
 		if snd.Signal != 0 {
 			snd.Targets = []Selector{{Kind: SelMainPID, Unit: u.name, Text: u.name}}
 		}
-		s.senders = append(s.senders, snd)
+		s.keep(snd)
 	}
 }

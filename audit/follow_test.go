@@ -149,19 +149,22 @@ func TestFollow(t *testing.T) {
 				files[k] = v
 			}
 			root := writeRoot(t, files)
-			col := &collector{}
-			senders, _ := collectSenders(&rootFS{root: root}, col)
-			var got []string
-			for _, s := range senders {
-				if strings.HasPrefix(s.Source.File, root+"/etc/logrotate.d/") {
-					got = append(got, chainString(root, s))
+			// The same with followed scans remembered and without.
+			for _, memo := range []bool{true, false} {
+				col := &collector{}
+				senders, _ := collectSenders(&rootFS{root: root}, col, memo)
+				var got []string
+				for _, s := range senders {
+					if strings.HasPrefix(s.Source.File, root+"/etc/logrotate.d/") {
+						got = append(got, chainString(root, s))
+					}
 				}
-			}
-			if !slices.Equal(got, tt.want) {
-				t.Errorf("senders:\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(tt.want, "\n     "))
-			}
-			for _, w := range col.warnings {
-				t.Errorf("warning: %s", w)
+				if !slices.Equal(got, tt.want) {
+					t.Errorf("memo %v: senders:\n got %s\nwant %s", memo, strings.Join(got, "\n     "), strings.Join(tt.want, "\n     "))
+				}
+				for _, w := range col.warnings {
+					t.Errorf("memo %v: warning: %s", memo, w)
+				}
 			}
 		})
 	}
@@ -176,7 +179,7 @@ func TestFollowFromUnitsAndCron(t *testing.T) {
 		"etc/cron.d/xd":                 "0 * * * * root /usr/lib/xd/stats\n",
 		"usr/lib/xd/stats*":             "#!/bin/dash\nkill -USR2 $(cat /run/xd.pid)\n",
 	})
-	senders, _ := collectSenders(&rootFS{root: root}, &collector{})
+	senders, _ := collectSenders(&rootFS{root: root}, &collector{}, true)
 	var got []string
 	for _, s := range senders {
 		got = append(got, chainString(root, s)+" unit="+s.Unit)

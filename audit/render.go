@@ -141,7 +141,12 @@ func summary(rep *Report) string {
 	if n := rep.omitted(); n > 0 {
 		s += fmt.Sprintf("; %d finding%s not listed, past %d from one line (see the warnings)", n, plural(n), maxFindingsPerLine)
 	}
-	return s + ")."
+	s += ")."
+	if w := rep.Stopped; w != nil {
+		s += fmt.Sprintf(" INCOMPLETE: the audit stopped at %s:%d, at a bound on its work (see the warnings); what it did not reach is not listed.",
+			printable(output.Clip(w.File, maxMessage)), w.Line)
+	}
+	return s
 }
 
 func plural(n int) string {

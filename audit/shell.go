@@ -67,6 +67,12 @@ type shellScan struct {
 	known bool
 	// expansions counts word expansions, bounded by maxExpansions.
 	expansions int
+	// pr prints words as written: one for a configured script and all
+	// the scans it leads to.
+	pr *wordPrinter
+	// read is set when the text to scan was just read by readRun, which
+	// spent the bytes budget for it: it is not spent twice.
+	read bool
 }
 
 // Bounds on the work one script may cost (issue 21: nested ${a:-${a:-...}}
@@ -114,7 +120,7 @@ func scanScript(sc *script) ([]Sender, []Warning) { return scanScriptIn(nil, sc)
 // (scripts, init script actions, unit reloads) through env.
 func scanScriptIn(env *scanEnv, sc *script) ([]Sender, []Warning) {
 	s := newShellScan(sc, 0, 0)
-	s.env = env
+	s.env, s.pr = env, &wordPrinter{}
 	s.scan(sc.text)
 	return s.senders, s.warns
 }
@@ -134,7 +140,7 @@ func newShellScan(sc *script, lineOff, depth int) *shellScan {
 // runs from here: it shares env and carries the chain on.
 func (s *shellScan) child(sc *script, lineOff int, via []Hop) *shellScan {
 	c := newShellScan(sc, lineOff, s.depth+1)
-	c.env = s.env
+	c.env, c.pr = s.env, s.pr
 	c.chain = via
 	return c
 }
@@ -144,6 +150,13 @@ func parseShell(text string) (*syntax.File, error) {
 }
 
 func (s *shellScan) scan(text string) {
+	n := len(text)
+	if s.read {
+		n, s.read = 0, false
+	}
+	if !s.spend(budgetBytes, n, s.at(1)) {
+		return
+	}
 	text, long := boundLines(text)
 	for _, l := range long {
 		s.warns = append(s.warns, l.warning(s.sc.file, s.sc.context, s.fileLine(l.first)))
@@ -320,13 +333,23 @@ func (s *shellScan) assign(a *syntax.Assign) {
 	}
 }
 
-// printWord renders a word as it was written.
-func printWord(w *syntax.Word) string {
-	var b bytes.Buffer
-	if err := syntax.NewPrinter().Print(&b, w); err != nil {
+// wordPrinter renders words as they were written. A syntax.Printer
+// allocates a 4 KiB buffer: made once per scan, not once per word.
+type wordPrinter struct {
+	p *syntax.Printer
+	b bytes.Buffer
+}
+
+// print renders a word as it was written.
+func (wp *wordPrinter) print(w *syntax.Word) string {
+	if wp.p == nil {
+		wp.p = syntax.NewPrinter()
+	}
+	wp.b.Reset()
+	if err := wp.p.Print(&wp.b, w); err != nil {
 		return ""
 	}
-	return b.String()
+	return wp.b.String()
 }
 
 // word expands a word as far as possible without running anything.
@@ -338,7 +361,13 @@ func (s *shellScan) word(w *syntax.Word) value {
 		}
 		return value{}
 	}
-	text := clip(printWord(w))
+	if !s.spend(budgetWords, 1, s.at(int(w.Pos().Line()))) {
+		return value{}
+	}
+	if s.pr == nil {
+		s.pr = &wordPrinter{} // a scan made on its own (tests)
+	}
+	text := clip(s.pr.print(w))
 	parts := w.Parts
 	if len(parts) == 1 {
 		if dq, ok := parts[0].(*syntax.DblQuoted); ok && len(dq.Parts) == 1 {
@@ -664,6 +693,17 @@ func (s *shellScan) add(senders ...Sender) {
 		if snd.Unit == "" {
 			snd.Unit = s.sc.unit
 		}
+		s.keep(snd)
+	}
+}
+
+// keep adds a sender found here, if the audit's budget has room for it.
+func (s *shellScan) keep(snd Sender) {
+	at := snd.Source.hop()
+	if n := len(snd.Source.Via); n > 0 {
+		at = snd.Source.Via[n-1]
+	}
+	if s.spend(budgetSenders, 1, at) {
 		s.senders = append(s.senders, snd)
 	}
 }
@@ -722,7 +762,7 @@ func (s *shellScan) nested(c *syntax.CallExpr, name string, rest []value) bool {
 			return true
 		}
 		inner := newShellScan(s.sc, s.lineOff+int(c.Pos().Line())-1, s.depth+1)
-		inner.env, inner.chain, inner.fn = s.env, s.chain, s.fn
+		inner.env, inner.chain, inner.fn, inner.pr = s.env, s.chain, s.fn, s.pr
 		inner.scan(body.lit)
 		s.senders = append(s.senders, inner.senders...)
 		s.warns = append(s.warns, inner.warns...)

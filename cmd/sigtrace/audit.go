@@ -34,7 +34,9 @@ and the like are discarded; whether the program asked is read from its
 memory (needs its symbol table; otherwise the finding is unresolved).
 
 Exit status: 0 when no configured sender would kill its target, 1 when one
-would (a fatal risk), 2 on error.`,
+would (a fatal risk) or when the audit is incomplete (it stopped at a bound
+on its work, against crafted input: it cannot say that none would), 2 on
+error.`,
 		Example: `  sigtrace audit
   sigtrace audit -o json | jq 'select(.risk == "fatal")'
   sigtrace audit --root /mnt/image --all`,
@@ -66,7 +68,7 @@ would (a fatal risk), 2 on error.`,
 			if err != nil && !errors.Is(err, syscall.EPIPE) {
 				return fmt.Errorf("writing the report: %w", err)
 			}
-			if rep.Fatal() {
+			if rep.Fatal() || rep.Incomplete() {
 				return &exitError{code: 1}
 			}
 			return nil
