@@ -75,6 +75,7 @@ func Closest(name string, n int) []string {
 	}
 	return out
 }
+
 // editDistance is the Levenshtein distance of a and b, in bytes.
 func editDistance(a, b string) int {
 	prev := make([]int, len(b)+1)

@@ -47,7 +47,7 @@ import (
 // Template is a compiled --format template. It keeps scratch memory from
 // one event to the next and is for one goroutine.
 type Template struct {
-	parts    []part      // the compiled form, when the template fits the subset
+	parts    []part             // the compiled form, when the template fits the subset
 	fallback *template.Template // otherwise
 	why      string             // why it fell back
 	tmp      []byte
