@@ -28,8 +28,9 @@ var objects = func() map[string]struct{} {
 
 // Closest returns up to n names of fields (and aliases) nearest to name,
 // for "did you mean" in an error: those that end with name's last
-// part (".comm": sender.comm, target.comm), then those within a few
-// edits, nearest first.
+// part (".comm": sender.comm, target.comm), then those that go on from
+// it ("latency": latency_ns), then those within a few edits, nearest
+// first.
 func Closest(name string, n int) []string {
 	type cand struct {
 		name string
@@ -54,6 +55,12 @@ func Closest(name string, n int) []string {
 	for _, f := range registry {
 		if last != "" && f.Name != name && (f.Name == last || strings.HasSuffix(f.Name, "."+last)) {
 			cs = append(cs, cand{f.Name, -1000 + len(f.Name)})
+		}
+	}
+	// Names that go on from it ("latency": latency_ns).
+	for _, f := range registry {
+		if len(name) >= 3 && f.Name != name && strings.HasPrefix(f.Name, name) {
+			cs = append(cs, cand{f.Name, -500 + len(f.Name)})
 		}
 	}
 	sort.SliceStable(cs, func(i, j int) bool {
