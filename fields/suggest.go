@@ -37,7 +37,7 @@ func Closest(name string, n int) []string {
 		d    int
 	}
 	var cs []cand
-	limit := max(2, len(name)/3)
+	limit := 1 + len(name)/8
 	consider := func(c string) {
 		if d := editDistance(name, c); d <= limit {
 			cs = append(cs, cand{c, d})
