@@ -71,11 +71,18 @@ func Compile(text string) (*Template, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--format: %s", cleanParseError(err))
 	}
-	if tt.Tree == nil || tt.Tree.Root == nil || len(tt.Templates()) > 1 {
-		if len(tt.Templates()) > 1 {
-			// {{define}}: fine for text/template, checked loosely.
-			return &Template{fallback: tt.Option("missingkey=zero"), why: "define"}, checkTree(tt.Tree.Root, true)
+	if len(tt.Templates()) > 1 {
+		// {{define}}, {{block}}: text/template runs it. Dot and $ are
+		// the event in the main template only, which is checked; in the
+		// others they are whatever {{template}} passes.
+		if tt.Tree != nil {
+			if err := checkTree(tt.Tree.Root, true); err != nil {
+				return nil, err
+			}
 		}
+		return &Template{fallback: tt.Option("missingkey=zero"), why: "define"}, nil
+	}
+	if tt.Tree == nil || tt.Tree.Root == nil {
 		return nil, errors.New("--format: empty template")
 	}
 	if err := checkTree(tt.Tree.Root, true); err != nil {

@@ -70,6 +70,8 @@ func TestRender(t *testing.T) {
 		{"fallback sanitised", `{{printf "%s" .sender.comm}} {{.sender.comm}} {{json .sender.comm}}`, &evil, `a\x1b[31mb\\ a\x1b[31mb\\ "a\u001b[31mb\\"`, false},
 		{"fallback helpers", `{{printf "%s" (chain .sender)}} {{join "," .sender.argv}} {{time .time}} {{dur .latency_ns}}`, &gen, "kill[10] ← sh[9] ← systemd[1] kill,-USR2,20 07:08:09.123456 ", false},
 		{"fallback lists", `{{print .sender.argv}} {{.latency_ns}}|{{.sig}}|{{.time}}`, &gen, "kill,-USR2,20 |12|2024-05-06T07:08:09.123456789Z", false},
+		{"define", `{{define "p"}}{{.comm}}[{{.pid}}]{{end}}{{template "p" .sender}} -> {{template "p" .target}}`, &gen, "kill[10] -> app[20]", false},
+		{"block", `{{block "p" .}}{{.sig}}{{end}}`, &gen, "12", false},
 		{"fallback absent", `{{print .latency_ns}}|{{if .latency_ns}}x{{end}}`, &gen, "|", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -109,6 +111,7 @@ func TestCompileErrors(t *testing.T) {
 		{"{{join .sender.argv}}", "join takes a separator and a list"},
 		{"{{chain .sender.comm}}", "chain takes a process"},
 		{"", "empty template"},
+		{`{{define "p"}}{{.comm}}{{end}}{{template "p" .sender.cmm}}`, "unknown field .sender.cmm"},
 	} {
 		t.Run(tc.tmpl, func(t *testing.T) {
 			_, err := Compile(tc.tmpl)

@@ -49,16 +49,13 @@ type sink struct {
 	sum *summary // --count-by, --hist: counts printed at intervals and at exit
 }
 
-func newSink(w io.Writer, format string) (*sink, error) {
-	r, err := output.New(format, useColor(w))
-	if err != nil {
-		return nil, err
-	}
+// newSink writes what r renders to w (trace's renderers: newTraceSink).
+func newSink(w io.Writer, r output.Renderer) *sink {
 	chunk := sinkBuffer
 	if isPipe(w) {
 		chunk = pipeBuf
 	}
-	return newSinkChunked(w, r, chunk), nil
+	return newSinkChunked(w, r, chunk)
 }
 
 func newSinkChunked(w io.Writer, r output.Renderer, chunk int) *sink {

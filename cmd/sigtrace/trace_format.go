@@ -136,11 +136,7 @@ func (f *traceFlags) newTraceSink(w io.Writer) (*sink, error) {
 		r = agg.Renderer{A: a, Base: base}
 		sum = &summary{a: a, json: f.output == "json", interval: f.interval, top: f.top}
 	}
-	chunk := sinkBuffer
-	if isPipe(w) {
-		chunk = pipeBuf
-	}
-	s := newSinkChunked(w, r, chunk)
+	s := newSink(w, r)
 	s.sum = sum
 	return s, nil
 }
