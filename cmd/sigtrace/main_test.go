@@ -11,6 +11,9 @@ import (
 // so integration tests run the real command line in a busybox-only guest
 // without a separately built binary or the Go toolchain.
 func TestMain(m *testing.M) {
+	if testproc.IsKill() {
+		os.Exit(testproc.Kill(os.Args[1:]))
+	}
 	if testproc.IsPkill() {
 		os.Exit(testproc.Pkill(os.Args[1:]))
 	}

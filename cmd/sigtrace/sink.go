@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"os"
+	"sync"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
@@ -32,6 +33,8 @@ const (
 // never part of one. Files and terminals take writes of the whole buffer:
 // nobody is killed in the middle of those for want of a reader.
 type sink struct {
+	// mu lets a ticker (--interval's counts) write between events.
+	mu    sync.Mutex
 	w     io.Writer
 	r     output.Renderer
 	buf   []byte // whole lines not yet written
@@ -42,18 +45,17 @@ type sink struct {
 	// What is not written yet, for the watchdog (another goroutine) to
 	// report when it gives up.
 	pendLines, pendBytes atomic.Int64
+
+	sum *summary // --count-by, --hist: counts printed at intervals and at exit
 }
 
-func newSink(w io.Writer, format string) (*sink, error) {
-	r, err := output.New(format, useColor(w))
-	if err != nil {
-		return nil, err
-	}
+// newSink writes what r renders to w (trace's renderers: newTraceSink).
+func newSink(w io.Writer, r output.Renderer) *sink {
 	chunk := sinkBuffer
 	if isPipe(w) {
 		chunk = pipeBuf
 	}
-	return newSinkChunked(w, r, chunk), nil
+	return newSinkChunked(w, r, chunk)
 }
 
 func newSinkChunked(w io.Writer, r output.Renderer, chunk int) *sink {
@@ -80,6 +82,8 @@ func isPipe(w io.Writer) bool {
 }
 
 func (s *sink) header() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.err != nil {
 		return s.err
 	}
@@ -89,6 +93,8 @@ func (s *sink) header() error {
 }
 
 func (s *sink) write(ev *tracer.Event) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.err != nil {
 		return s.err
 	}
@@ -113,7 +119,7 @@ func (s *sink) added(n int) error {
 	s.pendLines.Store(int64(s.lines))
 	s.pendBytes.Store(int64(len(s.buf)))
 	if len(s.buf) >= sinkBuffer {
-		return s.flush()
+		return s.flushLocked()
 	}
 	return nil
 }
@@ -122,6 +128,12 @@ var newline = []byte{'\n'}
 
 // flush writes out every buffered line, in writes of whole lines.
 func (s *sink) flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.flushLocked()
+}
+
+func (s *sink) flushLocked() error {
 	if s.err != nil {
 		return s.err
 	}

@@ -85,7 +85,7 @@ func runTrace(parent context.Context, f *traceFlags, debug bool) error {
 		return err
 	}
 	opts.Debug = debug
-	out, err := newSink(os.Stdout, f.output)
+	out, err := f.newTraceSink(os.Stdout)
 	if err != nil {
 		return err
 	}
@@ -128,6 +128,7 @@ func runTrace(parent context.Context, f *traceFlags, debug bool) error {
 	if err := out.header(); err != nil {
 		return quietOnClosedStdout(err)
 	}
+	out.startSummaries(endCount)
 
 	var counter *signalCounter
 	if f.count > 0 {
@@ -162,6 +163,9 @@ func runTrace(parent context.Context, f *traceFlags, debug bool) error {
 	}, out.flush)
 	if grace != nil {
 		grace.Stop()
+	}
+	if err := out.finishSummaries(); err != nil && runErr == nil {
+		runErr = err
 	}
 	flushErr := out.flush()
 	lost.report()

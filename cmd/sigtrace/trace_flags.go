@@ -40,6 +40,7 @@ type traceFlags struct {
 	pending     time.Duration
 	signalSet   bool // -s was given, even as -s "": an empty set is an error
 	fs          *pflag.FlagSet
+	formatFlags // --format, --count-by, --hist, --interval, --top (trace_format.go)
 }
 
 func (f *traceFlags) register(cmd *cobra.Command) {
@@ -61,6 +62,7 @@ func (f *traceFlags) register(cmd *cobra.Command) {
 	fl.IntVar(&f.ringSizeMiB, "ring-size", tracer.DefaultRingSize>>20, fmt.Sprintf("ring buffer size in MiB (a power of two, at most %d): kernel memory that the reader also maps, and that is zeroed and faulted in at start", maxRingMiB))
 	fl.StringVar(&f.readyFile, "ready-file", "", "write this file once probes are attached")
 	_ = fl.MarkHidden("ready-file")
+	f.registerFormat(cmd)
 }
 
 // tracerOptions is called after parsing, so Changed tells whether -s was
