@@ -100,7 +100,7 @@ func TestCompileErrors(t *testing.T) {
 		{"{{.nosuch}}", "unknown field .nosuch"},
 		{"{{.comm}}", "did you mean .killer.comm, .sender.comm, .target.comm"},
 		{"{{.sender.comm.x}}", "sender.comm is a string, it has no field x"},
-		{"{{.sender}}", ".sender is an object: name one of its fields (kernel, reason, pid"},
+		{"{{.sender}}", ".sender is an object: name one of its fields (kernel, reason, memory_cgroup, pid"},
 		{"{{json .sender}}", "json .sender: name one of its fields"},
 		{"{{nosuch .sig}}", `function "nosuch" not defined`},
 		{"{{.sig", "unclosed action"},
