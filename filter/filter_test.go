@@ -70,7 +70,7 @@ func TestMatch(t *testing.T) {
 		{`type == "exit"`, []string{"hupExit"}},
 		{`type == "generate" && verdict == "fatal"`, []string{"hupFatal", "pipeKernel"}},
 		{`sender.uid != 0 && sig in [SIGTERM, SIGKILL, SIGHUP]`, []string{"hupFatal"}},
-		{`sender.uid != 0`, []string{"hupFatal"}},                    // absent on the kernel's and the deliver: false
+		{`sender.uid != 0`, []string{"hupFatal"}},                                             // absent on the kernel's and the deliver: false
 		{`not (sender.uid == 0)`, []string{"hupFatal", "pipeKernel", "rtDeliver", "hupExit"}}, // not negates
 		{`sender.uid not in [0]`, []string{"hupFatal", "pipeKernel", "rtDeliver", "hupExit"}},
 		{`target.comm matches "^nginx"`, []string{"termHandled"}},
