@@ -353,6 +353,21 @@ func (c *compiler) cond(n ast.Node) (cond, error) {
 		case "matches", "contains", "startsWith", "endsWith":
 			return c.stringOp(n)
 		}
+	case *ast.ConditionalNode:
+		var cs [3]cond
+		for i, part := range []ast.Node{n.Cond, n.Exp1, n.Exp2} {
+			var err error
+			if cs[i], err = c.cond(part); err != nil {
+				return cond{}, err
+			}
+		}
+		cf, af, bf := cs[0].fn, cs[1].fn, cs[2].fn
+		return cond{fn: func(ev *tracer.Event) bool {
+			if cf(ev) {
+				return af(ev)
+			}
+			return bf(ev)
+		}, kinds: cs[1].kinds | cs[2].kinds}, nil
 	case *ast.UnaryNode:
 		if n.Operator == "!" || n.Operator == "not" {
 			x, err := c.cond(n.Node)

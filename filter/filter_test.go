@@ -107,6 +107,7 @@ func TestMatch(t *testing.T) {
 		{`fatal == true`, []string{"hupFatal", "pipeKernel"}},
 		{`true`, []string{"hupFatal", "termHandled", "pipeKernel", "rtDeliver", "hupExit"}},
 		{`1 == 2`, nil},
+		{`type == "exit" ? killer.comm == "pkill" : sig == SIGTERM`, []string{"termHandled", "hupExit"}},
 		{`sig in [SIGIOT, SIGCLD, SIGPOLL]`, nil},
 	} {
 		f, err := Compile(tc.expr)
