@@ -60,15 +60,17 @@ is dropped is always counted: LOST rows (JSON "lost" records, whose
 
 --count N counts signals, not rows: after the Nth signal sent, no further
 one is shown, but the rows that tell what became of the counted ones (their
-delivery, the death they caused) still are, for up to ` + countGrace.String() + `.`,
+delivery, the death they caused) still are, for up to ` + countGrace.String() + `.` + filterHelp,
 		Example: `  sudo sigtrace trace
   sudo sigtrace trace -s HUP,USR1 --fatal
   sudo sigtrace trace -p 1234 -o json
-  sudo sigtrace trace --comm nginx --duration 10m`,
+  sudo sigtrace trace --comm nginx --duration 10m
+  sudo sigtrace trace 'sig == SIGHUP && target.comm == "logdeviced"'
+  sudo sigtrace trace -o json 'verdict == "fatal" && unprepared'`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return fmt.Errorf("filter expressions (%q) are not supported yet: use -s, -p, --target-pid, --sender-pid, --comm, --fatal or --failed", args[0])
+			if err := f.setFilter(args); err != nil {
+				return err
 			}
 			f.signalSet = cmd.Flags().Changed("signal")
 			debug, _ := cmd.Flags().GetBool("debug")

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/sigtrace/sigtrace/filter"
 	"github.com/sigtrace/sigtrace/signals"
 	"github.com/sigtrace/sigtrace/tracer"
 )
@@ -38,7 +39,8 @@ type traceFlags struct {
 	ringSizeMiB int
 	readyFile   string
 	pending     time.Duration
-	signalSet   bool // -s was given, even as -s "": an empty set is an error
+	signalSet   bool           // -s was given, even as -s "": an empty set is an error
+	filter      *filter.Filter // the FILTER argument (trace_filter.go), or nil
 	fs          *pflag.FlagSet
 	formatFlags // --format, --count-by, --hist, --interval, --top (trace_format.go)
 }
@@ -126,6 +128,9 @@ func (f *traceFlags) tracerOptions() (tracer.Options, error) {
 		return o, fmt.Errorf("--pending-after needs deliver events: drop --no-deliver")
 	}
 	o.PendingAfter = f.pending
+	if f.filter != nil {
+		f.filter.Narrow(&o) // the kernel's part of FILTER, intersected with the flags
+	}
 	return o, nil
 }
 
@@ -220,5 +225,5 @@ func (f *traceFlags) match(ev *tracer.Event) bool {
 			return false
 		}
 	}
-	return true
+	return f.filter == nil || f.filter.Match(ev)
 }

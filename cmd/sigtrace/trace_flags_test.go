@@ -214,8 +214,9 @@ func TestTraceCommandErrors(t *testing.T) {
 		args     []string
 		mentions []string
 	}{
-		{[]string{"trace", "sig == SIGHUP"}, []string{"not supported yet", `"sig == SIGHUP"`}},
-		{[]string{"trace", "-s", "HUP", `type == "generate"`}, []string{"not supported yet"}},
+		{[]string{"trace", `sig == "x"`}, []string{"bad filter at column 5", "mismatched types number and string"}},
+		{[]string{"trace", "-s", "HUP", `target.comn == "x"`}, []string{"unknown field target.comn (did you mean target.comm?)"}},
+		{[]string{"trace", "sig ==", "SIGHUP"}, []string{"one FILTER expression, quoted as one argument"}},
 		{[]string{"trace", "-s", "FOO"}, []string{"unknown signal", `"FOO"`}},
 		{[]string{"trace", "-p", "abc"}, []string{"--pid", `"abc"`}},
 		{[]string{"trace", "--target-pid", "0"}, []string{"--target-pid", `"0"`}},
@@ -244,6 +245,15 @@ func TestTraceCommandErrors(t *testing.T) {
 		}
 		if strings.Contains(stderr, "goroutine ") || strings.Contains(stderr, "panic") {
 			t.Errorf("%q: a stack trace: %q", tc.args, stderr)
+		}
+	}
+	// The exact lines for a bad filter, as a user sees them.
+	for _, tc := range []struct{ expr, want string }{
+		{`sig == "x"`, `sigtrace: bad filter at column 5 (at '== "x"'): invalid operation: == (mismatched types number and string)` + "\n"},
+		{`target.comn == "x"`, `sigtrace: bad filter at column 1 (at 'target.comn == "x"'): unknown field target.comn (did you mean target.comm?)` + "\n"},
+	} {
+		if _, _, stderr := tfRun(t, "trace", tc.expr); stderr != tc.want {
+			t.Errorf("trace %q: stderr %q, want %q", tc.expr, stderr, tc.want)
 		}
 	}
 	// The exact line for an unknown signal, as a user sees it.
