@@ -109,9 +109,9 @@ type Field struct {
 	Doc  string
 	// Kinds are the event types that may carry the field.
 	Kinds Kinds
-	// Kernel: the BPF programs know the value before they reserve a
-	// record (signal, type, pids, comms, uid), so a filter on it can be
-	// pushed down into the kernel.
+	// Kernel: the BPF programs' filters can decide on it before they
+	// reserve a record (type, signal, sender and target pid and comm),
+	// so a filter on it is pushed down into the kernel (package filter).
 	Kernel bool
 	// Values are the values a String field (or the elements of a List of
 	// String) can take, when that is a fixed set.

@@ -431,7 +431,7 @@ func processFields(prefix, who string, k Kinds, proc func(*tracer.Event) *tracer
 		Doc:  who + ": process id (tgid)",
 		Uint: func(ev *tracer.Event) uint64 { return uint64(p(ev).PID) },
 	}, {
-		Name: prefix + ".tid", Type: Uint, Kinds: k, Kernel: kernel, Present: has,
+		Name: prefix + ".tid", Type: Uint, Kinds: k, Present: has,
 		Doc:  who + ": thread id" + tidNote[prefix],
 		Uint: func(ev *tracer.Event) uint64 { return uint64(p(ev).TID) },
 	}, {
@@ -439,14 +439,14 @@ func processFields(prefix, who string, k Kinds, proc func(*tracer.Event) *tracer
 		Doc: who + ": the process's name (its main thread's comm)",
 		Str: func(dst []byte, ev *tracer.Event) []byte { return append(dst, tracer.CommBytes(p(ev).Comm[:])...) },
 	}, {
-		Name: prefix + ".thread_comm", Type: String, Kinds: k, Kernel: kernel,
+		Name: prefix + ".thread_comm", Type: String, Kinds: k,
 		Doc:     who + ": the thread's own name, when it has one apart from the process's",
 		Present: func(ev *tracer.Event) bool { q := proc(ev); return q != nil && q.ThreadNamed() },
 		Str: func(dst []byte, ev *tracer.Event) []byte {
 			return append(dst, tracer.CommBytes(p(ev).ThreadComm[:])...)
 		},
 	}, {
-		Name: prefix + ".uid", Type: Uint, Kinds: k, Kernel: kernel,
+		Name: prefix + ".uid", Type: Uint, Kinds: k,
 		Doc:     who + ": real user id",
 		Present: func(ev *tracer.Event) bool { q := proc(ev); return q != nil && q.HasUID },
 		Uint:    func(ev *tracer.Event) uint64 { return uint64(p(ev).UID) },
