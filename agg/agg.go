@@ -114,7 +114,11 @@ func didYouMean(name string) string {
 // Add counts ev. With a histogram, an event that does not carry the
 // histogram's field (a deliver without latency_ns, another kind) is not
 // counted at all.
-func (a *Aggregator) Add(ev *tracer.Event) {
+func (a *Aggregator) Add(ev *tracer.Event) { a.AddN(ev, 1) }
+
+// AddN counts n events like ev: counts made elsewhere (the kernel's, by
+// fields an event stands for) keyed by the same rule as Add's.
+func (a *Aggregator) AddN(ev *tracer.Event, n uint64) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.hist != nil && !a.hist.On(ev) {
@@ -125,12 +129,12 @@ func (a *Aggregator) Add(ev *tracer.Event) {
 		a.appendKey(f, ev)
 	}
 	e := a.lookup(a.kb.Bytes())
-	e.count++
+	e.count += n
 	if a.hist != nil {
 		if v, neg := value(a.hist, ev); neg {
-			e.neg++
+			e.neg += n
 		} else {
-			e.buckets[Bucket(v)]++
+			e.buckets[Bucket(v)] += n
 		}
 	}
 }

@@ -54,6 +54,7 @@ type Filter struct {
 	src   string
 	match func(*tracer.Event) bool
 	push  Pushdown
+	exact bool // see KernelExact
 }
 
 // Match reports whether ev passes the filter.
@@ -164,6 +165,7 @@ func Compile(src string) (*Filter, error) {
 	}
 	f := &Filter{src: src, match: cnd.fn}
 	f.push = cp.pushdown(tree.Node, cnd.kinds)
+	f.exact = cp.exact(tree.Node)
 	return f, nil
 }
 

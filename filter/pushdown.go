@@ -309,6 +309,69 @@ func (f *Filter) Narrow(o *tracer.Options) {
 	}
 }
 
+// KernelExact says that the kernel's filters decide the whole expression
+// for generate events: it is an and of comparisons (== or in) of the
+// event type, the signal or the target's process id with constants, each
+// of which Pushdown gives exactly. Counting in the kernel relies on it:
+// the events the kernel lets through are then the ones f matches, as
+// long as Narrow could apply every set (see Covers).
+func (f *Filter) KernelExact() bool { return f.exact }
+
+func (c *compiler) exact(n ast.Node) bool {
+	b, ok := n.(*ast.BinaryNode)
+	if !ok {
+		return false
+	}
+	switch b.Operator {
+	case "&&", "and":
+		return c.exact(b.Left) && c.exact(b.Right)
+	case "==", "in":
+		if _, ok := c.sigValues(b); ok {
+			return true
+		}
+		if _, ok := c.fieldInts("target.pid")(b); ok {
+			return true
+		}
+		if f, _, ok := c.operands(b); ok && f.Name == "type" {
+			return true
+		}
+	}
+	return false
+}
+
+// Covers says that o, after Narrow, lets through no generate event that
+// the pushed-down signal and target sets would not: Narrow leaves the
+// flags as they are when a set has nothing in common with them or would
+// overflow the kernel's maps.
+func (f *Filter) Covers(o *tracer.Options) bool {
+	p := f.push
+	within := func(have, want []uint32) bool {
+		if want == nil {
+			return true
+		}
+		if len(have) == 0 {
+			return false
+		}
+		for _, v := range have {
+			if !slices.Contains(want, v) {
+				return false
+			}
+		}
+		return true
+	}
+	if p.Signals != nil {
+		if len(o.Signals) == 0 {
+			return false
+		}
+		for _, s := range o.Signals {
+			if !slices.Contains(p.Signals, s) {
+				return false
+			}
+		}
+	}
+	return within(o.TargetPIDs, p.TargetPIDs)
+}
+
 // intersect returns the values of a that are in b, in a's order.
 func intersect[T comparable](a, b []T) []T {
 	var out []T

@@ -348,3 +348,52 @@ func TestNarrow(t *testing.T) {
 		}
 	}
 }
+
+func TestKernelExact(t *testing.T) {
+	for _, tc := range []struct {
+		src  string
+		want bool
+	}{
+		{`type == "generate"`, true},
+		{`type == "generate" && sig == SIGHUP`, true},
+		{`sig in [SIGTERM, SIGKILL] && target.pid == 42 && type == "generate"`, true},
+		{`signal.name == "SIGUSR1"`, true},
+		{`sig == SIGHUP || sig == SIGTERM`, false}, // an or: not decided whole
+		{`sig != SIGHUP`, false},
+		{`target.comm == "nginx"`, false}, // the kernel's comm filter is sender OR target
+		{`sender.pid == 1`, false},        // pushed as either pid
+		{`type == "generate" && verdict == "fatal"`, false},
+		{`not (sig == SIGHUP)`, false},
+	} {
+		f, err := Compile(tc.src)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.src, err)
+		}
+		if got := f.KernelExact(); got != tc.want {
+			t.Errorf("%s: KernelExact %v, want %v", tc.src, got, tc.want)
+		}
+	}
+}
+
+func TestCovers(t *testing.T) {
+	f, err := Compile(`sig == SIGHUP && target.pid == 7 && type == "generate"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		o    tracer.Options
+		want bool
+	}{
+		{"no flags", tracer.Options{}, true},
+		{"-s TERM: nothing in common, left as it was", tracer.Options{Signals: []int{15}}, false},
+		{"--target-pid 8: left as it was", tracer.Options{TargetPIDs: []uint32{8}}, false},
+		{"-s HUP,TERM", tracer.Options{Signals: []int{1, 15}}, true},
+	} {
+		o := tc.o
+		f.Narrow(&o)
+		if got := f.Covers(&o); got != tc.want {
+			t.Errorf("%s: Covers %v after Narrow (%+v), want %v", tc.name, got, o, tc.want)
+		}
+	}
+}

@@ -91,6 +91,10 @@ func runTrace(parent context.Context, f *traceFlags, debug bool) error {
 	if err != nil {
 		return err
 	}
+	inKernel := f.kernelCounting(&opts, out)
+	if inKernel && debug {
+		fmt.Fprintln(os.Stderr, "sigtrace: counting in the kernel: every key and the whole filter are the kernel's")
+	}
 
 	// It practices what it preaches: the signals that kill unprepared
 	// daemons are ignored, and a closed stdout ends it quietly instead of
@@ -116,6 +120,9 @@ func runTrace(parent context.Context, f *traceFlags, debug bool) error {
 		return err
 	}
 	defer tr.Close()
+	if inKernel {
+		out.sum.feed = &kernelFeed{tr: tr}
+	}
 	var lost lostCount
 	finished := make(chan struct{})
 	defer close(finished)

@@ -50,13 +50,20 @@ trace ends (Ctrl-C, --duration, --count) and, with --interval D, every D
 lines, with interval_end. --top N keeps the N largest. --hist FIELD makes
 a log2 histogram of a number (latency_ns of deliveries, pending_ns, a pid)
 instead, one per key with --count-by, of the events that carry it. Lost
-events are still reported as they happen.`
+events are still reported as they happen.
+
+Counted in the kernel: when the keys are among type, signal.num,
+signal.name, target.pid, target.uid and target.comm, and the FILTER is an
+and of type == "generate" with signal and target.pid comparisons (== or
+in), signals are counted in a BPF map and no event is copied out: a storm
+costs a map update per signal (--debug says when).`
 
 const formatExamples = `
   sudo sigtrace trace --format '{{.sender.comm}}>{{.target.comm}}:{{.signal.name}}'
   sudo sigtrace trace --format '{{time .time}} {{chain .sender}} -> {{.target.comm}} {{.signal.name}} {{json .sender.argv}}'
   sudo sigtrace trace --no-deliver --count-by sender.comm,target.comm,signal.name --interval 10s --top 20
-  sudo sigtrace trace --hist latency_ns --count-by target.comm -o json`
+  sudo sigtrace trace --hist latency_ns --count-by target.comm -o json
+  sudo sigtrace trace --count-by signal.name,target.comm 'type == "generate"' --interval 1s`
 
 func (f *traceFlags) registerFormat(cmd *cobra.Command) {
 	fl := cmd.Flags()
@@ -75,7 +82,8 @@ type summary struct {
 	json     bool
 	interval time.Duration
 	top      int
-	printed  bool // a table was printed: the next one is set apart
+	printed  bool        // a table was printed: the next one is set apart
+	feed     *kernelFeed // counts made in the kernel, or nil
 	stop     chan struct{}
 	done     chan struct{}
 }
@@ -188,6 +196,11 @@ func (s *sink) printCounts(now time.Time) error {
 	var end time.Time
 	if sum.interval > 0 {
 		end = now
+	}
+	if sum.feed != nil {
+		if err := sum.feed.pull(sum); err != nil {
+			return err
+		}
 	}
 	rows := sum.a.Snapshot(sum.top, true)
 	s.mu.Lock()

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"sync"
+
+	"github.com/sigtrace/sigtrace/tracer"
+)
+
+// kernelKeys are the --count-by fields the kernel can count generate
+// events by (bpf/sigtrace.c count_generate). Sender fields are not among
+// them: the registry names no sender for a signal the kernel raised,
+// while the kernel would count the task it ran in.
+var kernelKeys = map[string]tracer.CountKeys{
+	"type":        0, // always "generate" here
+	"signal.num":  tracer.CountSig,
+	"signal.name": tracer.CountSig,
+	"target.pid":  tracer.CountTargetPID,
+	"target.uid":  tracer.CountTargetUID,
+	"target.comm": tracer.CountTargetComm,
+}
+
+// kernelCounting decides whether --count-by can count in the kernel, so a
+// storm costs a map update per signal and no ring-buffer copy: only
+// generate events are asked for, every key is one the kernel has, and
+// the kernel's filters decide the whole filter (so the counts are those
+// of the events the same command would print). It sets opts.CountKeys.
+func (f *traceFlags) kernelCounting(opts *tracer.Options, out *sink) bool {
+	sum := out.sum
+	switch {
+	case sum == nil || sum.a.Hist() != nil:
+		return false
+	case f.count > 0 || f.fatal || f.failed:
+		return false // decided in Go
+	case !opts.NoDeliver || !opts.NoExit || opts.PendingAfter > 0:
+		return false
+	case f.filter != nil && (!f.filter.KernelExact() || !f.filter.Covers(opts)):
+		return false
+	}
+	var ck tracer.CountKeys
+	for _, k := range sum.a.Keys() {
+		bit, ok := kernelKeys[k.Name]
+		if !ok {
+			return false
+		}
+		ck |= bit
+	}
+	if ck == 0 {
+		ck = tracer.CountSig // one total (or by type alone): any key will do
+	}
+	opts.CountKeys = ck
+	return true
+}
+
+// kernelFeed moves the kernel's counts into the aggregator before each
+// printing: the map's totals never reset, so it adds what grew since the
+// last pull.
+type kernelFeed struct {
+	mu   sync.Mutex
+	tr   *tracer.Tracer
+	prev map[tracer.CountKey]uint64
+	ev   tracer.Event
+}
+
+func (k *kernelFeed) pull(sum *summary) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.prev == nil {
+		k.prev = map[tracer.CountKey]uint64{}
+	}
+	return k.tr.Counts(func(key *tracer.CountKey, n uint64) {
+		d := n - k.prev[*key]
+		if d == 0 {
+			return
+		}
+		k.prev[*key] = n
+		// The event these counts stand for, as the aggregator keys it.
+		k.ev = tracer.Event{Type: tracer.TypeGenerate, Sig: key.Sig,
+			Target: tracer.Process{PID: key.TargetPID, UID: key.TargetUID, HasUID: true, Comm: key.TargetComm}}
+		sum.a.AddN(&k.ev, d)
+	})
+}
