@@ -139,6 +139,21 @@ func (c *cgroupTable) byHandle(id uint64) (path string, ok bool) {
 	return "/" + filepath.ToSlash(rel), true
 }
 
+// CgroupNaming says where the cgroup2 hierarchy is mounted ("" when it
+// is not) and how cgroup ids are turned into paths there: by file handle,
+// or by walking the hierarchy where the kernel cannot open one.
+func CgroupNaming() (root, how string) {
+	var c cgroupTable
+	c.lookup(1) // the root cgroup's id is 1
+	if c.root == "" {
+		return "", ""
+	}
+	if c.noHandle {
+		return c.root, "by walking the hierarchy: open_by_handle_at() refused"
+	}
+	return c.root, "by file handle"
+}
+
 // cgroup2Mount finds, in a mountinfo, where the root of the cgroup2
 // hierarchy is mounted (/sys/fs/cgroup, or /sys/fs/cgroup/unified on a
 // hybrid host).

@@ -89,6 +89,11 @@ func Diagnose() []Check {
 	} else {
 		add(Check{Name: "syscall detail", OK: true, Detail: "not available: " + why + "; deliver events carry no syscall field"})
 	}
+	if root, how := CgroupNaming(); root != "" {
+		add(Check{Name: "cgroups", OK: true, Detail: "cgroup v2 at " + root + ": processes carry cgroup, unit and container (" + how + ")"})
+	} else {
+		add(Check{Name: "cgroups", OK: true, Detail: "not available: no cgroup2 mount; processes carry no cgroup, unit or container (mount -t cgroup2 none /sys/fs/cgroup/unified)"})
+	}
 	if t, err := New(Options{Signals: []int{int(unix.SIGSYS)}, RingSize: 4096}); err != nil {
 		add(Check{Name: "tp_btf attach", Detail: oneLine(err.Error()), Fix: attachFix(err)})
 	} else {
