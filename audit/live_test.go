@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sigtrace/sigtrace/goruntime"
 	"github.com/sigtrace/sigtrace/internal/elftest"
 	"github.com/sigtrace/sigtrace/signals"
 
@@ -82,7 +83,15 @@ const readyTimeout = 60 * time.Second
 
 // startDaemon starts cmd and polls /proc/PID until it runs under name (the
 // exec is done) and ready says its signal setup is in place.
-func startDaemon(t *testing.T, cmd *exec.Cmd, name string, ready func(st status) bool) *os.Process {
+// goNotified: the Go program pid has asked for sig with signal.Notify (its
+// runtime catches every signal from the start, so SigCgt says nothing of
+// that: a readiness check on it alone raced with the Notify call).
+func goNotified(pid, sig int) bool {
+	w, err := goruntime.Wanted("/proc", pid)
+	return err == nil && w.Has(sig)
+}
+
+func startDaemon(t *testing.T, cmd *exec.Cmd, name string, ready func(pid int, st status) bool) *os.Process {
 	t.Helper()
 	p, _ := startDaemonWait(t, cmd, name, ready)
 	return p
@@ -90,7 +99,7 @@ func startDaemon(t *testing.T, cmd *exec.Cmd, name string, ready func(st status)
 
 // startDaemonWait is startDaemon that also returns a wait for the
 // daemon's exit: its wait status, or false after timeout.
-func startDaemonWait(t *testing.T, cmd *exec.Cmd, name string, ready func(st status) bool) (*os.Process, func(time.Duration) (*os.ProcessState, bool)) {
+func startDaemonWait(t *testing.T, cmd *exec.Cmd, name string, ready func(pid int, st status) bool) (*os.Process, func(time.Duration) (*os.ProcessState, bool)) {
 	t.Helper()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	var stderr strings.Builder
@@ -126,7 +135,7 @@ func startDaemonWait(t *testing.T, cmd *exec.Cmd, name string, ready func(st sta
 		}
 		comm, _ := os.ReadFile(dir + "/comm")
 		st, err := readStatus(dir + "/status")
-		if err == nil && strings.TrimSpace(string(comm)) == name && ready(st) {
+		if err == nil && strings.TrimSpace(string(comm)) == name && ready(cmd.Process.Pid, st) {
 			c := cmd
 			return cmd.Process, func(d time.Duration) (*os.ProcessState, bool) {
 				select {
@@ -169,12 +178,12 @@ func startSleepCopy(t *testing.T, dir, name string) *os.Process {
 	if filepath.Base(real) == "busybox" {
 		cmd.Args[0] = "sleep"
 	}
-	return startDaemon(t, cmd, name, func(status) bool { return true })
+	return startDaemon(t, cmd, name, func(int, status) bool { return true })
 }
 
 // startSelfAs re-executes the test binary through a symlink called name,
 // so that its comm is name, as a child of the given kind.
-func startSelfAs(t *testing.T, dir, name, kind string, ready func(st status) bool) *os.Process {
+func startSelfAs(t *testing.T, dir, name, kind string, ready func(pid int, st status) bool) *os.Process {
 	t.Helper()
 	link := filepath.Join(dir, name)
 	must(t, os.Symlink(selfExe(t), link))
@@ -192,8 +201,8 @@ func startLiveDaemons(t *testing.T) liveDaemons {
 	hup := int(syscall.SIGHUP)
 	return liveDaemons{
 		x: startSleepCopy(t, bin, "auditdaemonX"),
-		h: startSelfAs(t, bin, "auditdaemonH", "handler", func(st status) bool { return st.cgt.Has(hup) }),
-		i: startSelfAs(t, bin, "auditdaemonI", "ignore", func(st status) bool { return st.ign.Has(hup) }),
+		h: startSelfAs(t, bin, "auditdaemonH", "handler", func(pid int, _ status) bool { return goNotified(pid, hup) }),
+		i: startSelfAs(t, bin, "auditdaemonI", "ignore", func(_ int, st status) bool { return st.ign.Has(hup) }),
 	}
 }
 
@@ -311,7 +320,7 @@ func TestLiveAll(t *testing.T) {
 func TestLiveGo(t *testing.T) {
 	bin := t.TempDir()
 	hup := int(syscall.SIGHUP)
-	hasHUP := func(st status) bool { return st.cgt.Has(hup) } // the runtime's handlers are in
+	hasHUP := func(_ int, st status) bool { return st.cgt.Has(hup) } // the runtime's handlers are in
 	start := func(name, kind, exe string, stdout *os.File) (*os.Process, func(time.Duration) (*os.ProcessState, bool)) {
 		t.Helper()
 		if exe == "" {
