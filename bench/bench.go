@@ -72,6 +72,18 @@ func (v *variant) tl() *tool {
 	return v.tool
 }
 
+// events is how many events a storm gave the variant to handle: every
+// signal's generate event, and each delivery if it gets those (the
+// counters with 'type == "generate"' and bpftrace count signals only;
+// --count-by signal.name counts deliveries too).
+func (v *variant) events(s stormResult) int64 {
+	n := s.signals
+	if v.deliver {
+		n += s.delivered
+	}
+	return n
+}
+
 // display names the variant with its program: "sigtrace trace -o json".
 func (v *variant) display() string {
 	if v.tool == nil {
@@ -498,10 +510,7 @@ func runPairOnce(ctx context.Context, cfg *Config, storm, tmp, workload string, 
 		p.Err = fmt.Errorf("tracer: %v", p.Tracer.exitErr)
 		return p
 	}
-	p.Events = p.Traced.signals
-	if v.deliver {
-		p.Events += p.Traced.delivered
-	}
+	p.Events = v.events(p.Traced)
 	switch v.output {
 	case "file":
 		seen, lost, err := countJSONL(outPath)
