@@ -109,13 +109,24 @@ func (res *Result) countingTargets() []Target {
 			if st.OK == 0 {
 				continue
 			}
-			cparts = append(cparts, fmt.Sprintf("%s %.3f", w, st.CPUPerM.med))
 			worst = math.Max(worst, st.CPUPerM.med)
-			b := res.row(w, refKey)
-			if b == nil {
-				continue
+			cpart := fmt.Sprintf("%s %.3f", w, st.CPUPerM.med)
+			var extra []string
+			if st.StormCPUOK {
+				extra = append(extra, fmt.Sprintf("during the storm %.3f", st.StormCPUPerM.med))
 			}
-			bst := b.Stats()
+			b := res.row(w, refKey)
+			var bst RowStats
+			if b != nil {
+				bst = b.Stats()
+			}
+			if bst.OK > 0 {
+				extra = append(extra, fmt.Sprintf("bpftrace's %.3f", bst.CPUPerM.med))
+			}
+			if len(extra) > 0 {
+				cpart += " (" + strings.Join(extra, "; ") + ")"
+			}
+			cparts = append(cparts, cpart)
 			if bst.OK == 0 {
 				continue
 			}

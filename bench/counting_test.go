@@ -270,6 +270,11 @@ func TestCountingRows(t *testing.T) {
 			t.Errorf("markdown has no %q\n%s", want, md)
 		}
 	}
+	// The CPU target shows bpftrace's figure next to each workload's.
+	if tg := countingTarget(res.Targets(), `'type == "generate"'`, "≤ 0.05 s"); tg == nil || tg.status() != "met" ||
+		!strings.Contains(tg.Measured, "pingpong 0.020 (bpftrace's 0.030), ign 0.020") {
+		t.Errorf("countkernel CPU target: %+v", tg)
+	}
 	// countby's targets are judged too, under its own name.
 	if tg := countingTarget(res.Targets(), "sigtrace trace --count-by signal.name`", "no more slowdown"); tg == nil || tg.status() != "**missed**" {
 		t.Errorf("countby slowdown target: %+v", tg)
