@@ -270,6 +270,12 @@ func TestCountingRows(t *testing.T) {
 			t.Errorf("markdown has no %q\n%s", want, md)
 		}
 	}
+	// Issue 5's loss and rate target is sigtrace's alone.
+	for _, tg := range res.Targets() {
+		if strings.Contains(tg.Goal, "0 lost") && strings.Contains(tg.Measured, "bpftrace") {
+			t.Errorf("issue 5's target counts bpftrace: %+v", tg)
+		}
+	}
 	// The CPU target shows bpftrace's figure next to each workload's.
 	if tg := countingTarget(res.Targets(), `'type == "generate"'`, "≤ 0.05 s"); tg == nil || tg.status() != "met" ||
 		!strings.Contains(tg.Measured, "pingpong 0.020 (bpftrace's 0.030), ign 0.020") {

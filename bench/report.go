@@ -274,6 +274,9 @@ func (res *Result) eventTargets() []Target {
 	runs, lossy := 0, 0
 	var aloneMax float64 // signals/s of the storm alone
 	for _, r := range res.Rows {
+		if r.Variant.tool != nil {
+			continue // another program's losses and rates are not sigtrace's
+		}
 		for _, p := range r.Pairs {
 			if p.Err != nil || p.Events == 0 {
 				continue
