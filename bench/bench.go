@@ -43,15 +43,61 @@ type Config struct {
 
 // variant is one way of running the tracer.
 type variant struct {
-	key     string
-	label   string
-	args    func(tmp string) []string
-	output  string // "file": stdout to tmp/out.jsonl; "dir": args write under tmp/rec
-	deliver bool   // it gets deliver events
-	idle    bool   // measure its idle cost
-	// available is empty when the tracer has it, else why not.
+	key   string
+	label string
+	tool  *tool // the program run: nil is sigtrace (built from the tree)
+	args  func(tmp string) []string
+	// output: "file": stdout to tmp/out.jsonl; "dir": args write under
+	// tmp/rec; "counts": stdout to tmp/counts.txt, whose bpftrace-style
+	// "@[key]: N" lines are summed (printed when it stops).
+	output  string
+	deliver bool // it gets deliver events
+	idle    bool // measure its idle cost
+	// counting: it counts events instead of writing them; it is in the
+	// Counting comparison, next to bpftrace's count.
+	counting bool
+	// kernelCount: it should count in sigtrace's in-kernel map; the bench
+	// sums that map before stopping it, to show it did.
+	kernelCount bool
+	// bin is the program's path, once found.
+	bin string
+	// missing is empty when the tracer has it, else why not.
 	missing string
 }
+
+func (v *variant) tl() *tool {
+	if v.tool == nil {
+		return sigtraceTool
+	}
+	return v.tool
+}
+
+// events is how many events a storm gave the variant to handle: every
+// signal's generate event, and each delivery if it gets those (the
+// counters with 'type == "generate"' and bpftrace count signals only;
+// --count-by signal.name counts deliveries too).
+func (v *variant) events(s stormResult) int64 {
+	n := s.signals
+	if v.deliver {
+		n += s.delivered
+	}
+	return n
+}
+
+// display names the variant with its program: "sigtrace trace -o json".
+func (v *variant) display() string {
+	if v.tool == nil {
+		return "sigtrace " + v.label
+	}
+	return v.label
+}
+
+// bpftraceCount is the one-liner the counting variants are compared with.
+const bpftraceCount = `tracepoint:signal:signal_generate { @[args->sig] = count(); }`
+
+// kernelCountFilter makes --count-by count in the kernel: kernel fields
+// as keys, and a filter the kernel decides that keeps generate events only.
+const kernelCountFilter = `type == "generate"`
 
 func allVariants() []*variant {
 	return []*variant{
@@ -63,8 +109,14 @@ func allVariants() []*variant {
 			args: func(string) []string { return []string{"trace", "-o", "json"} }},
 		{key: "record", label: "record -w DIR (tmpfs)", deliver: true, idle: true, output: "dir",
 			args: func(tmp string) []string { return []string{"record", "-w", filepath.Join(tmp, "rec")} }},
-		{key: "countby", label: "trace --count-by signal.name >/dev/null", deliver: true, idle: true,
+		// Counted in Go: every event it would print, generate and deliver.
+		{key: "countby", label: "trace --count-by signal.name", deliver: true, idle: true, output: "counts", counting: true,
 			args: func(string) []string { return []string{"trace", "--count-by", "signal.name"} }},
+		{key: "countkernel", label: "trace --count-by signal.name '" + kernelCountFilter + "' (counted in the kernel)",
+			idle: true, output: "counts", counting: true, kernelCount: true,
+			args: func(string) []string { return []string{"trace", "--count-by", "signal.name", kernelCountFilter} }},
+		{key: "bpftrace", label: "bpftrace @[args->sig] = count()", tool: bpftraceTool, output: "counts", counting: true,
+			args: func(string) []string { return []string{"-e", bpftraceCount} }},
 	}
 }
 
@@ -77,19 +129,67 @@ func VariantKeys() []string {
 	return k
 }
 
-// detect marks the variants the built tracer does not have yet.
-func detect(bin string, vs []*variant) {
+// detect finds each variant's program and marks the variants that cannot
+// run here: not in the built tracer yet, or bpftrace not installed. A
+// variant that is there by its --help but could still fail at start
+// (countkernel, bpftrace) is started once and stopped.
+func detect(ctx context.Context, sigtrace, tmp string, vs []*variant) {
 	for _, v := range vs {
+		v.bin = sigtrace
+		probe := false
 		switch v.key {
 		case "record":
-			if err := exec.Command(bin, "record", "--help").Run(); err != nil {
+			if err := exec.Command(sigtrace, "record", "--help").Run(); err != nil {
 				v.missing = "n/a: not implemented yet (sigtrace record --help fails)"
 			}
 		case "countby":
-			out, _ := exec.Command(bin, "trace", "--help").CombinedOutput()
+			out, _ := exec.Command(sigtrace, "trace", "--help").CombinedOutput()
 			if !bytes.Contains(out, []byte("--count-by")) {
 				v.missing = "n/a: not implemented yet (no --count-by in sigtrace trace --help)"
 			}
+		case "countkernel":
+			out, _ := exec.Command(sigtrace, "trace", "--help").CombinedOutput()
+			switch {
+			case !bytes.Contains(out, []byte("--count-by")):
+				v.missing = "n/a: not implemented yet (no --count-by in sigtrace trace --help)"
+			case !bytes.Contains(out, []byte("FILTER")):
+				v.missing = "n/a: not implemented yet (no FILTER in sigtrace trace --help)"
+			default:
+				probe = true
+			}
+		case "bpftrace":
+			bin, err := exec.LookPath("bpftrace")
+			if err != nil {
+				v.missing = "n/a: bpftrace is not installed (apt-get install bpftrace)"
+				break
+			}
+			v.bin = bin
+			probe = true
+		}
+		if !probe {
+			continue
+		}
+		var out *os.File
+		if v.output == "counts" {
+			f, err := os.Create(filepath.Join(tmp, "probe.txt"))
+			if err != nil {
+				v.missing = "n/a: " + err.Error()
+				continue
+			}
+			defer os.Remove(f.Name())
+			defer f.Close()
+			out = f
+		}
+		tr, err := startTracer(ctx, v.tl(), v.bin, v.args(tmp), out)
+		if err != nil {
+			v.missing = "n/a: fails at start: " + err.Error()
+			if v.key == "countkernel" {
+				v.missing = "n/a: fails at start (FILTER expressions not merged yet?): " + err.Error()
+			}
+			continue
+		}
+		if x := tr.stop(); x.exitErr != nil {
+			v.missing = "n/a: fails when stopped: " + x.exitErr.Error()
 		}
 	}
 }
@@ -99,7 +199,9 @@ type Pair struct {
 	Alone, Traced stormResult
 	Tracer        tracerExit
 	Events        int64    // events the tracer had to handle
-	EventsSeen    int64    // events found in its output; -1: not captured
+	EventsSeen    int64    // events found in its output (or counts); -1: not captured
+	KernelCounted int64    // sum of sigtrace's in-kernel counts map (kernelCount variants); -1: not read
+	StormCPUNs    int64    // tracer CPU while the storm ran (schedstat of its live threads), without start, drain and exit; -1: not read
 	Foreign       []string // other tracing BPF programs loaded around the pair
 	Err           error
 }
@@ -148,7 +250,9 @@ type Result struct {
 	KernelErr error
 	// StatsAfter is kernel.bpf_stats_enabled after the in-kernel phase.
 	StatsBefore, StatsAfter string
-	Took                    time.Duration
+	// Tracefs says what the bench did about tracefs for bpftrace.
+	Tracefs tracefsState
+	Took    time.Duration
 }
 
 func (c *Config) logf(format string, a ...any) {
@@ -210,15 +314,40 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	res := &Result{Cfg: cfg, Meta: collectMeta(cfg.Root)}
 	res.Meta.LoadStart = loadStart
-	vs := allVariants()
-	detect(sigtrace, vs)
-	for _, v := range vs {
+	for _, v := range allVariants() {
 		if len(cfg.Variants) > 0 && !contains(cfg.Variants, v.key) {
 			continue
 		}
 		res.Variants = append(res.Variants, v)
+	}
+	for _, v := range res.Variants {
+		if v.tool == bpftraceTool {
+			if _, err := exec.LookPath("bpftrace"); err == nil {
+				// bpftrace finds tracepoints through tracefs.
+				res.Tracefs = ensureTracefs()
+				defer func() {
+					res.Tracefs.unmount()
+					if res.Tracefs.UnmountErr != nil {
+						cfg.logf("tracefs: %v", res.Tracefs.UnmountErr)
+					}
+				}()
+				if res.Tracefs.Err != nil {
+					v.missing = "n/a: " + res.Tracefs.Err.Error()
+				}
+			}
+			break
+		}
+	}
+	var probe []*variant
+	for _, v := range res.Variants {
+		if v.missing == "" {
+			probe = append(probe, v)
+		}
+	}
+	detect(ctx, sigtrace, tmp, probe)
+	for _, v := range res.Variants {
 		if v.missing != "" {
-			cfg.logf("%s: %s", v.label, v.missing)
+			cfg.logf("%s: %s", v.display(), v.missing)
 		}
 	}
 
@@ -241,7 +370,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			p := runPair(ctx, &cfg, sigtrace, storm, tmp, row.Workload, row.Variant)
+			p := runPair(ctx, &cfg, storm, tmp, row.Workload, row.Variant)
 			row.Pairs = append(row.Pairs, p)
 			if p.Err != nil {
 				cfg.logf("pair %d/%d %-8s %-40s error: %v", i+1, cfg.Pairs, row.Workload, row.Variant.label, p.Err)
@@ -267,7 +396,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			r := runIdle(ctx, &cfg, sigtrace, tmp, v)
+			r := runIdle(ctx, &cfg, tmp, v)
 			res.Idle = append(res.Idle, r)
 			if r.Err != nil {
 				cfg.logf("idle %s: error: %v", v.label, r.Err)
@@ -292,10 +421,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 }
 
 // runPair runs the storm alone, then with the tracer variant attached.
-func runPair(ctx context.Context, cfg *Config, sigtrace, storm, tmp, workload string, v *variant) Pair {
+func runPair(ctx context.Context, cfg *Config, storm, tmp, workload string, v *variant) Pair {
 	var p Pair
 	for attempt := 1; ; attempt++ {
-		p = runPairOnce(ctx, cfg, sigtrace, storm, tmp, workload, v)
+		p = runPairOnce(ctx, cfg, storm, tmp, workload, v)
 		if len(p.Foreign) == 0 || attempt == 3 || cfg.ForeignWait <= 0 || ctx.Err() != nil {
 			return p
 		}
@@ -303,8 +432,8 @@ func runPair(ctx context.Context, cfg *Config, sigtrace, storm, tmp, workload st
 	}
 }
 
-func runPairOnce(ctx context.Context, cfg *Config, sigtrace, storm, tmp, workload string, v *variant) Pair {
-	p := Pair{EventsSeen: -1}
+func runPairOnce(ctx context.Context, cfg *Config, storm, tmp, workload string, v *variant) Pair {
+	p := Pair{EventsSeen: -1, KernelCounted: -1, StormCPUNs: -1}
 	foreign := func() {
 		for _, f := range foreignPrograms() {
 			if !contains(p.Foreign, f) {
@@ -323,12 +452,15 @@ func runPairOnce(ctx context.Context, cfg *Config, sigtrace, storm, tmp, workloa
 
 	var out *os.File
 	outPath := filepath.Join(tmp, "out.jsonl")
+	if v.output == "counts" {
+		outPath = filepath.Join(tmp, "counts.txt")
+	}
 	recDir := filepath.Join(tmp, "rec")
 	os.RemoveAll(recDir)
 	defer os.Remove(outPath)
 	defer os.RemoveAll(recDir)
 	switch v.output {
-	case "file":
+	case "file", "counts":
 		f, err := os.Create(outPath)
 		if err != nil {
 			p.Err = err
@@ -347,15 +479,28 @@ func runPairOnce(ctx context.Context, cfg *Config, sigtrace, storm, tmp, workloa
 			p.Foreign = append(p.Foreign, f)
 		}
 	}
-	tr, err := startTracer(ctx, sigtrace, v.args(tmp), out)
+	tr, err := startTracer(ctx, v.tl(), v.bin, v.args(tmp), out)
 	if err != nil {
 		p.Err = err
 		return p
 	}
 	// Let the attach settle (trampolines, workers, the tracer's own start).
 	sleepCtx(ctx, cfg.Settle)
+	s0, serr := readThreadStats(tr.pid)
 	p.Traced, err = runStorm(ctx, storm, workload, cfg.Dur, cfg.Signals)
+	if s1, err1 := readThreadStats(tr.pid); serr == nil && err1 == nil {
+		p.StormCPUNs = s1.cpuNs - s0.cpuNs
+	}
 	foreign()
+	if v.kernelCount {
+		// Before it stops: the map goes with it.
+		if n, found, kerr := kernelCountSum(tr.pid); kerr == nil {
+			p.KernelCounted = 0
+			if found {
+				p.KernelCounted = n
+			}
+		}
+	}
 	p.Tracer = tr.stop()
 	if err != nil {
 		p.Err = err
@@ -365,10 +510,7 @@ func runPairOnce(ctx context.Context, cfg *Config, sigtrace, storm, tmp, workloa
 		p.Err = fmt.Errorf("tracer: %v", p.Tracer.exitErr)
 		return p
 	}
-	p.Events = p.Traced.signals
-	if v.deliver {
-		p.Events += p.Traced.delivered
-	}
+	p.Events = v.events(p.Traced)
 	switch v.output {
 	case "file":
 		seen, lost, err := countJSONL(outPath)
@@ -377,6 +519,10 @@ func runPairOnce(ctx context.Context, cfg *Config, sigtrace, storm, tmp, workloa
 			if lost > p.Tracer.lost {
 				p.Tracer.lost = lost
 			}
+		}
+	case "counts":
+		if seen, err := sumCounts(outPath); err == nil {
+			p.EventsSeen = seen
 		}
 	case "dir":
 		if seen, lost, err := countJSONL(recDir); err == nil && seen > 0 {
@@ -390,15 +536,15 @@ func runPairOnce(ctx context.Context, cfg *Config, sigtrace, storm, tmp, workloa
 }
 
 // runIdle measures a variant attached with no storm running.
-func runIdle(ctx context.Context, cfg *Config, sigtrace, tmp string, v *variant) IdleRow {
+func runIdle(ctx context.Context, cfg *Config, tmp string, v *variant) IdleRow {
 	r := IdleRow{Variant: v}
 	recDir := filepath.Join(tmp, "rec")
 	os.RemoveAll(recDir)
 	os.MkdirAll(recDir, 0o755)
 	defer os.RemoveAll(recDir)
 	var out *os.File
-	if v.output == "file" {
-		f, err := os.Create(filepath.Join(tmp, "idle.jsonl"))
+	if v.output == "file" || v.output == "counts" {
+		f, err := os.Create(filepath.Join(tmp, "idle.out"))
 		if err != nil {
 			r.Err = err
 			return r
@@ -406,7 +552,7 @@ func runIdle(ctx context.Context, cfg *Config, sigtrace, tmp string, v *variant)
 		defer f.Close()
 		out = f
 	}
-	tr, err := startTracer(ctx, sigtrace, v.args(tmp), out)
+	tr, err := startTracer(ctx, v.tl(), v.bin, v.args(tmp), out)
 	if err != nil {
 		r.Err = err
 		return r
@@ -442,7 +588,7 @@ func runIdle(ctx context.Context, cfg *Config, sigtrace, tmp string, v *variant)
 // statistics (they go back off when this returns, or if it crashes), and
 // runs each workload once, reading its programs' counters around it.
 func runKernelStats(ctx context.Context, cfg *Config, sigtrace, storm string) (rows []KRow, err error) {
-	tr, err := startTracer(ctx, sigtrace, []string{"trace", "-o", "json"}, nil)
+	tr, err := startTracer(ctx, sigtraceTool, sigtrace, []string{"trace", "-o", "json"}, nil)
 	if err != nil {
 		return nil, err
 	}

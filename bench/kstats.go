@@ -25,13 +25,30 @@ type progStat struct {
 // tracerProgIDs lists the BPF programs a process holds, through the
 // prog_id lines of its fds' fdinfo (program and link fds alike).
 func tracerProgIDs(pid int) ([]ebpf.ProgramID, error) {
+	ns, err := fdinfoIDs(pid, "prog_id")
+	if err != nil {
+		return nil, err
+	}
+	if len(ns) == 0 {
+		return nil, fmt.Errorf("process %d holds no BPF programs", pid)
+	}
+	ids := make([]ebpf.ProgramID, len(ns))
+	for i, n := range ns {
+		ids[i] = ebpf.ProgramID(n)
+	}
+	return ids, nil
+}
+
+// fdinfoIDs lists, sorted and once each, the non-zero values of the key
+// lines (prog_id, map_id) of the fdinfo of pid's fds.
+func fdinfoIDs(pid int, key string) ([]uint32, error) {
 	dir := fmt.Sprintf("/proc/%d/fdinfo", pid)
 	fds, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	seen := map[ebpf.ProgramID]bool{}
-	var ids []ebpf.ProgramID
+	seen := map[uint32]bool{}
+	var ids []uint32
 	for _, fd := range fds {
 		b, err := os.ReadFile(filepath.Join(dir, fd.Name()))
 		if err != nil {
@@ -39,22 +56,52 @@ func tracerProgIDs(pid int) ([]ebpf.ProgramID, error) {
 		}
 		for _, line := range strings.Split(string(b), "\n") {
 			k, v, ok := strings.Cut(line, ":")
-			if !ok || k != "prog_id" {
+			if !ok || k != key {
 				continue
 			}
 			n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 32)
-			if err != nil || n == 0 || seen[ebpf.ProgramID(n)] {
+			if err != nil || n == 0 || seen[uint32(n)] {
 				continue
 			}
-			seen[ebpf.ProgramID(n)] = true
-			ids = append(ids, ebpf.ProgramID(n))
+			seen[uint32(n)] = true
+			ids = append(ids, uint32(n))
 		}
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	if len(ids) == 0 {
-		return nil, fmt.Errorf("process %d holds no BPF programs", pid)
-	}
 	return ids, nil
+}
+
+// kernelCountSum sums sigtrace's in-kernel counts (the per-CPU hash map
+// "counts", bpf/sigtrace.c) held by the tracer pid: what it counted in
+// the kernel rather than in Go. found is false when it holds no such map.
+func kernelCountSum(pid int) (sum int64, found bool, err error) {
+	ids, err := fdinfoIDs(pid, "map_id")
+	if err != nil {
+		return 0, false, err
+	}
+	for _, id := range ids {
+		m, err := ebpf.NewMapFromID(ebpf.MapID(id))
+		if err != nil {
+			continue // gone meanwhile
+		}
+		info, err := m.Info()
+		if err != nil || info.Name != "counts" || info.Type != ebpf.PerCPUHash || info.ValueSize != 8 {
+			m.Close()
+			continue
+		}
+		key := make([]byte, info.KeySize)
+		var per []uint64
+		it := m.Iterate()
+		for it.Next(&key, &per) {
+			for _, n := range per {
+				sum += int64(n)
+			}
+		}
+		err = it.Err()
+		m.Close()
+		return sum, true, err
+	}
+	return 0, false, nil
 }
 
 // readProgStats reads the counters of the programs ids.

@@ -27,12 +27,6 @@ const (
 	tracerCPU = 1
 )
 
-// readyMarker is in the line `sigtrace trace` prints on stderr once its
-// probes are attached ("Tracing signals... Ctrl-C to stop.").
-const readyMarker = "Ctrl-C to stop"
-
-var lostRE = regexp.MustCompile(`(\d+) events? lost`)
-
 // pinning is off on a single-CPU machine.
 var pinning = runtime.NumCPU() >= 2
 
@@ -141,73 +135,146 @@ func readThreadStats(pid int) (threadStats, error) {
 
 // ---- the tracer ----
 
+// tool is a program the bench runs as a tracer: how it says it has
+// attached, and how it reports lost events. Its CPU is measured the same
+// way whatever it is (see tracerExit).
+type tool struct {
+	name string
+	// ready matches the line it prints once attached.
+	ready *regexp.Regexp
+	// readyOnStdout: the ready line may be on stdout as well as stderr, so
+	// the bench reads its stdout (copying it to the output file, if any)
+	// instead of handing it the file. Only for tools whose stdout is small
+	// (counts printed at exit): reading a stream of events would put the
+	// bench's own CPU into the measurement.
+	readyOnStdout bool
+	// attached, if set, is polled after the ready line until it holds:
+	// for a tool that prints its ready line before it has loaded and
+	// attached its programs.
+	attached func(pid int) bool
+	// lost matches its lost-events lines on stderr; group 1 is the count.
+	lost *regexp.Regexp
+	env  []string
+}
+
+// sigtraceTool: `sigtrace trace` prints "Tracing signals... Ctrl-C to
+// stop." on stderr once its probes are attached, and "N events lost".
+var sigtraceTool = &tool{
+	name:  "sigtrace",
+	ready: regexp.MustCompile(`Ctrl-C to stop`),
+	lost:  regexp.MustCompile(`(\d+) events? lost`),
+	env:   []string{"NO_COLOR=1"},
+}
+
+// bpftraceTool: bpftrace prints "Attaching N probes..." on stdout and
+// then loads and attaches them, so the ready line is followed by a wait
+// until the process holds a BPF program and a perf event (what a
+// tracepoint is attached through). Lost events ("Lost N events") only
+// concern its perf output (printf), not maps.
+var bpftraceTool = &tool{
+	name:          "bpftrace",
+	ready:         regexp.MustCompile(`^Attaching \d+ probes?\.\.\.`),
+	readyOnStdout: true,
+	attached:      holdsAttachedProgram,
+	lost:          regexp.MustCompile(`Lost (\d+) events`),
+}
+
+// holdsAttachedProgram says whether pid holds a BPF program and a perf
+// event fd.
+func holdsAttachedProgram(pid int) bool {
+	if ids, err := tracerProgIDs(pid); err != nil || len(ids) == 0 {
+		return false
+	}
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	fds, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, fd := range fds {
+		if l, err := os.Readlink(filepath.Join(dir, fd.Name())); err == nil && l == "anon_inode:[perf_event]" {
+			return true
+		}
+	}
+	return false
+}
+
 type tracerProc struct {
+	tool     *tool
 	cmd      *exec.Cmd
 	pid      int
 	start    time.Time
 	atReady  threadStats // CPU spent loading and attaching
-	stdout   *os.File    // nil: /dev/null
 	mu       sync.Mutex
-	stderr   []string
+	lines    []string // stderr, and stdout when the bench reads it
 	readyCh  chan struct{}
-	stderrOK chan struct{} // closed once stderr is at EOF
+	ready    bool
+	streams  sync.WaitGroup
+	streamOK chan struct{} // closed once the streams read are at EOF
 }
 
 // tracerExit is what a stopped tracer leaves behind.
 type tracerExit struct {
 	cpuNs      int64 // utime + stime of the whole run (rusage)
-	cpuAfterNs int64 // of which after the ready line
+	cpuAfterNs int64 // of which after it attached
 	switches   int64 // nvcsw + nivcsw (rusage)
-	lost       int64 // from "N events lost" lines on stderr
+	lost       int64 // from its lost-events lines on stderr
 	stderr     []string
 	exitErr    error
 }
 
-// startTracer runs bin args... on the tracer CPU with stdout to out (nil:
-// /dev/null) and waits for its ready line.
-func startTracer(ctx context.Context, bin string, args []string, out *os.File) (*tracerProc, error) {
+// startTracer runs bin args... of tool tl on the tracer CPU with stdout to
+// out (nil: /dev/null) and waits until it has attached.
+func startTracer(ctx context.Context, tl *tool, bin string, args []string, out *os.File) (*tracerProc, error) {
 	cmd := exec.Command(bin, args...)
-	if out != nil {
+	var outPipe io.Reader
+	if tl.readyOnStdout {
+		p, err := cmd.StdoutPipe()
+		if err != nil {
+			return nil, err
+		}
+		outPipe = p
+	} else if out != nil {
 		cmd.Stdout = out
 	} // else os/exec opens /dev/null
-	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	cmd.Env = append(os.Environ(), tl.env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	errPipe, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
 	}
-	t := &tracerProc{cmd: cmd, stdout: out, readyCh: make(chan struct{}), stderrOK: make(chan struct{})}
+	t := &tracerProc{tool: tl, cmd: cmd, readyCh: make(chan struct{}), streamOK: make(chan struct{})}
 	t.start = time.Now()
 	if err := startPinned(cmd, tracerCPU); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", bin, err)
 	}
 	t.pid = cmd.Process.Pid
-	go func() {
-		defer close(t.stderrOK)
-		sc := bufio.NewScanner(errPipe)
-		ready := false
-		for sc.Scan() {
-			line := sc.Text()
-			t.mu.Lock()
-			t.stderr = append(t.stderr, line)
-			t.mu.Unlock()
-			if !ready && strings.Contains(line, readyMarker) {
-				ready = true
-				close(t.readyCh)
-			}
+	t.streams.Add(1)
+	go t.read(errPipe, nil)
+	if outPipe != nil {
+		var sink io.Writer
+		if out != nil {
+			sink = out
 		}
-		io.Copy(io.Discard, errPipe)
+		t.streams.Add(1)
+		go t.read(outPipe, sink)
+	}
+	go func() {
+		t.streams.Wait()
+		close(t.streamOK)
 	}()
 	timeout := time.NewTimer(60 * time.Second)
 	defer timeout.Stop()
 	select {
 	case <-t.readyCh:
-		t.atReady, _ = readThreadStats(t.pid)
-		if ids, err := tracerProgIDs(t.pid); err == nil {
-			addOwn(ids)
+		err = t.waitAttached(ctx, timeout.C)
+		if err == nil {
+			t.atReady, _ = readThreadStats(t.pid)
+			if ids, err := tracerProgIDs(t.pid); err == nil {
+				addOwn(ids)
+			}
+			return t, nil
 		}
-		return t, nil
-	case <-t.stderrOK:
+	case <-t.streamOK:
 		err = errors.New("exited before attaching")
 	case <-timeout.C:
 		err = errors.New("not attached after 60s")
@@ -216,31 +283,78 @@ func startTracer(ctx context.Context, bin string, args []string, out *os.File) (
 	}
 	t.cmd.Process.Kill()
 	t.cmd.Wait()
+	select {
+	case <-t.streamOK:
+	case <-time.After(5 * time.Second):
+	}
 	return nil, fmt.Errorf("%s %s: %v: %s", filepath.Base(bin), strings.Join(args, " "), err, t.stderrText())
+}
+
+// read keeps the lines of one of the tracer's streams, watching for the
+// ready line, and copies them to sink if not nil.
+func (t *tracerProc) read(r io.Reader, sink io.Writer) {
+	defer t.streams.Done()
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if sink != nil {
+			io.WriteString(sink, line+"\n")
+		}
+		t.mu.Lock()
+		t.lines = append(t.lines, line)
+		if !t.ready && t.tool.ready.MatchString(line) {
+			t.ready = true
+			close(t.readyCh)
+		}
+		t.mu.Unlock()
+	}
+	io.Copy(io.Discard, r)
+}
+
+// waitAttached polls the tool's attached condition, if it has one.
+func (t *tracerProc) waitAttached(ctx context.Context, timeout <-chan time.Time) error {
+	if t.tool.attached == nil {
+		return nil
+	}
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for !t.tool.attached(t.pid) {
+		select {
+		case <-tick.C:
+		case <-t.streamOK:
+			return errors.New("exited before attaching")
+		case <-timeout:
+			return errors.New("printed its ready line but attached no BPF program within 60s")
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 func (t *tracerProc) stderrText() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return strings.Join(t.stderr, "; ")
+	return strings.Join(t.lines, "; ")
 }
 
-// stop sends SIGINT (the tracer drains and reports lost events) and waits.
+// stop sends SIGINT (the tracer drains, prints its counts and reports lost
+// events) and waits.
 func (t *tracerProc) stop() tracerExit {
 	t.cmd.Process.Signal(os.Interrupt)
-	done := make(chan error, 1)
-	go func() { done <- t.cmd.Wait() }()
+	// Its streams are read to their end before Wait, which closes them.
 	var x tracerExit
+	killed := false
 	select {
-	case x.exitErr = <-done:
+	case <-t.streamOK:
 	case <-time.After(30 * time.Second):
 		t.cmd.Process.Kill()
-		<-done
-		x.exitErr = errors.New("did not stop within 30s of SIGINT; killed")
+		killed = true
 	}
-	select {
-	case <-t.stderrOK:
-	case <-time.After(5 * time.Second):
+	x.exitErr = t.cmd.Wait()
+	if killed {
+		x.exitErr = fmt.Errorf("did not stop within 30s of SIGINT; killed (%v)", x.exitErr)
 	}
 	if x.exitErr != nil {
 		x.exitErr = fmt.Errorf("%v: %s", x.exitErr, t.stderrText())
@@ -256,10 +370,10 @@ func (t *tracerProc) stop() tracerExit {
 		x.cpuAfterNs = 0
 	}
 	t.mu.Lock()
-	x.stderr = append([]string(nil), t.stderr...)
+	x.stderr = append([]string(nil), t.lines...)
 	t.mu.Unlock()
 	for _, line := range x.stderr {
-		if m := lostRE.FindStringSubmatch(line); m != nil {
+		if m := t.tool.lost.FindStringSubmatch(line); m != nil {
 			n, _ := strconv.ParseInt(m[1], 10, 64)
 			x.lost += n
 		}

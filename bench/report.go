@@ -121,18 +121,23 @@ type RowStats struct {
 	Slowdown      spread // fraction
 	Added         spread // ns per signal
 	CPUPerM       spread // tracer CPU s per million events
+	StormCPUPerM  spread // of which while the storm ran; ok false: not read
+	StormCPUOK    bool
 	Rate          spread // events per second
 	WaitAlone     spread // storm runnable but off its CPU, fraction of the run
 	WaitTraced    spread
 	Lost          int64   // total
 	LossyRuns     int     // traced runs that lost any
 	SeenFrac      float64 // events found in the output / events expected; <0: not captured
-	FirstErr      error
+	// KernelFrac: of the counts printed, the fraction in sigtrace's
+	// in-kernel counts map (median); <0: not read.
+	KernelFrac float64
+	FirstErr   error
 }
 
 func (r *Row) Stats() RowStats {
 	var st RowStats
-	var alone, traced, slow, added, cpu, rate, seen []float64
+	var alone, traced, slow, added, cpu, stormCPU, rate, seen, kern []float64
 	var waitA, waitT []float64
 	clean := 0
 	for _, p := range r.Pairs {
@@ -161,10 +166,16 @@ func (r *Row) Stats() RowStats {
 		added = append(added, p.AddedNs())
 		if p.Events > 0 {
 			cpu = append(cpu, float64(p.Tracer.cpuAfterNs)/1e9/(float64(p.Events)/1e6))
+			if p.StormCPUNs >= 0 {
+				stormCPU = append(stormCPU, float64(p.StormCPUNs)/1e9/(float64(p.Events)/1e6))
+			}
 			rate = append(rate, float64(p.Events)/(float64(p.Traced.elapsedNs)/1e9))
 			if p.EventsSeen >= 0 {
 				seen = append(seen, float64(p.EventsSeen)/float64(p.Events))
 			}
+		}
+		if p.KernelCounted >= 0 && p.EventsSeen > 0 {
+			kern = append(kern, float64(p.KernelCounted)/float64(p.EventsSeen))
 		}
 		st.Lost += p.Tracer.lost
 		if p.Tracer.lost > 0 {
@@ -176,12 +187,17 @@ func (r *Row) Stats() RowStats {
 	st.Slowdown, _ = summarize(slow)
 	st.Added, _ = summarize(added)
 	st.CPUPerM, _ = summarize(cpu)
+	st.StormCPUPerM, st.StormCPUOK = summarize(stormCPU)
 	st.Rate, _ = summarize(rate)
 	st.WaitAlone, _ = summarize(waitA)
 	st.WaitTraced, _ = summarize(waitT)
 	st.SeenFrac = -1
 	if s, ok := summarize(seen); ok {
 		st.SeenFrac = s.med
+	}
+	st.KernelFrac = -1
+	if s, ok := summarize(kern); ok {
+		st.KernelFrac = s.med
 	}
 	return st
 }
@@ -211,14 +227,24 @@ func rateStr(r float64) string {
 
 // Target is one of the issue's goals, judged on this run.
 type Target struct {
+	Issue    string // which issue's goal, and for what
 	Goal     string
 	Measured string
 	Met      bool
 	Known    bool // false: not measured in this run
 }
 
-// Targets judges the issue's goals for full events (`trace -o json`).
+// Targets judges the issues' goals: issue 5's for full events (`trace -o
+// json`), then issue 17's for counting.
 func (res *Result) Targets() []Target {
+	ts := res.eventTargets()
+	for i := range ts {
+		ts[i].Issue = "5: `trace -o json`"
+	}
+	return append(ts, res.countingTargets()...)
+}
+
+func (res *Result) eventTargets() []Target {
 	var ts []Target
 
 	t := Target{Goal: "ping-pong slowdown ≤ 10%"}
@@ -248,6 +274,9 @@ func (res *Result) Targets() []Target {
 	runs, lossy := 0, 0
 	var aloneMax float64 // signals/s of the storm alone
 	for _, r := range res.Rows {
+		if r.Variant.tool != nil {
+			continue // another program's losses and rates are not sigtrace's
+		}
 		for _, p := range r.Pairs {
 			if p.Err != nil || p.Events == 0 {
 				continue
@@ -328,8 +357,11 @@ func (res *Result) Markdown() string {
 		stormCPU, tracerCPU, res.Cfg.Nice, res.Cfg.Pairs, length, m.LoadStart, m.LoadEnd, res.Took.Round(time.Second))
 	for _, v := range res.Variants {
 		if v.missing != "" {
-			fmt.Fprintf(&b, "- `sigtrace %s`: %s\n", v.label, v.missing)
+			fmt.Fprintf(&b, "- `%s`: %s\n", v.display(), v.missing)
 		}
+	}
+	if n := res.Tracefs.note(); n != "" {
+		fmt.Fprintf(&b, "- %s\n", n)
 	}
 
 	b.WriteString("\n## Storm alone vs traced\n\n")
@@ -356,14 +388,23 @@ func (res *Result) Markdown() string {
 			notes = append(notes, fmt.Sprintf("%s × %s: in all %d pairs another tracer was loaded too: these numbers are not clean", r.Workload, r.Variant.label, n))
 		}
 		if st.SeenFrac >= 0 {
-			notes = append(notes, fmt.Sprintf("%s × %s: the output held %.1f%% of the events the storm caused (median; other processes' signals count too)",
-				r.Workload, r.Variant.label, 100*st.SeenFrac))
+			held := "the output held"
+			if r.Variant.output == "counts" {
+				held = "its counts added up to"
+			}
+			notes = append(notes, fmt.Sprintf("%s × %s: %s %.1f%% of the events the storm caused (median; other processes' signals count too)",
+				r.Workload, r.Variant.label, held, 100*st.SeenFrac))
+		}
+		if n := kernelNote(r.Variant, st); n != "" {
+			notes = append(notes, fmt.Sprintf("%s × %s: %s", r.Workload, r.Variant.label, n))
 		}
 	}
-	b.WriteString("\nEvents: pingpong = 2 per signal (generate + deliver); ign = 1 (generate; SIG_IGN is never delivered); tgkill = 1 + the deliveries the receiving threads counted (a signal already pending on a thread is merged). `--no-deliver` counts generate only. Tracer CPU is utime+stime after the ready line (rusage at exit minus /proc schedstat at attach). Lost: the tracer's `N events lost` line on stderr (and `lost` records in files). Storm off-CPU: the time the sending thread was runnable but not running (schedstat), median; pingpong and tgkill share CPU 0 with their own receivers, so compare alone with traced: a rise is other work on CPU 0, the tracer's included.\n")
+	b.WriteString("\nEvents: pingpong = 2 per signal (generate + deliver); ign = 1 (generate; SIG_IGN is never delivered); tgkill = 1 + the deliveries the receiving threads counted (a signal already pending on a thread is merged). `--no-deliver` counts generate only. Counting (see below): `'type == \"generate\"'` and bpftrace count generate events only, events = signals counted; `--count-by signal.name` counts every event it would print, generate + deliver. Tracer CPU is utime+stime after the ready line (rusage at exit minus /proc schedstat at attach), for bpftrace as for sigtrace. Lost: the tracer's `N events lost` line on stderr (and `lost` records in files). Storm off-CPU: the time the sending thread was runnable but not running (schedstat), median; pingpong and tgkill share CPU 0 with their own receivers, so compare alone with traced: a rise is other work on CPU 0, the tracer's included.\n")
 	for _, n := range notes {
 		fmt.Fprintf(&b, "- %s\n", n)
 	}
+
+	res.writeCounting(&b)
 
 	if len(res.Idle) > 0 {
 		b.WriteString("\n## Idle: attached, no storm\n\n")
@@ -392,16 +433,9 @@ func (res *Result) Markdown() string {
 			res.StatsBefore, res.StatsAfter)
 	}
 
-	b.WriteString("\n## Targets (issue 5, full events: `trace -o json`)\n\n| target | this run | |\n|---|---|---|\n")
+	b.WriteString("\n## Targets\n\n| issue | target | this run | |\n|---|---|---|---|\n")
 	for _, t := range res.Targets() {
-		status := "not measured"
-		if t.Known {
-			status = "**missed**"
-			if t.Met {
-				status = "met"
-			}
-		}
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", t.Goal, t.Measured, status)
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", t.Issue, t.Goal, t.Measured, t.status())
 	}
 
 	b.WriteString("\n## Reference: the issue's numbers on this VM (ping-pong)\n\n| tracer | slowdown |\n|---|---:|\n")
@@ -427,7 +461,7 @@ func (res *Result) Markdown() string {
 			continue
 		}
 		if st := r.Stats(); st.OK > 0 {
-			fmt.Fprintf(&b, "| **sigtrace %s** (this run) | **%s** (%+.0f ns/signal) |\n", r.Variant.label, pct(st.Slowdown.med), st.Added.med)
+			fmt.Fprintf(&b, "| **%s** (this run) | **%s** (%+.0f ns/signal) |\n", r.Variant.display(), pct(st.Slowdown.med), st.Added.med)
 		}
 	}
 	return b.String()

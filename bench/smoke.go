@@ -24,8 +24,14 @@ func SmokeConfig() Config {
 // CheckSmoke says what is wrong with a smoke run's numbers, if anything.
 func CheckSmoke(res *Result) error {
 	var errs []error
-	if len(res.Rows) != len(res.Cfg.Workloads) {
-		errs = append(errs, fmt.Errorf("%d rows for %d workloads", len(res.Rows), len(res.Cfg.Workloads)))
+	avail := 0
+	for _, v := range res.Variants {
+		if v.missing == "" {
+			avail++
+		}
+	}
+	if len(res.Rows) != len(res.Cfg.Workloads)*avail {
+		errs = append(errs, fmt.Errorf("%d rows for %d workloads × %d variants", len(res.Rows), len(res.Cfg.Workloads), avail))
 	}
 	for _, r := range res.Rows {
 		for _, p := range r.Pairs {
@@ -41,6 +47,12 @@ func CheckSmoke(res *Result) error {
 				errs = append(errs, fmt.Errorf("%s: no events", name))
 			case p.Tracer.cpuNs <= 0:
 				errs = append(errs, fmt.Errorf("%s: the tracer used no CPU", name))
+			}
+			if p.Err == nil && r.Variant.output == "counts" && p.EventsSeen <= 0 {
+				errs = append(errs, fmt.Errorf("%s: no counts in its output", name))
+			}
+			if p.Err == nil && r.Variant.kernelCount && p.KernelCounted <= 0 {
+				errs = append(errs, fmt.Errorf("%s: nothing in the kernel's counts map (%d)", name, p.KernelCounted))
 			}
 			if r.Workload != "ign" && p.Err == nil && p.Traced.delivered <= 0 {
 				errs = append(errs, fmt.Errorf("%s: nothing delivered", name))

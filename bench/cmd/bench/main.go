@@ -34,7 +34,7 @@ func main() {
 	workloads := flag.String("workloads", strings.Join(bench.Workloads, ","), "workloads to run")
 	variants := flag.String("variants", "", "tracer variants to run, of "+strings.Join(bench.VariantKeys(), ",")+" (default: all that exist)")
 	out := flag.String("o", "bench/results/latest.md", "also write the table here, relative to the repository root (\"\": do not)")
-	smoke := flag.Bool("smoke", false, "one pair of a 20k-signal storm per workload, 1s idle, no file: checks the bench works")
+	smoke := flag.Bool("smoke", false, "one pair of a 20k-signal storm per workload, 1s idle, no file: checks the bench works (of -variants, default json)")
 	flag.Parse()
 	if waitQuiet > 0 {
 		bench.WaitQuiet(waitQuiet, os.Stderr)
@@ -43,9 +43,12 @@ func main() {
 	cfg.Workloads = split(*workloads)
 	cfg.Variants = split(*variants)
 	if *smoke {
-		nice := cfg.Nice
+		nice, wait, workloads, variants := cfg.Nice, cfg.ForeignWait, cfg.Workloads, cfg.Variants
 		cfg = bench.SmokeConfig()
-		cfg.Nice = nice
+		cfg.Nice, cfg.ForeignWait, cfg.Workloads = nice, wait, workloads
+		if len(variants) > 0 {
+			cfg.Variants = variants
+		}
 		*out = ""
 	}
 	cfg.Log = os.Stderr
