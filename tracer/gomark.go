@@ -29,6 +29,13 @@ type GoRuntime struct {
 // another program of it, a late signal.Notify changes its mask.
 const goProcTTL = time.Second
 
+// goRecheck: how often a mask read before a signal was sent is read again
+// when it would make that signal fatal (see mark). A program that lacks
+// the signal in its mask dies of it, so a re-read finds it gone; this
+// bounds the reads for one that survives regardless (a Go library in a C
+// program, whose runtime forwards signals).
+const goRecheck = time.Millisecond
+
 // maxGoProcs bounds the cache; past it, it starts afresh.
 const maxGoProcs = 4096
 
@@ -117,6 +124,16 @@ func (m *goMarker) mark(ev *Event) {
 	if !p.isGo || !ev.DefaultAction.Kills() || ev.Kind != VerdictHandled || ev.SigWait || ev.TargetExiting {
 		return
 	}
+	// A mask that lacks the signal but was read before it was sent may
+	// be out of date: a daemon calls signal.Notify as it starts, and the
+	// prescan or an earlier signal may have looked first. Read it again
+	// (at most every goRecheck); when the process is gone, most likely
+	// of this very signal, what was known stands.
+	if p.maskKnown && !p.wanted.Has(ev.Sig) && p.checked.Before(ev.Time) {
+		if q, ok := m.recheck(ev.Target.PID); ok {
+			p = q
+		}
+	}
 	g := GoRuntime{Met: true, Action: goruntime.Unnotified(ev.Sig), MaskKnown: p.maskKnown}
 	g.Notified = p.maskKnown && p.wanted.Has(ev.Sig)
 	ev.Go = g
@@ -154,16 +171,39 @@ func (m *goMarker) lookup(pid uint32, now time.Time) goProc {
 	return cur
 }
 
+// recheck reads pid again unless that was done in the last goRecheck;
+// ok is false when it was not read (too soon, or the process is gone).
+func (m *goMarker) recheck(pid uint32) (goProc, bool) {
+	now := time.Now()
+	m.mu.Lock()
+	p := m.procs[pid]
+	if p == nil || now.Sub(p.checked) < goRecheck {
+		m.mu.Unlock()
+		return goProc{}, false
+	}
+	cur := *p
+	m.mu.Unlock()
+	if !m.refresh(&cur, pid, now) {
+		return goProc{}, false
+	}
+	m.mu.Lock()
+	if q := m.procs[pid]; q != nil {
+		*q = cur
+	}
+	m.mu.Unlock()
+	return cur, true
+}
+
 // refresh reads pid's executable and notify mask into p; a process that
 // is gone, or a zombie (whose exe link no longer resolves), keeps what
-// was known of it.
-func (m *goMarker) refresh(p *goProc, pid uint32, now time.Time) {
+// was known of it (and refresh says false).
+func (m *goMarker) refresh(p *goProc, pid uint32, now time.Time) bool {
 	p.checked = now
 	exe := m.procRoot + "/" + strconv.FormatUint(uint64(pid), 10) + "/exe"
 	_, isGo := goruntime.Version(exe)
 	if !isGo {
 		if _, err := os.Readlink(exe); err != nil {
-			return
+			return false
 		}
 	}
 	p.isGo = isGo
@@ -173,6 +213,7 @@ func (m *goMarker) refresh(p *goProc, pid uint32, now time.Time) {
 			p.wanted, p.maskKnown = w, true
 		}
 	}
+	return true
 }
 
 // forget drops a process that died.

@@ -5,6 +5,8 @@ package tracer
 // only the death after it.
 
 import (
+	"os"
+	"os/signal"
 	"syscall"
 	"testing"
 	"time"
@@ -136,5 +138,62 @@ func TestGoMarkRules(t *testing.T) {
 				t.Errorf("fatal %v with verdict %v", ev.Fatal, ev.Kind)
 			}
 		})
+	}
+}
+
+func init() {
+	// latenotify: a Go daemon that calls signal.Notify(SIGHUP) only when
+	// told (a byte on stdin), then echoes the byte, as a daemon that asks
+	// for its signals once it has read its configuration.
+	moreHelpers["latenotify"] = func() int {
+		ready()
+		var b [1]byte
+		if _, err := os.Stdin.Read(b[:]); err != nil {
+			return 0
+		}
+		c := make(chan os.Signal, 1)
+		signal.Notify(c, syscall.SIGHUP)
+		_, _ = os.Stdout.Write(b[:])
+		go func() {
+			for range c {
+			}
+		}()
+		return echo()
+	}
+}
+
+// TestGoRuntimeLateNotify: the notify mask was read (by the scan at start,
+// and at an earlier signal) before the daemon asked for SIGHUP; its SIGHUP
+// is handled, not fatal: a mask read before the signal was sent that would
+// make it fatal is read again.
+func TestGoRuntimeLateNotify(t *testing.T) {
+	requirePrivileged(t)
+	exe, err := elftest.SelfWithSymbols(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := spawn(t, "latenotify", withPath(exe))
+	tr, col := startTracer(t, Options{Signals: []int{int(syscall.SIGHUP), int(syscall.SIGWINCH)}})
+	select {
+	case <-tr.gom.scanned:
+	case <-time.After(waitTimeout()):
+		t.Fatal("the scan of running processes did not end")
+	}
+	must(t, syscall.Kill(c.pid(), syscall.SIGWINCH))
+	col.waitFor(t, 0, "SIGWINCH", genTo(c.pid(), syscall.SIGWINCH))
+	if _, err := c.stdin.Write([]byte{'n'}); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := c.stdout.ReadByte(); err != nil || b != 'n' {
+		t.Fatalf("the daemon did not say it asked for SIGHUP: %q %v", b, err)
+	}
+	time.Sleep(2 * goRecheck) // past the bound on re-reads, which this test is not about
+	must(t, syscall.Kill(c.pid(), syscall.SIGHUP))
+	ev, _ := col.waitFor(t, 0, "SIGHUP", genTo(c.pid(), syscall.SIGHUP))
+	if !ev.Go.Met || !ev.Go.Notified || !ev.Go.MaskKnown || ev.Fatal || ev.Kind != VerdictHandled {
+		t.Errorf("go runtime %+v, verdict %v fatal %v: want notified, handled", ev.Go, ev.Kind, ev.Fatal)
+	}
+	if !c.alive(t) {
+		t.Error("the daemon died of a SIGHUP it asked for")
 	}
 }
