@@ -40,6 +40,10 @@ type pendingEntry struct {
 	comm     [16]byte
 	blocked  bool
 	reported bool
+	// gone: a sweep found the kernel no longer has it pending (or the
+	// process gone). It is forgotten at the next sweep, not at once: its
+	// deliver event may still be in the ring, behind the reader.
+	gone bool
 	// What the signal does once unblocked, judged at generation.
 	whenUnblocked Unblocked
 }
@@ -179,8 +183,13 @@ func (k *tracker) sweep(now time.Time, emit func(*Event) error) error {
 		}
 		state, pending, blocked, ok := k.procSignalState(e.pid, e.tid, key)
 		if !ok || !pending {
-			k.n -= q.len()
-			delete(k.queues, key)
+			if e.gone {
+				k.n -= q.len()
+				delete(k.queues, key)
+			} else {
+				q.first.gone = true
+				k.queues[key] = q
+			}
 			continue
 		}
 		if k.after <= 0 || e.reported {

@@ -67,7 +67,8 @@ func TestTrackerClockStep(t *testing.T) {
 	// A signal's age in the sweep is also boot-clock time: 0.5 s after
 	// its generate it is young (kept) even though the wall clock moved an
 	// hour; 2 s after, past the 1 s period, the sweep looks it up (and,
-	// with no such process under procRoot, forgets it).
+	// with no such process under procRoot, forgets it at the sweep after:
+	// its delivery may still be in the ring).
 	k.procRoot = t.TempDir()
 	k.observe(&Event{Type: TypeGenerate, Sig: 12, Result: ResultDelivered, Time: now, bootNs: 90e9,
 		Target: Process{PID: 200, TID: 200}})
@@ -83,7 +84,40 @@ func TestTrackerClockStep(t *testing.T) {
 	if err := k.sweep(now.Add(2*time.Hour), noEvents); err != nil {
 		t.Fatal(err)
 	}
+	if q := k.queues[makeKey(200, 12, false)]; k.n != 1 || !q.first.gone {
+		t.Errorf("a signal 2 s old by the boot clock was not looked at (tracked %d, gone %v)", k.n, q.first.gone)
+	}
+	if err := k.sweep(now.Add(3*time.Hour), noEvents); err != nil {
+		t.Fatal(err)
+	}
 	if k.n != 0 {
-		t.Errorf("a signal 2 s old by the boot clock was not looked at (tracked %d)", k.n)
+		t.Errorf("a signal found gone was not forgotten at the next sweep (tracked %d)", k.n)
+	}
+}
+
+// TestTrackerDeliveryBehindSweep: a sweep that finds a signal no longer
+// pending (delivered, its deliver event still in the ring behind the
+// reader) keeps it until the next sweep, so that deliver event still gets
+// its latency. The arm64 guest's TestPendingUninterruptible lost it so.
+func TestTrackerDeliveryBehindSweep(t *testing.T) {
+	k := newTracker(300 * time.Millisecond)
+	k.procRoot = t.TempDir() // no such process: "not pending"
+	boot := int64(100e9)
+	k.boot = func() int64 { return boot }
+	now := time.Now()
+	k.observe(&Event{Type: TypeGenerate, Sig: 10, Result: ResultDelivered, Time: now, bootNs: boot,
+		Target: Process{PID: 300, TID: 301}, Scope: ScopeThread})
+	boot += int64(time.Second)
+	if err := k.sweep(now.Add(time.Second), func(*Event) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	d := Event{Type: TypeDeliver, Sig: 10, Time: now.Add(time.Second), bootNs: boot - int64(time.Millisecond),
+		Target: Process{PID: 300, TID: 301}, Scope: ScopeThread}
+	k.observe(&d)
+	if !d.HasLatency || time.Duration(d.LatencyNs) != time.Second-time.Millisecond {
+		t.Errorf("latency %v (known %v), want %v", time.Duration(d.LatencyNs), d.HasLatency, time.Second-time.Millisecond)
+	}
+	if k.n != 0 {
+		t.Errorf("tracked %d after the delivery", k.n)
 	}
 }
