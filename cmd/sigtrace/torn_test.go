@@ -167,16 +167,38 @@ func TestWriteErrorExitsNonZero(t *testing.T) {
 	cmd := exec.Command(self(t), "trace", "-o", "json", "-s", "USR2", "--no-deliver", "--comm", selfComm(t))
 	cmd.Env = append(os.Environ(), "SIGTRACE_AS_MAIN=1")
 	cmd.Stdout = full
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	errR, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// Not one SIGUSR2 before the ready line: until sigtrace ignores it,
+	// its default action kills (the arm64 guest starts it slowly).
+	var stderr bytes.Buffer
+	ready, stderrDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stderrDone)
+		sc := bufio.NewScanner(errR)
+		for sc.Scan() {
+			stderr.WriteString(sc.Text() + "\n")
+			if sc.Text() == readyLine {
+				close(ready)
+			}
+		}
+	}()
 	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	go func() { <-stderrDone; exited <- cmd.Wait() }()
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	// Each SIGUSR2 is a row to write, once the probes are attached; the
-	// first write fails.
+	select {
+	case <-ready:
+	case <-exited:
+		t.Fatalf("sigtrace ended before attaching: %s", stderr.String())
+	case <-time.After(timeout()):
+		t.Fatal("sigtrace did not attach")
+	}
+	// Each SIGUSR2 is a row to write; the first write fails.
 	deadline := time.After(timeout())
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
