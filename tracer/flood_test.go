@@ -155,20 +155,20 @@ func waitStats(t *testing.T, tr *Tracer, what string, cond func(Stats) bool) Sta
 	}
 }
 
-// drained sends SIGCONT to this process until its event is read: the
-// ring is FIFO, so everything before it has been read too. Retried,
-// because the first ones may meet a ring that is still full. (SIGCONT
-// does nothing to a running process; the stall used SIGWINCH.)
-func drained(t *testing.T, col *collector) {
+// drained sends sig (one that does nothing to this process: SIGCONT,
+// SIGWINCH) to this process until its event is read: the ring is FIFO,
+// so everything before it has been read too. Retried, because the first
+// ones may meet a ring that is still full.
+func drained(t *testing.T, col *collector, sig syscall.Signal) {
 	t.Helper()
 	self := uint32(os.Getpid())
 	for i := 0; ; i++ {
 		from := col.len()
-		must(t, syscall.Kill(os.Getpid(), syscall.SIGCONT))
+		must(t, syscall.Kill(os.Getpid(), sig))
 		deadline := time.After(200 * time.Millisecond)
 		for {
 			if len(col.since(from, func(e *Event) bool {
-				return e.Type == TypeGenerate && e.Sig == int(syscall.SIGCONT) && e.Target.PID == self
+				return e.Type == TypeGenerate && e.Sig == int(sig) && e.Target.PID == self
 			})) > 0 {
 				return
 			}
@@ -211,7 +211,7 @@ func TestDeathSurvivesFlood(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer tr.Close()
+			t.Cleanup(func() { tr.Close() }) // after the reader's cleanup (LIFO)
 			rd := startStalled(t, tr)
 			// The reader takes the first record and stalls on it.
 			must(t, syscall.Kill(os.Getpid(), syscall.SIGWINCH))
@@ -236,7 +236,7 @@ func TestDeathSurvivesFlood(t *testing.T) {
 			st, err := tr.Stats()
 			must(t, err)
 			rd.unblock()
-			drained(t, rd.col)
+			drained(t, rd.col, syscall.SIGCONT) // the stall was on a SIGWINCH
 
 			vpid := uint32(victim.pid())
 			gen := rd.col.since(0, func(e *Event) bool { return genTo(victim.pid(), syscall.SIGTERM)(e) })
