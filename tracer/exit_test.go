@@ -129,10 +129,12 @@ func TestExitKillerWithoutGenerate(t *testing.T) {
 	sink := spawn(t, "exec", withEnv("SIGTRACE_IGN="+sigList(syscall.SIGUSR2)))
 	victim := spawn(t, "daemon", withEnv("SIGTRACE_DFL="+sigList(syscall.SIGUSR1)))
 	// No reserve: the point is a generate record lost to a full ring,
-	// which the reserve would otherwise keep for this fatal signal.
+	// which the reserve would otherwise keep for this fatal signal. Only
+	// signals to this test's processes: other tests' storms (go test runs
+	// packages at once) would fill a one-page ring too.
 	tr, err := New(Options{NoDeliver: true, RingSize: 4096, Reserve: -1, Signals: []int{
 		int(syscall.SIGUSR1), int(syscall.SIGUSR2), int(syscall.SIGSTOP), int(syscall.SIGWINCH),
-	}})
+	}, TargetPIDs: []uint32{uint32(sink.pid()), uint32(victim.pid()), uint32(os.Getpid())}})
 	must(t, err)
 	defer tr.Close()
 	col := &collector{changed: make(chan struct{})}
