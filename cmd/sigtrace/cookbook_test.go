@@ -91,6 +91,12 @@ func cookHelper() int {
 	return 0
 }
 
+// cookEnviron makes the test binary the helper. The Go runtime preempts
+// a busy goroutine with a SIGURG to its own thread, which every recipe
+// about signals to the helper would rightly show: the helper does
+// without (asyncpreemptoff), so the rows are the scenario's.
+var cookEnviron = []string{"SIGTRACE_COOK=1", "GODEBUG=asyncpreemptoff=1"}
+
 // cookbookEntry is one README recipe: its id and its sigtrace line.
 type cookbookEntry struct {
 	id, command string
@@ -207,7 +213,7 @@ func startCook(t *testing.T, exe, name string, opts ...cookOpt) *cookProc {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(link)
-	cmd.Env = append(os.Environ(), "SIGTRACE_COOK=1")
+	cmd.Env = append(os.Environ(), cookEnviron...)
 	for _, o := range opts {
 		o(cmd)
 	}
@@ -442,7 +448,7 @@ var cookbookScenarios = map[string]func(t *testing.T, command string){
 				t.Fatal(err)
 			}
 			cmd := exec.Command(filepath.Join(dir, name))
-			cmd.Env = append(os.Environ(), append([]string{"SIGTRACE_COOK=1", "SIGTRACE_COOK_DO=pipe"}, env...)...)
+			cmd.Env = slices.Concat(os.Environ(), cookEnviron, []string{"SIGTRACE_COOK_DO=pipe"}, env)
 			cmd.Stdout = w
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
@@ -675,7 +681,7 @@ var cookbookScenarios = map[string]func(t *testing.T, command string){
 			t.Fatal(err)
 		}
 		c := exec.Command(filepath.Join(dir, name))
-		c.Env = append(os.Environ(), "SIGTRACE_COOK=1", "SIGTRACE_COOK_DO=segv", "SIGTRACE_COOK_DFL=SEGV")
+		c.Env = slices.Concat(os.Environ(), cookEnviron, []string{"SIGTRACE_COOK_DO=segv", "SIGTRACE_COOK_DFL=SEGV"})
 		c.Dir = dir // should a core be written after all
 		if err := c.Start(); err != nil {
 			t.Fatal(err)
