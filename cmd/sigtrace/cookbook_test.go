@@ -38,7 +38,9 @@ import (
 // cookHelper is the scenarios' process (SIGTRACE_COOK=1): it sets the
 // kernel dispositions SIGTRACE_COOK_DFL and SIGTRACE_COOK_IGN name,
 // catches SIGTRACE_COOK_NOTIFY's with signal.Notify, then does
-// SIGTRACE_COOK_DO: "pipe" writes to its stdout (a pipe nobody reads),
+// SIGTRACE_COOK_DO: "pipe" writes to its stdout (a pipe nobody reads)
+// with write(2), "gopipe" with os.Stdout (the Go runtime re-raises the
+// SIGPIPE of a write to fd 1 and dies of it),
 // "segv" reads through a nil pointer; else it says ready and lives until
 // stdin closes.
 func cookHelper() int {
@@ -79,6 +81,12 @@ func cookHelper() int {
 		for {
 			if _, err := syscall.Write(1, []byte("x\n")); err != nil {
 				return 3 // EPIPE: SIGPIPE is ignored
+			}
+		}
+	case "gopipe": // through the os package, as a Go program writes
+		for {
+			if _, err := os.Stdout.Write([]byte("x\n")); err != nil {
+				return 3
 			}
 		}
 	case "segv":
@@ -437,7 +445,7 @@ var cookbookScenarios = map[string]func(t *testing.T, command string){
 	},
 	"sigpipe": func(t *testing.T, command string) {
 		p := startSigtrace(t, cookArgs(t, command)...)
-		pipeWriter := func(name string, env ...string) *exec.Cmd {
+		pipeWriter := func(name, do string, env ...string) *exec.Cmd {
 			r, w, err := os.Pipe()
 			if err != nil {
 				t.Fatal(err)
@@ -448,7 +456,7 @@ var cookbookScenarios = map[string]func(t *testing.T, command string){
 				t.Fatal(err)
 			}
 			cmd := exec.Command(filepath.Join(dir, name))
-			cmd.Env = slices.Concat(os.Environ(), cookEnviron, []string{"SIGTRACE_COOK_DO=pipe"}, env)
+			cmd.Env = slices.Concat(os.Environ(), cookEnviron, []string{"SIGTRACE_COOK_DO=" + do}, env)
 			cmd.Stdout = w
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
@@ -456,16 +464,19 @@ var cookbookScenarios = map[string]func(t *testing.T, command string){
 			w.Close()
 			return cmd
 		}
-		dies, lives := cookName("pipD"), cookName("pipL")
-		d := pipeWriter(dies, "SIGTRACE_COOK_DFL=PIPE")
-		l := pipeWriter(lives, "SIGTRACE_COOK_IGN=PIPE")
+		dies, goDies, lives := cookName("pipD"), cookName("pipG"), cookName("pipL")
+		d := pipeWriter(dies, "pipe", "SIGTRACE_COOK_DFL=PIPE")
+		g := pipeWriter(goDies, "gopipe")
+		l := pipeWriter(lives, "pipe", "SIGTRACE_COOK_IGN=PIPE")
 		cookWait(t, d, dies, syscall.SIGPIPE)
+		cookWait(t, g, goDies, syscall.SIGPIPE)
 		cookWait(t, l, lives, 0)
 		k := startCook(t, "", cookName("pipK"))
 		runKill(t, "KILL", k.pid)
 		k.died(t, syscall.SIGKILL)
 		out := p.stop(t)
 		wantRows(t, out, dies, []string{fmt.Sprintf("EXIT %s[%d] killed by SIGPIPE from the kernel (broken pipe: write with no reader)", dies, d.Process.Pid)})
+		wantRows(t, out, goDies, []string{fmt.Sprintf("EXIT %s[%d] killed by SIGPIPE from the kernel (broken pipe: write with no reader) (re-raised by the process after its handler ran)", goDies, g.Process.Pid)})
 		wantRows(t, out, lives)
 		wantRows(t, out, k.name)
 	},
