@@ -151,6 +151,9 @@ for arch in $archs; do
 	rm -rf "$stage"
 	mkdir -p "$stage/bin" "$stage/dev" "$stage/etc" "$stage/t"
 	: >"$stage/t/list"
+	# Tests that read the README (the fields table, the cookbook) find it
+	# from /t/PKG as the source tree has it: ../README.md, ../../README.md.
+	cp "$root/README.md" "$stage/t/"
 	for p in $pkgs; do
 		rel=${p#"$module"}
 		rel=${rel#/}

@@ -23,6 +23,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv("SIGTRACE_VICTIM") == "1" {
 		os.Exit(victim())
 	}
+	if os.Getenv("SIGTRACE_COOK") == "1" {
+		os.Exit(cookHelper())
+	}
 	if os.Getenv("SIGTRACE_SELFSTORM") == "1" {
 		os.Exit(selfStorm())
 	}

@@ -42,7 +42,8 @@ before tracing starts.
 
 --count-by FIELD[,FIELD] counts the events the other flags select, one
 count per event the table or -o json would show (add type to the keys, or
---no-deliver, to count only signals sent), by the values of those fields (a
+filter 'type == "generate"', to count only signals sent: --no-deliver
+still counts the exit of a process one killed), by the values of those fields (a
 field an event does not carry is "-", JSON null), and prints them when the
 trace ends (Ctrl-C, --duration, --count) and, with --interval D, every D
 (each interval's counts, from zero). The table is bpftrace's "@[kill, app]:
