@@ -56,6 +56,7 @@ type goProc struct {
 // daemons that matter) are looked at once then, in the background.
 type goMarker struct {
 	procRoot string
+	reads    int // refreshes done (a test's count; on the reader goroutine or the prescan's)
 	mu       sync.Mutex // the prescan fills procs while the reader reads it
 	procs    map[uint32]*goProc
 	scanned  chan struct{} // closed once the prescan is done
@@ -129,7 +130,7 @@ func (m *goMarker) mark(ev *Event) {
 	// prescan or an earlier signal may have looked first. Read it again
 	// (at most every goRecheck); when the process is gone, most likely
 	// of this very signal, what was known stands.
-	if p.maskKnown && !p.wanted.Has(ev.Sig) && p.checked.Before(ev.Time) {
+	if p.maskKnown && !p.wanted.Has(ev.Sig) && goruntime.Unnotified(ev.Sig).Kills() && p.checked.Before(ev.Time) {
 		if q, ok := m.recheck(ev.Target.PID); ok {
 			p = q
 		}
@@ -183,15 +184,17 @@ func (m *goMarker) recheck(pid uint32) (goProc, bool) {
 	}
 	cur := *p
 	m.mu.Unlock()
-	if !m.refresh(&cur, pid, now) {
-		return goProc{}, false
-	}
+	ok := m.refresh(&cur, pid, now)
 	m.mu.Lock()
 	if q := m.procs[pid]; q != nil {
-		*q = cur
+		if ok {
+			*q = cur
+		} else {
+			q.checked = now // gone: what was known stands, and is not looked for again
+		}
 	}
 	m.mu.Unlock()
-	return cur, true
+	return cur, ok
 }
 
 // refresh reads pid's executable and notify mask into p; a process that
@@ -199,6 +202,9 @@ func (m *goMarker) recheck(pid uint32) (goProc, bool) {
 // was known of it (and refresh says false).
 func (m *goMarker) refresh(p *goProc, pid uint32, now time.Time) bool {
 	p.checked = now
+	m.mu.Lock()
+	m.reads++
+	m.mu.Unlock()
 	exe := m.procRoot + "/" + strconv.FormatUint(uint64(pid), 10) + "/exe"
 	_, isGo := goruntime.Version(exe)
 	if !isGo {

@@ -197,3 +197,40 @@ func TestGoRuntimeLateNotify(t *testing.T) {
 		t.Error("the daemon died of a SIGHUP it asked for")
 	}
 }
+
+// TestGoMarkRereads: a cached mask read before the signal was sent is read
+// again only when it would make the signal fatal, and at most every
+// goRecheck: a storm of signals the runtime drops (SIGUSR1 to a Go
+// program without signal.Notify, as in make bench's ping-pong) must not
+// read /proc once per signal.
+func TestGoMarkRereads(t *testing.T) {
+	checked := time.Now()
+	for _, tc := range []struct {
+		name  string
+		sig   syscall.Signal
+		after time.Duration // when the signals are sent, after the mask was read
+		reads int
+	}{
+		{"SIGUSR1, dropped by the runtime: never", syscall.SIGUSR1, time.Millisecond, 0},
+		{"SIGHUP sent after the read: again", syscall.SIGHUP, time.Millisecond, 1},
+		{"SIGHUP sent before the read: no", syscall.SIGHUP, -time.Millisecond, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newGoMarker()
+			m.procRoot = t.TempDir() // the process is gone: what was known stands
+			m.procs[100] = &goProc{isGo: true, maskKnown: true, checked: checked}
+			for i := 0; i < 100; i++ {
+				ev := Event{Type: TypeGenerate, Time: checked.Add(tc.after), Sig: int(tc.sig), Disposition: DispHandler,
+					Result: ResultDelivered, Verdict: Verdict{Kind: VerdictHandled}, DefaultAction: signals.DefaultAction(int(tc.sig))}
+				ev.Sender.PID, ev.Target.PID = 50, 100
+				m.mark(&ev)
+			}
+			if m.reads > tc.reads {
+				t.Errorf("%d reads of /proc for 100 signals, want at most %d", m.reads, tc.reads)
+			}
+			if tc.reads > 0 && m.reads == 0 {
+				t.Error("a mask read before the signal was not read again")
+			}
+		})
+	}
+}
