@@ -157,7 +157,9 @@ func (m *goMarker) lookup(pid uint32, now time.Time) goProc {
 		p = &goProc{}
 		m.procs[pid] = p
 	}
-	fresh := now.Sub(p.checked) < goProcTTL && now.Sub(p.checked) >= 0
+	// now is the event's time: one read after the event was sent (a
+	// reader behind a storm) is fresh too, not read again per event.
+	fresh := !p.checked.IsZero() && now.Sub(p.checked) < goProcTTL
 	cur := *p
 	m.mu.Unlock()
 	if fresh {
