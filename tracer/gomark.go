@@ -56,7 +56,7 @@ type goProc struct {
 // daemons that matter) are looked at once then, in the background.
 type goMarker struct {
 	procRoot string
-	reads    int // refreshes done (a test's count; on the reader goroutine or the prescan's)
+	reads    int        // refreshes done (a test's count; on the reader goroutine or the prescan's)
 	mu       sync.Mutex // the prescan fills procs while the reader reads it
 	procs    map[uint32]*goProc
 	scanned  chan struct{} // closed once the prescan is done
