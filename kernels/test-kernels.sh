@@ -12,7 +12,7 @@
 #   SIGTRACE_KERNELS   labels to run (default: all of "5.10-x86_64 6.1-x86_64
 #                      6.12-x86_64 6.1-arm64")
 #   SIGTRACE_JOBS      guests booted at once (default 2)
-#   SIGTRACE_TIMEOUT   seconds per guest before it counts as hung (default 900)
+#   SIGTRACE_TIMEOUT   seconds per guest before it counts as hung (default 1200)
 #   SIGTRACE_HOST      1 (default) also runs the same test binaries on the host
 #                      as the "host" column; 0 leaves the host to `make test`
 #   SIGTRACE_PKGS      Go packages to test (default: every package with tests)
@@ -23,7 +23,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 
 KERNELS=${SIGTRACE_KERNELS:-"5.10-x86_64 6.1-x86_64 6.12-x86_64 6.1-arm64"}
 JOBS=${SIGTRACE_JOBS:-2}
-TIMEOUT=${SIGTRACE_TIMEOUT:-900}
+TIMEOUT=${SIGTRACE_TIMEOUT:-1200}
 HOST=${SIGTRACE_HOST:-1}
 # per test binary, shorter than the guest so that a hang still prints its stacks
 TEST_TIMEOUT=$((TIMEOUT > 60 ? TIMEOUT - 30 : TIMEOUT))s

@@ -214,8 +214,13 @@ func (m *goMarker) refresh(p *goProc, pid uint32, now time.Time) bool {
 			return false
 		}
 	}
+	// A Go program dying of a signal (re-raising it) may still have its
+	// exe but no longer a readable memory: what was read of it stands.
+	keep := isGo && p.isGo && p.maskKnown
 	p.isGo = isGo
-	p.maskKnown = false
+	if !keep {
+		p.maskKnown = false
+	}
 	if p.isGo {
 		if w, err := goruntime.Wanted(m.procRoot, int(pid)); err == nil {
 			p.wanted, p.maskKnown = w, true
