@@ -155,10 +155,9 @@ func runHelper(mode string) int {
 		return *p // Go's nil check is the hardware fault at address 0
 	case "thread":
 		// A second thread, locked, reports its tid; SIGUSR1 is handled.
+		// The main goroutine was locked to the main thread in init
+		// (lockMainForThread), so the goroutine below cannot land there.
 		applyDispositions()
-		// Keep the main goroutine on the main thread, so the locked
-		// goroutine below cannot land there while main waits.
-		runtime.LockOSThread()
 		ch := make(chan os.Signal, 1)
 		signal.Notify(ch, syscall.SIGUSR1)
 		tid := make(chan int)
@@ -228,6 +227,17 @@ func runHelper(mode string) int {
 	}
 	fmt.Fprintln(os.Stderr, "unknown helper mode", mode)
 	return 112
+}
+
+// lockMainForThread keeps the "thread" helper's main goroutine on the
+// main thread: only in an init function is it still there for sure (the
+// runtime runs init on the main thread; by TestMain it may have moved,
+// and then the helper's other locked thread could be the main one, as
+// the 6.12 guest once saw).
+func init() {
+	if os.Getenv(helperEnv) == "thread" {
+		runtime.LockOSThread()
+	}
 }
 
 // moreHelpers are helper modes that test files register in init(), next

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"reflect"
@@ -155,13 +156,21 @@ func TestTraceFlagErrors(t *testing.T) {
 func TestTraceFlagsPidMax(t *testing.T) {
 	saved := pidMax
 	t.Cleanup(func() { pidMax = saved })
-	pidMax = func() uint64 { return 1000 }
-	if o, err := tfParse(t, "-p", "999"); err != nil || len(o.AnyPIDs) != 1 || o.AnyPIDs[0] != 999 {
-		t.Errorf("-p 999 under pid_max 1000: %v, %v", o.AnyPIDs, err)
+	// A limit no live process has: one that does is still accepted (it
+	// got its pid before pid_max was lowered), which a guest's pid 1000
+	// once was.
+	limit := uint64(1000)
+	for pidExists(limit) {
+		limit++
 	}
-	_, err := tfParse(t, "--target-pid", "1000")
-	if err == nil || !strings.Contains(err.Error(), "pid_max 1000") {
-		t.Errorf("--target-pid 1000 under pid_max 1000: %v, want a pid_max error", err)
+	pidMax = func() uint64 { return limit }
+	below := strconv.FormatUint(limit-1, 10)
+	if o, err := tfParse(t, "-p", below); err != nil || len(o.AnyPIDs) != 1 || uint64(o.AnyPIDs[0]) != limit-1 {
+		t.Errorf("-p %s under pid_max %d: %v, %v", below, limit, o.AnyPIDs, err)
+	}
+	_, err := tfParse(t, "--target-pid", strconv.FormatUint(limit, 10))
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("pid_max %d", limit)) {
+		t.Errorf("--target-pid %d under pid_max %d: %v, want a pid_max error", limit, limit, err)
 	}
 	pidMax = func() uint64 { return 1 }
 	self := strconv.Itoa(os.Getpid())
@@ -170,7 +179,7 @@ func TestTraceFlagsPidMax(t *testing.T) {
 	}
 	// And the real pid_max of this kernel.
 	pidMax = saved
-	limit := saved()
+	limit = saved()
 	if limit < 301 || limit > pidMaxLimit {
 		t.Fatalf("pid_max read as %d", limit)
 	}
