@@ -39,7 +39,7 @@ func Closest(name string, n int) []string {
 	var cs []cand
 	limit := 1 + len(name)/8
 	consider := func(c string) {
-		if d := editDistance(name, c); d <= limit {
+		if d := EditDistance(name, c); d <= limit {
 			cs = append(cs, cand{c, d})
 		}
 	}
@@ -83,8 +83,9 @@ func Closest(name string, n int) []string {
 	return out
 }
 
-// editDistance is the Levenshtein distance of a and b, in bytes.
-func editDistance(a, b string) int {
+// EditDistance is the Levenshtein distance of a and b, in bytes: the one
+// measure of "closest names" for the filter, templates and count keys.
+func EditDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {

@@ -128,7 +128,7 @@ func suggest(name string) []string {
 		var best []string
 		bestD := 3
 		for c := range constants {
-			d := distance(strings.ToUpper(name), c)
+			d := fields.EditDistance(strings.ToUpper(name), c)
 			if up := strings.ToUpper(name); "SIG"+up == c || up == c {
 				d = 0
 			}
@@ -164,7 +164,7 @@ func suggest(name string) []string {
 	limit := max(2, len(name)/3)
 	var cs []cand
 	for _, n := range names {
-		if d := distance(name, n); d <= limit {
+		if d := fields.EditDistance(name, n); d <= limit {
 			cs = append(cs, cand{n, d})
 		}
 	}
@@ -174,25 +174,4 @@ func suggest(name string) []string {
 		out = append(out, c.name)
 	}
 	return out
-}
-
-// distance is the Levenshtein distance between a and b, in bytes.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
