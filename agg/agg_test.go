@@ -17,13 +17,23 @@ func comm(s string) (c [16]byte) {
 }
 
 func gen(sender, target string, sig int) *tracer.Event {
-	return &tracer.Event{Type: tracer.TypeGenerate, Sig: sig, Time: time.Unix(1, 0),
-		Sender: tracer.Process{PID: 1, TID: 1, Comm: comm(sender)}, Target: tracer.Process{PID: 2, TID: 2, Comm: comm(target)}}
+	return &tracer.Event{
+		Type:     tracer.TypeGenerate,
+		Sig:      sig,
+		Time:     time.Unix(1, 0),
+		Target:   tracer.Process{PID: 2, TID: 2, Comm: comm(target)},
+		Generate: tracer.Generate{From: tracer.From{Sender: tracer.Process{PID: 1, TID: 1, Comm: comm(sender)}}},
+	}
 }
 
 func del(target string, latency int64) *tracer.Event {
-	return &tracer.Event{Type: tracer.TypeDeliver, Sig: 12, Time: time.Unix(1, 0),
-		Target: tracer.Process{PID: 2, TID: 2, Comm: comm(target)}, HasLatency: latency >= 0, LatencyNs: latency}
+	return &tracer.Event{
+		Type:    tracer.TypeDeliver,
+		Sig:     12,
+		Time:    time.Unix(1, 0),
+		Target:  tracer.Process{PID: 2, TID: 2, Comm: comm(target)},
+		Deliver: tracer.Deliver{HasLatency: latency >= 0, LatencyNs: latency},
+	}
 }
 
 func mustKeys(t testing.TB, s string) []*fields.Field {
@@ -207,7 +217,7 @@ func TestRenderer(t *testing.T) {
 	if b := r.AppendRow(nil, gen("kill", "app", 12)); len(b) != 0 {
 		t.Errorf("an event was written: %s", b)
 	}
-	if b := r.AppendRow(nil, &tracer.Event{Type: tracer.TypeLost, Lost: 3, Time: time.Unix(1, 0)}); !strings.Contains(string(b), `"type":"lost"`) {
+	if b := r.AppendRow(nil, &tracer.Event{Type: tracer.TypeLost, Time: time.Unix(1, 0), Lost: tracer.Lost{Count: 3}}); !strings.Contains(string(b), `"type":"lost"`) {
 		t.Errorf("lost record: %q", b)
 	}
 	if rows := a.Snapshot(0, false); len(rows) != 1 || rows[0].Count != 1 {

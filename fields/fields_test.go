@@ -105,16 +105,35 @@ func full() tracer.Event {
 	sender := tracer.Process{PID: 10, TID: 11, UID: 0, HasUID: true, Comm: comm("pkill"), ThreadComm: comm("worker"),
 		Argv: []byte("pkill\x00-HUP\x00x\x00"), Ancestry: []tracer.Ancestor{{PID: 9, Comm: comm("sh")}, {PID: 1, Comm: comm("systemd")}}}
 	return tracer.Event{
-		Time: time.Unix(1, 2), Type: tracer.TypeGenerate, Sig: 1, Code: 0,
-		Sender: sender, ArgvTruncated: true,
-		Target:      tracer.Process{PID: 20, TID: 20, HasUID: true, UID: 33, Comm: comm("goapp"), Cgroup: tracer.ParseCgroupPath("/a.slice")},
-		Disposition: tracer.DispHandler, Handler: 0x1234, SAFlags: 0x14000004, Blocked: true, Traced: true,
-		Verdict:        tracer.Verdict{Kind: tracer.VerdictBlocked, WhenUnblocked: tracer.UnblockedHandler},
-		Go:             tracer.GoRuntime{Met: true, Action: goruntime.Exit},
-		HasSendSyscall: true, SendSyscallNr: 62, GroupSend: tracer.GroupSendPgrp, GroupID: 20,
-		ReraiseOf:  &tracer.Original{Time: time.Unix(1, 0), Sender: sender, Code: -6},
-		Wait:       &tracer.WaitSite{Stack: []string{"a", "b"}, InSyscall: true, SyscallNr: 0},
-		HasSyscall: true, HasLatency: true, LatencyNs: 5, PendingNs: 7,
+		Time:   time.Unix(1, 2),
+		Type:   tracer.TypeGenerate,
+		Sig:    1,
+		Code:   0,
+		Target: tracer.Process{PID: 20, TID: 20, HasUID: true, UID: 33, Comm: comm("goapp"), Cgroup: tracer.ParseCgroupPath("/a.slice")},
+		Generate: tracer.Generate{
+			From: tracer.From{Sender: sender, ArgvTruncated: true},
+			Setup: tracer.Setup{
+				Disposition: tracer.DispHandler,
+				Handler:     0x1234,
+				SAFlags:     0x14000004,
+			},
+			Blocked:        true,
+			Traced:         true,
+			Verdict:        tracer.Verdict{Kind: tracer.VerdictBlocked, WhenUnblocked: tracer.UnblockedHandler},
+			Go:             tracer.GoRuntime{Met: true, Action: goruntime.Exit},
+			HasSendSyscall: true,
+			SendSyscallNr:  62,
+			GroupSend:      tracer.GroupSendPgrp,
+			GroupID:        20,
+			ReraiseOf:      &tracer.Original{Time: time.Unix(1, 0), From: tracer.From{Sender: sender}, Code: -6},
+		},
+		Pending: tracer.Pending{Wait: &tracer.WaitSite{Stack: []string{"a", "b"}, InSyscall: true, SyscallNr: 0}, Ns: 7},
+		Deliver: tracer.Deliver{
+			Setup:      tracer.Setup{Disposition: tracer.DispHandler, Handler: 0x1234, SAFlags: 0x14000004},
+			HasSyscall: true,
+			HasLatency: true,
+			LatencyNs:  5,
+		},
 	}
 }
 

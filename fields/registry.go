@@ -41,12 +41,12 @@ func buildRegistry() []Field {
 	}, Field{
 		Name: "count", Type: Uint, Kinds: kLost,
 		Doc:  "events the kernel could not hand over (ring buffer full) since the previous lost record",
-		Uint: func(ev *tracer.Event) uint64 { return ev.Lost },
+		Uint: func(ev *tracer.Event) uint64 { return ev.Lost.Count },
 	}, Field{
 		Name: "shed", Type: Uint, Kinds: kLost,
 		Doc:     "of count, the records dropped while the ring was into the room it keeps for deaths (fatal signals, their delivery, exits); absent when none",
-		Present: func(ev *tracer.Event) bool { return ev.Shed > 0 },
-		Uint:    func(ev *tracer.Event) uint64 { return ev.Shed },
+		Present: func(ev *tracer.Event) bool { return ev.Lost.Shed > 0 },
+		Uint:    func(ev *tracer.Event) uint64 { return ev.Lost.Shed },
 	}, Field{
 		Name: "signal.num", Type: Int, Kinds: kSignal, Kernel: true,
 		Doc: "the signal's number (`sig` in filters); an exit's is the signal the process died of, not the kernel's internal SIGKILL",
@@ -65,101 +65,104 @@ func buildRegistry() []Field {
 		Str:     func(dst []byte, ev *tracer.Event) []byte { return appendCode(dst, ev.Sig, ev.Code) },
 	})
 	add(senderFields("sender", "the sender", kGenerate, true,
-		func(ev *tracer.Event) bool { return true },
-		func(ev *tracer.Event) *tracer.Original { return nil })...)
+		func(ev *tracer.Event) *tracer.From { return &ev.Generate.From })...)
 	add(processFields("target", "the receiver", kSignal, targetOf, nil, false, true)...)
 	add(scopeField(kGenerate | kPending))
 	add(Field{
 		Name: "result", Type: String, Kinds: kGenerate,
 		Values: values(int(tracer.ResultDelivered), int(tracer.ResultLoseInfo), func(i int) string { return tracer.Result(i).String() }),
 		Doc:    "the kernel's own verdict on queueing it",
-		Str:    static(func(ev *tracer.Event) string { return ev.Result.String() }),
+		Str:    static(func(ev *tracer.Event) string { return ev.Generate.Result.String() }),
 	})
 	add(dispositionFields(kGenerate | kDeliver | kExit)...)
 	add(defaultActionField(kGenerate | kExit))
 	add(Field{
 		Name: "blocked", Type: Bool, Kinds: kGenerate,
 		Doc:  "every thread that could take it blocks it",
-		Bool: func(ev *tracer.Event) bool { return ev.Blocked },
+		Bool: func(ev *tracer.Event) bool { return ev.Generate.Blocked },
 	},
-		onlyTrue("traced", "the target is traced (ptrace): the tracer sees the signal first", kGenerate, func(ev *tracer.Event) bool { return ev.Traced }),
-		onlyTrue("sigwait", "the target waits for it in sigwaitinfo()/sigtimedwait(): consumed, never fatal", kGenerate, func(ev *tracer.Event) bool { return ev.SigWait }),
-		onlyTrue("target_exiting", "the target was already exiting, so the kernel dropped it", kGenerate, func(ev *tracer.Event) bool { return ev.TargetExiting }),
+		onlyTrue("traced", "the target is traced (ptrace): the tracer sees the signal first", kGenerate, func(ev *tracer.Event) bool { return ev.Generate.Traced }),
+		onlyTrue("sigwait", "the target waits for it in sigwaitinfo()/sigtimedwait(): consumed, never fatal", kGenerate, func(ev *tracer.Event) bool { return ev.Generate.SigWait }),
+		onlyTrue("target_exiting", "the target was already exiting, so the kernel dropped it", kGenerate, func(ev *tracer.Event) bool { return ev.Generate.TargetExiting }),
 		Field{
 			Name: "go_runtime.action", Type: String, Kinds: kGenerate,
 			Values:  values(int(goruntime.NoHandler), int(goruntime.Discard), func(i int) string { return goruntime.Action(i).String() }),
 			Doc:     "the target is a Go program whose runtime's handler met it: what the runtime does with it unless the program asked for it",
 			Present: goMet,
-			Str:     static(func(ev *tracer.Event) string { return ev.Go.Action.String() }),
+			Str:     static(func(ev *tracer.Event) string { return ev.Generate.Go.Action.String() }),
 		},
 		Field{
 			Name: "go_runtime.notified", Type: Bool, Kinds: kGenerate,
 			Doc:     "the Go program asked for the signal with signal.Notify: the runtime hands it over",
 			Present: goMet,
-			Bool:    func(ev *tracer.Event) bool { return ev.Go.Notified },
+			Bool:    func(ev *tracer.Event) bool { return ev.Generate.Go.Notified },
 		},
 		Field{
 			Name: "go_runtime.mask_known", Type: Bool, Kinds: kGenerate,
 			Doc:     "the runtime's notify mask was read from the program's memory",
 			Present: goMet,
-			Bool:    func(ev *tracer.Event) bool { return ev.Go.MaskKnown },
+			Bool:    func(ev *tracer.Event) bool { return ev.Generate.Go.MaskKnown },
 		})
 	add(syscallFields("send_syscall", "the system call the sender made", kGenerate,
-		func(ev *tracer.Event) bool { return ev.HasSendSyscall },
-		func(ev *tracer.Event) int { return ev.SendSyscallNr })...)
+		func(ev *tracer.Event) bool { return ev.Generate.HasSendSyscall },
+		func(ev *tracer.Event) int { return ev.Generate.SendSyscallNr })...)
 	add(Field{
 		Name: "group_send.kind", Type: String, Kinds: kGenerate,
 		Values:  values(int(tracer.GroupSendPgrp), int(tracer.GroupSendBroadcast), func(i int) string { return tracer.GroupSend(i).String() }),
 		Doc:     "a kill() at many processes, each of which gets its own event: a process group (kill(-pgid), killpg(), kill(0)) or every process (kill(-1))",
-		Present: func(ev *tracer.Event) bool { return ev.GroupSend != tracer.GroupSendNone },
-		Str:     static(func(ev *tracer.Event) string { return ev.GroupSend.String() }),
+		Present: func(ev *tracer.Event) bool { return ev.Generate.GroupSend != tracer.GroupSendNone },
+		Str:     static(func(ev *tracer.Event) string { return ev.Generate.GroupSend.String() }),
 	}, Field{
 		Name: "group_send.pgid", Type: Uint, Kinds: kGenerate,
 		Doc:     "the process group a process_group send went to",
-		Present: func(ev *tracer.Event) bool { return ev.GroupSend == tracer.GroupSendPgrp },
-		Uint:    func(ev *tracer.Event) uint64 { return uint64(ev.GroupID) },
+		Present: func(ev *tracer.Event) bool { return ev.Generate.GroupSend == tracer.GroupSendPgrp },
+		Uint:    func(ev *tracer.Event) uint64 { return uint64(ev.Generate.GroupID) },
 	}, Field{
 		Name: "verdict", Type: String, Kinds: kGenerate,
 		Values: values(int(tracer.VerdictFatal), int(tracer.VerdictDropped), func(i int) string { return tracer.VerdictKind(i).String() }),
 		Doc:    "what will happen to the receiver: fatal (it dies of it), handled, ignored, blocked (pending until unblocked), stop, continue, merged (already pending: this one is lost), dropped (queue full)",
-		Str:    static(func(ev *tracer.Event) string { return ev.Kind.String() }),
+		Str:    static(func(ev *tracer.Event) string { return ev.Generate.Kind.String() }),
 	}, Field{
 		Name: "fatal", Type: Bool, Kinds: kGenerate,
 		Doc:  "the receiver's whole process dies of it",
-		Bool: func(ev *tracer.Event) bool { return ev.Fatal },
+		Bool: func(ev *tracer.Event) bool { return ev.Generate.Fatal },
 	}, Field{
 		Name: "unprepared", Type: Bool, Kinds: kGenerate,
 		Doc:  "fatal, and the receiver could have caught it but has no handler: the bug to fix",
-		Bool: func(ev *tracer.Event) bool { return ev.Unprepared },
+		Bool: func(ev *tracer.Event) bool { return ev.Generate.Unprepared },
 	}, Field{
 		Name: "fatal_when_unblocked", Type: Bool, Kinds: kGenerate,
 		Doc:     "blocked, and fatal the moment it is unblocked",
-		Present: func(ev *tracer.Event) bool { return ev.Blocked },
-		Bool:    func(ev *tracer.Event) bool { return ev.FatalWhenUnblocked },
+		Present: func(ev *tracer.Event) bool { return ev.Generate.Blocked },
+		Bool:    func(ev *tracer.Event) bool { return ev.Generate.FatalWhenUnblocked },
 	})
 	add(whenUnblockedField())
 	add(senderFields("reraise_of.sender", "a re-raise: the original signal's sender", kGenerate, false,
-		func(ev *tracer.Event) bool { return ev.ReraiseOf != nil },
-		func(ev *tracer.Event) *tracer.Original { return ev.ReraiseOf })...)
+		func(ev *tracer.Event) *tracer.From {
+			if o := ev.Generate.ReraiseOf; o != nil {
+				return &o.From
+			}
+			return nil
+		})...)
 	add(Field{
 		Name: "reraise_of.code", Type: String, Kinds: kGenerate,
 		Doc:     "a re-raise: the si_code of the signal it passes on, as code",
-		Present: func(ev *tracer.Event) bool { return ev.ReraiseOf != nil },
+		Present: func(ev *tracer.Event) bool { return ev.Generate.ReraiseOf != nil },
 		Str: func(dst []byte, ev *tracer.Event) []byte {
-			if ev.ReraiseOf == nil {
+			if ev.Generate.ReraiseOf == nil {
 				return dst
 			}
-			return appendCode(dst, ev.Sig, ev.ReraiseOf.Code)
+			return appendCode(dst, ev.Sig, ev.Generate.ReraiseOf.Code)
 		},
 	}, Field{
 		Name: "reraise_of.time", Type: Time, Kinds: kGenerate,
 		Doc:     "a re-raise: when the signal it passes on was sent",
-		Present: func(ev *tracer.Event) bool { return ev.ReraiseOf != nil },
+		Present: func(ev *tracer.Event) bool { return ev.Generate.ReraiseOf != nil },
 		Time: func(ev *tracer.Event) time.Time {
-			if ev.ReraiseOf == nil {
+			if ev.Generate.ReraiseOf == nil {
 				return time.Time{}
 			}
-			return ev.ReraiseOf.Time
+			return ev.Generate.ReraiseOf.Time
 		},
 	})
 
@@ -167,42 +170,42 @@ func buildRegistry() []Field {
 	add(Field{
 		Name: "pending_ns", Type: Duration, Kinds: kPending,
 		Doc: "how long ago the signal was sent",
-		Int: func(ev *tracer.Event) int64 { return ev.PendingNs },
+		Int: func(ev *tracer.Event) int64 { return ev.Pending.Ns },
 	}, Field{
 		Name: "reason", Type: String, Kinds: kPending,
 		Values: values(int(tracer.PendingUnknown), int(tracer.PendingUninterruptible), func(i int) string { return tracer.PendingReason(i).String() }),
 		Doc:    "why it is not delivered: the target blocks it, is stopped, traced, in uninterruptible sleep (D state), or unknown",
-		Str:    static(func(ev *tracer.Event) string { return ev.PendingReason.String() }),
+		Str:    static(func(ev *tracer.Event) string { return ev.Pending.Reason.String() }),
 	})
 	add(Field{
 		Name: "wait.stack", Type: List, Elem: String, Kinds: kPending,
 		Doc:     "reason uninterruptible: the task's kernel stack, innermost first, without the scheduler's frames",
-		Present: func(ev *tracer.Event) bool { return ev.Wait != nil && len(ev.Wait.Stack) > 0 },
+		Present: func(ev *tracer.Event) bool { return ev.Pending.Wait != nil && len(ev.Pending.Wait.Stack) > 0 },
 		Len: func(ev *tracer.Event) int {
-			if ev.Wait == nil {
+			if ev.Pending.Wait == nil {
 				return 0
 			}
-			return len(ev.Wait.Stack)
+			return len(ev.Pending.Wait.Stack)
 		},
-		StrAt: func(dst []byte, ev *tracer.Event, i int) []byte { return append(dst, ev.Wait.Stack[i]...) },
+		StrAt: func(dst []byte, ev *tracer.Event, i int) []byte { return append(dst, ev.Pending.Wait.Stack[i]...) },
 	}, Field{
 		Name: "wait.stack_error", Type: String, Kinds: kPending,
 		Doc:     "reason uninterruptible: why there is no wait.stack (no /proc/PID/stack, not allowed, the task exited or woke up)",
-		Present: func(ev *tracer.Event) bool { return ev.Wait != nil && len(ev.Wait.Stack) == 0 },
+		Present: func(ev *tracer.Event) bool { return ev.Pending.Wait != nil && len(ev.Pending.Wait.Stack) == 0 },
 		Str: func(dst []byte, ev *tracer.Event) []byte {
-			if ev.Wait == nil {
+			if ev.Pending.Wait == nil {
 				return dst
 			}
-			return append(dst, ev.Wait.StackErr...)
+			return append(dst, ev.Pending.Wait.StackErr...)
 		},
 	})
 	add(syscallFields("wait.syscall", "the system call the task sleeps in", kPending,
-		func(ev *tracer.Event) bool { return ev.Wait != nil && ev.Wait.InSyscall },
+		func(ev *tracer.Event) bool { return ev.Pending.Wait != nil && ev.Pending.Wait.InSyscall },
 		func(ev *tracer.Event) int {
-			if ev.Wait == nil {
+			if ev.Pending.Wait == nil {
 				return 0
 			}
-			return ev.Wait.SyscallNr
+			return ev.Pending.Wait.SyscallNr
 		})...)
 
 	// deliver
@@ -210,61 +213,67 @@ func buildRegistry() []Field {
 		Name: "flags", Type: List, Elem: String, Kinds: kDeliver,
 		Values: saFlagNames(),
 		Doc:    "the handler's sa_flags by name (SA_RESTORER left out)",
-		Len:    func(ev *tracer.Event) int { return saFlagCount(ev.SAFlags) },
-		StrAt:  func(dst []byte, ev *tracer.Event, i int) []byte { return append(dst, saFlagAt(ev.SAFlags, i)...) },
+		Len:    func(ev *tracer.Event) int { return saFlagCount(ev.Deliver.SAFlags) },
+		StrAt: func(dst []byte, ev *tracer.Event, i int) []byte {
+			return append(dst, saFlagAt(ev.Deliver.SAFlags, i)...)
+		},
 	})
 	add(syscallFields("syscall", "the system call the signal interrupted (x86_64, 5.15+)", kDeliver,
-		func(ev *tracer.Event) bool { return ev.HasSyscall },
-		func(ev *tracer.Event) int { return ev.SyscallNr })...)
+		func(ev *tracer.Event) bool { return ev.Deliver.HasSyscall },
+		func(ev *tracer.Event) int { return ev.Deliver.SyscallNr })...)
 	add(Field{
 		Name: "syscall.outcome", Type: String, Kinds: kDeliver,
 		Values:  values(int(tracer.OutcomeRestart), int(tracer.OutcomeEINTR), func(i int) string { return tracer.SyscallOutcome(i).String() }),
 		Doc:     "what becomes of the interrupted system call: it restarts, or fails with EINTR",
-		Present: func(ev *tracer.Event) bool { return ev.HasSyscall },
-		Str:     static(func(ev *tracer.Event) string { return ev.SyscallOutcome.String() }),
+		Present: func(ev *tracer.Event) bool { return ev.Deliver.HasSyscall },
+		Str:     static(func(ev *tracer.Event) string { return ev.Deliver.SyscallOutcome.String() }),
 	}, Field{
 		Name: "latency_ns", Type: Duration, Kinds: kDeliver,
 		Doc:     "time since the generate event this delivery answers, when that was seen",
-		Present: func(ev *tracer.Event) bool { return ev.HasLatency },
-		Int:     func(ev *tracer.Event) int64 { return ev.LatencyNs },
+		Present: func(ev *tracer.Event) bool { return ev.Deliver.HasLatency },
+		Int:     func(ev *tracer.Event) int64 { return ev.Deliver.LatencyNs },
 	}, Field{
 		Name: "kill_cause", Type: String, Kinds: kDeliver,
 		Values:  values(int(tracer.KillFatalSignal), int(tracer.KillCoredump), func(i int) string { return tracer.KillCause(i).String() }),
 		Doc:     "a SIGKILL the kernel queued itself, nobody having sent it: the group dies of a fatal signal, exit_group(), exec, a core dump",
-		Present: func(ev *tracer.Event) bool { return ev.KillCause != tracer.KillNone },
-		Str:     static(func(ev *tracer.Event) string { return ev.KillCause.String() }),
+		Present: func(ev *tracer.Event) bool { return ev.Deliver.KillCause != tracer.KillNone },
+		Str:     static(func(ev *tracer.Event) string { return ev.Deliver.KillCause.String() }),
 	}, Field{
 		Name: "group_exit.signal.num", Type: Int, Kinds: kDeliver,
 		Doc:     "the group was already dying of this signal when the thread took its (internal) SIGKILL",
 		Present: groupExit,
-		Int:     func(ev *tracer.Event) int64 { return int64(ev.ExitSignal) },
+		Int:     func(ev *tracer.Event) int64 { return int64(ev.Deliver.ExitSignal) },
 	}, Field{
 		Name: "group_exit.signal.name", Type: String, Kinds: kDeliver,
 		Doc:     "the name of group_exit.signal.num",
 		Present: groupExit,
-		Str:     func(dst []byte, ev *tracer.Event) []byte { return appendSignalName(dst, ev.ExitSignal) },
+		Str:     func(dst []byte, ev *tracer.Event) []byte { return appendSignalName(dst, ev.Deliver.ExitSignal) },
 	}, Field{
 		Name: "group_exit.core_dumped", Type: Bool, Kinds: kDeliver,
 		Doc:     "the dying group dumps core",
 		Present: groupExit,
-		Bool:    func(ev *tracer.Event) bool { return ev.CoreDumped },
+		Bool:    func(ev *tracer.Event) bool { return ev.Deliver.CoreDumped },
 	})
 
 	// exit
 	add(Field{
 		Name: "core_dumped", Type: Bool, Kinds: kExit,
 		Doc:  "the process dumped core",
-		Bool: func(ev *tracer.Event) bool { return ev.CoreDumped },
+		Bool: func(ev *tracer.Event) bool { return ev.Exit.CoreDumped },
 	})
 	add(senderFields("killer", "the killer (the sender of the signal the process died of, when seen)", kExit, false,
-		func(ev *tracer.Event) bool { return ev.KillerKnown },
-		func(ev *tracer.Event) *tracer.Original { return nil })...)
+		func(ev *tracer.Event) *tracer.From {
+			if ev.Exit.KillerKnown {
+				return &ev.Exit.Killer
+			}
+			return nil
+		})...)
 	add(Field{
 		Name: "killer_via", Type: String, Kinds: kExit,
 		Values:  []string{tracer.KillerReraise.String()},
 		Doc:     "reraise: the process re-raised the signal it died of, and killer sent the one its handler caught",
-		Present: func(ev *tracer.Event) bool { return ev.KillerKnown && ev.KillerVia == tracer.KillerReraise },
-		Str:     static(func(ev *tracer.Event) string { return ev.KillerVia.String() }),
+		Present: func(ev *tracer.Event) bool { return ev.Exit.KillerKnown && ev.Exit.KillerVia == tracer.KillerReraise },
+		Str:     static(func(ev *tracer.Event) string { return ev.Exit.KillerVia.String() }),
 	})
 
 	return r
@@ -274,10 +283,10 @@ func targetOf(ev *tracer.Event) *tracer.Process { return &ev.Target }
 
 // exitNeedsKiller: an exit writes its code, disposition and default
 // action with its killer, when one is known.
-func exitNeedsKiller(ev *tracer.Event) bool { return ev.Type != tracer.TypeExit || ev.KillerKnown }
+func exitNeedsKiller(ev *tracer.Event) bool { return ev.Type != tracer.TypeExit || ev.Exit.KillerKnown }
 
-func goMet(ev *tracer.Event) bool     { return ev.Go.Met }
-func groupExit(ev *tracer.Event) bool { return ev.GroupExit }
+func goMet(ev *tracer.Event) bool     { return ev.Generate.Go.Met }
+func groupExit(ev *tracer.Event) bool { return ev.Deliver.GroupExit }
 
 func scopeField(k Kinds) Field {
 	return Field{
@@ -294,14 +303,24 @@ func whenUnblockedField() Field {
 		Values: values(int(tracer.UnblockedTerminate), int(tracer.UnblockedHandler), func(i int) string { return tracer.Unblocked(i).String() }),
 		Doc:    "a blocked signal: what it does once unblocked, from the disposition at sending",
 		Present: func(ev *tracer.Event) bool {
-			if ev.Type == tracer.TypePending && ev.PendingReason != tracer.PendingBlocked {
+			if ev.Type == tracer.TypePending && ev.Pending.Reason != tracer.PendingBlocked {
 				return false
 			}
-			return ev.WhenUnblocked != tracer.UnblockedNone
+			return ev.WhenUnblocked() != tracer.UnblockedNone
 		},
-		Str: static(func(ev *tracer.Event) string { return ev.WhenUnblocked.String() }),
+		Str: static(func(ev *tracer.Event) string { return ev.WhenUnblocked().String() }),
 	}
 }
+
+// setupOf is what the receiver had set up, for the kinds that say it.
+func setupOf(ev *tracer.Event) *tracer.Setup {
+	if s := ev.Setup(); s != nil {
+		return s
+	}
+	return &noSetup
+}
+
+var noSetup tracer.Setup
 
 func dispositionFields(k Kinds) []Field {
 	return []Field{{
@@ -309,13 +328,15 @@ func dispositionFields(k Kinds) []Field {
 		Values:  values(int(tracer.DispDefault), int(tracer.DispHandler), func(i int) string { return tracer.Disposition(i).String() }),
 		Doc:     "what the receiver set up for the signal (generate: at sending; deliver: at delivery; exit: what the killing signal met)",
 		Present: exitNeedsKiller,
-		Str:     static(func(ev *tracer.Event) string { return ev.Disposition.String() }),
+		Str:     static(func(ev *tracer.Event) string { return setupOf(ev).Disposition.String() }),
 	}, {
 		Name: "handler", Type: String, Kinds: k,
-		Doc:     "disposition handler: the handler's address (0x...)",
-		Present: func(ev *tracer.Event) bool { return exitNeedsKiller(ev) && ev.Disposition == tracer.DispHandler },
+		Doc: "disposition handler: the handler's address (0x...)",
+		Present: func(ev *tracer.Event) bool {
+			return exitNeedsKiller(ev) && setupOf(ev).Disposition == tracer.DispHandler
+		},
 		Str: func(dst []byte, ev *tracer.Event) []byte {
-			return strconv.AppendUint(append(dst, "0x"...), ev.Handler, 16)
+			return strconv.AppendUint(append(dst, "0x"...), setupOf(ev).Handler, 16)
 		},
 	}}
 }
@@ -326,7 +347,7 @@ func defaultActionField(k Kinds) Field {
 		Values:  values(int(signals.Terminate), int(signals.Continue), func(i int) string { return signals.Action(i).String() }),
 		Doc:     "the signal's default action",
 		Present: exitNeedsKiller,
-		Str:     static(func(ev *tracer.Event) string { return ev.DefaultAction.String() }),
+		Str:     static(func(ev *tracer.Event) string { return setupOf(ev).DefaultAction.String() }),
 	}
 }
 
@@ -351,57 +372,50 @@ func syscallFields(prefix, doc string, k Kinds, has func(*tracer.Event) bool, nr
 // ancestry, or {"kernel": true, "reason"} for a signal the kernel raised.
 // An event's own sender (sender, killer) when orig gives nil, the
 // original's of a re-raise otherwise.
-func senderFields(prefix, who string, k Kinds, kernel bool, has func(*tracer.Event) bool, orig func(*tracer.Event) *tracer.Original) []Field {
+func senderFields(prefix, who string, k Kinds, kernel bool, from func(*tracer.Event) *tracer.From) []Field {
 	isKernel := func(ev *tracer.Event) bool {
-		if o := orig(ev); o != nil {
-			return o.KernelSender
-		}
-		return ev.KernelSender
+		f := from(ev)
+		return f != nil && f.KernelSender
 	}
 	proc := func(ev *tracer.Event) *tracer.Process {
-		if !has(ev) || isKernel(ev) {
-			return nil
+		if f := from(ev); f != nil && !f.KernelSender {
+			return &f.Sender
 		}
-		if o := orig(ev); o != nil {
-			return &o.Sender
-		}
-		return &ev.Sender
+		return nil
 	}
 	truncated := func(ev *tracer.Event) bool {
-		if o := orig(ev); o != nil {
-			return o.ArgvTruncated
-		}
-		return ev.ArgvTruncated
+		f := from(ev)
+		return f != nil && f.ArgvTruncated
 	}
 	fs := []Field{{
 		Name: prefix + ".kernel", Type: Bool, Kinds: k,
 		Doc:     who + " is the kernel, which raised the signal itself (a fault, a timer, SIGPIPE, the OOM killer): then no process fields, but a reason",
-		Present: func(ev *tracer.Event) bool { return has(ev) && isKernel(ev) },
-		Bool:    func(ev *tracer.Event) bool { return has(ev) && isKernel(ev) },
+		Present: isKernel,
+		Bool:    isKernel,
 	}, {
 		Name: prefix + ".reason", Type: String, Kinds: k,
 		Doc:     who + " is the kernel: why it raised the signal",
-		Present: func(ev *tracer.Event) bool { return has(ev) && isKernel(ev) },
+		Present: isKernel,
 		Str: func(dst []byte, ev *tracer.Event) []byte {
-			if !has(ev) {
-				return dst
+			if f := from(ev); f != nil {
+				return append(dst, f.KernelReason...)
 			}
-			if o := orig(ev); o != nil {
-				return append(dst, o.KernelReason...)
-			}
-			return append(dst, ev.KernelReason...)
+			return dst
 		},
 	}}
 	if !strings.HasPrefix(prefix, "reraise_of") { // a re-raise passes no OOM kill on
 		fs = append(fs, Field{
 			Name: prefix + ".memory_cgroup", Type: String, Kinds: k,
-			Doc:     who + " is the OOM killer: the memory cgroup that ran out (the target's own or an ancestor's), when it could be resolved",
-			Present: func(ev *tracer.Event) bool { return has(ev) && isKernel(ev) && orig(ev) == nil && ev.MemCgroup != "" },
+			Doc: who + " is the OOM killer: the memory cgroup that ran out (the target's own or an ancestor's), when it could be resolved",
+			Present: func(ev *tracer.Event) bool {
+				f := from(ev)
+				return f != nil && f.KernelSender && f.MemCgroup != ""
+			},
 			Str: func(dst []byte, ev *tracer.Event) []byte {
-				if !has(ev) || orig(ev) != nil {
-					return dst
+				if f := from(ev); f != nil {
+					return append(dst, f.MemCgroup...)
 				}
-				return append(dst, ev.MemCgroup...)
+				return dst
 			},
 		})
 	}

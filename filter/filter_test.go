@@ -17,43 +17,66 @@ func comm(s string) (c [16]byte) {
 var (
 	// pkill (uid 1000) sends SIGHUP to logdeviced, which has no handler.
 	hupFatal = tracer.Event{
-		Time: time.Unix(1, 0), Type: tracer.TypeGenerate, Sig: 1, Code: 0,
-		Sender: tracer.Process{PID: 10, TID: 10, UID: 1000, HasUID: true, Comm: comm("pkill"),
-			Argv: []byte("pkill\x00-HUP\x00logdeviced\x00"), Ancestry: []tracer.Ancestor{{PID: 9, Comm: comm("sh")}, {PID: 1, Comm: comm("systemd")}}},
-		Target:        tracer.Process{PID: 20, TID: 20, UID: 0, HasUID: true, Comm: comm("logdeviced")},
-		Scope:         tracer.ScopeProcess,
-		Disposition:   tracer.DispDefault,
-		DefaultAction: 0, // terminate
-		Verdict:       tracer.Verdict{Kind: tracer.VerdictFatal, Fatal: true, Unprepared: true},
+		Time:   time.Unix(1, 0),
+		Type:   tracer.TypeGenerate,
+		Sig:    1,
+		Code:   0,
+		Target: tracer.Process{PID: 20, TID: 20, UID: 0, HasUID: true, Comm: comm("logdeviced")},
+		Scope:  tracer.ScopeProcess,
+		Generate: tracer.Generate{
+			From: tracer.From{Sender: tracer.Process{PID: 10, TID: 10, UID: 1000, HasUID: true, Comm: comm("pkill"),
+				Argv: []byte("pkill\x00-HUP\x00logdeviced\x00"), Ancestry: []tracer.Ancestor{{PID: 9, Comm: comm("sh")}, {PID: 1, Comm: comm("systemd")}}}},
+			Setup:   tracer.Setup{Disposition: tracer.DispDefault, DefaultAction: 0},
+			Verdict: tracer.Verdict{Kind: tracer.VerdictFatal, Fatal: true, Unprepared: true},
+		},
 	}
 	// root's kill sends SIGTERM to nginx, which handles it.
 	termHandled = tracer.Event{
-		Time: time.Unix(2, 0), Type: tracer.TypeGenerate, Sig: 15,
-		Sender:      tracer.Process{PID: 30, TID: 30, UID: 0, HasUID: true, Comm: comm("kill")},
-		Target:      tracer.Process{PID: 40, TID: 41, UID: 33, HasUID: true, Comm: comm("nginx"), ThreadComm: comm("nginx: worker")},
-		Disposition: tracer.DispHandler, Handler: 0x4000,
-		Verdict: tracer.Verdict{Kind: tracer.VerdictHandled},
+		Time:   time.Unix(2, 0),
+		Type:   tracer.TypeGenerate,
+		Sig:    15,
+		Target: tracer.Process{PID: 40, TID: 41, UID: 33, HasUID: true, Comm: comm("nginx"), ThreadComm: comm("nginx: worker")},
+		Generate: tracer.Generate{
+			From:    tracer.From{Sender: tracer.Process{PID: 30, TID: 30, UID: 0, HasUID: true, Comm: comm("kill")}},
+			Setup:   tracer.Setup{Disposition: tracer.DispHandler, Handler: 0x4000},
+			Verdict: tracer.Verdict{Kind: tracer.VerdictHandled},
+		},
 	}
 	// The kernel raises SIGPIPE in a writer.
 	pipeKernel = tracer.Event{
-		Time: time.Unix(3, 0), Type: tracer.TypeGenerate, Sig: 13,
-		KernelSender: true, KernelReason: "write to a broken pipe",
-		Target:  tracer.Process{PID: 50, TID: 50, UID: 1000, HasUID: true, Comm: comm("yes")},
-		Verdict: tracer.Verdict{Kind: tracer.VerdictFatal, Fatal: true},
+		Time:     time.Unix(3, 0),
+		Type:     tracer.TypeGenerate,
+		Sig:      13,
+		Target:   tracer.Process{PID: 50, TID: 50, UID: 1000, HasUID: true, Comm: comm("yes")},
+		Generate: tracer.Generate{From: tracer.From{KernelSender: true, KernelReason: "write to a broken pipe"}, Verdict: tracer.Verdict{Kind: tracer.VerdictFatal, Fatal: true}},
 	}
 	// SIGRTMIN+3 delivered to a handler, interrupting read().
 	rtDeliver = tracer.Event{
-		Time: time.Unix(4, 0), Type: tracer.TypeDeliver, Sig: 37,
-		Target:      tracer.Process{PID: 60, TID: 61, UID: 0, HasUID: true, Comm: comm("app")},
-		Disposition: tracer.DispHandler, Handler: 0x1, SAFlags: 0x10000000, // SA_RESTART
-		HasSyscall: true, SyscallNr: 0, SyscallOutcome: tracer.OutcomeRestart,
-		HasLatency: true, LatencyNs: 1500,
+		Time:   time.Unix(4, 0),
+		Type:   tracer.TypeDeliver,
+		Sig:    37,
+		Target: tracer.Process{PID: 60, TID: 61, UID: 0, HasUID: true, Comm: comm("app")},
+		Deliver: tracer.Deliver{
+			Setup: tracer.Setup{
+				Disposition: tracer.DispHandler,
+				Handler:     0x1,
+				SAFlags:     0x10000000,
+			},
+			HasSyscall:     true,
+			SyscallNr:      0,
+			SyscallOutcome: tracer.OutcomeRestart,
+			HasLatency:     true,
+			LatencyNs:      1500,
+		},
 	}
 	// logdeviced died of SIGHUP; pkill killed it.
 	hupExit = tracer.Event{
-		Time: time.Unix(5, 0), Type: tracer.TypeExit, Sig: 1, ExitSignal: 1,
-		Target:      tracer.Process{PID: 20, TID: 20, UID: 0, HasUID: true, Comm: comm("logdeviced")},
-		KillerKnown: true, Sender: tracer.Process{PID: 10, TID: 10, UID: 1000, HasUID: true, Comm: comm("pkill")},
+		Time:    time.Unix(5, 0),
+		Type:    tracer.TypeExit,
+		Sig:     1,
+		Target:  tracer.Process{PID: 20, TID: 20, UID: 0, HasUID: true, Comm: comm("logdeviced")},
+		Deliver: tracer.Deliver{ExitSignal: 1},
+		Exit:    tracer.Exit{KillerKnown: true, Killer: tracer.From{Sender: tracer.Process{PID: 10, TID: 10, UID: 1000, HasUID: true, Comm: comm("pkill")}}},
 	}
 )
 

@@ -122,7 +122,7 @@ func TestPushdownKeepsEventsOutOfTheRing(t *testing.T) {
 	matched := 0
 	err = tr.Run(ctx, func(ev *tracer.Event) error {
 		if ev.Type == tracer.TypeLost {
-			t.Errorf("lost events: %d", ev.Lost)
+			t.Errorf("lost events: %d", ev.Lost.Count)
 			return nil
 		}
 		if ev.Target.PID != uint32(in) || ev.Sig != int(syscall.SIGWINCH) {

@@ -121,25 +121,24 @@ func randomEvent(r *rand.Rand, pending bool) (tracer.Event, kernelView) {
 		sc, stc := pick(r, commPool), pick(r, commPool)
 		kv = kernelView{senderPID: pick(r, pidPool), comms: [4]string{sc, stc, tc, ttc}}
 		if ev.Type == tracer.TypeGenerate {
-			ev.KernelSender = r.IntN(4) == 0
-			if !ev.KernelSender {
-				ev.Sender = tracer.Process{PID: kv.senderPID, TID: kv.senderPID, UID: uint32(r.IntN(2) * 1000), HasUID: true, Comm: comm(sc), ThreadComm: comm(stc)}
+			ev.Generate.KernelSender = r.IntN(4) == 0
+			if !ev.Generate.KernelSender {
+				ev.Generate.Sender = tracer.Process{PID: kv.senderPID, TID: kv.senderPID, UID: uint32(r.IntN(2) * 1000), HasUID: true, Comm: comm(sc), ThreadComm: comm(stc)}
 			}
-			ev.Verdict = pick(r, []tracer.Verdict{{Kind: tracer.VerdictFatal, Fatal: true, Unprepared: true}, {Kind: tracer.VerdictFatal, Fatal: true}, {Kind: tracer.VerdictHandled}})
+			ev.Generate.Verdict = pick(r, []tracer.Verdict{{Kind: tracer.VerdictFatal, Fatal: true, Unprepared: true}, {Kind: tracer.VerdictFatal, Fatal: true}, {Kind: tracer.VerdictHandled}})
 		}
 	case tracer.TypeDeliver:
 		kv = kernelView{senderPID: pick(r, pidPool), comms: [4]string{tc, ttc, tc, ttc}}
 		if ev.Sig == 9 && r.IntN(2) == 0 {
-			ev.GroupExit, ev.ExitSignal = true, pick(r, sigPool)
-			kv.groupExitSig = ev.ExitSignal
+			ev.Deliver.GroupExit, ev.Deliver.ExitSignal = true, pick(r, sigPool)
+			kv.groupExitSig = ev.Deliver.ExitSignal
 		}
 	case tracer.TypeExit:
-		ev.ExitSignal = ev.Sig
 		if r.IntN(3) > 0 {
-			ev.KillerKnown = true
+			ev.Exit.KillerKnown = true
 			kc := pick(r, commPool)
-			ev.Sender = tracer.Process{PID: pick(r, pidPool), Comm: comm(kc), HasUID: true}
-			kv = kernelView{senderPID: ev.Sender.PID, comms: [4]string{kc, kc, tc, ttc}}
+			ev.Exit.Killer.Sender = tracer.Process{PID: pick(r, pidPool), Comm: comm(kc), HasUID: true}
+			kv = kernelView{senderPID: ev.Exit.Killer.Sender.PID, comms: [4]string{kc, kc, tc, ttc}}
 			if r.IntN(4) == 0 {
 				// A re-raise: the kernel joined the process itself as
 				// its killer; userspace names the original sender.

@@ -10,7 +10,7 @@ import (
 // with detail" sample: sender with argv and four ancestors.
 func pkillEvent(tb testing.TB) tracer.Event {
 	ev := fixtures()[0].ev
-	if len(ev.Sender.Argv) == 0 || len(ev.Sender.Ancestry) != 4 {
+	if len(ev.Generate.Sender.Argv) == 0 || len(ev.Generate.Sender.Ancestry) != 4 {
 		tb.Fatal("fixture 0 is no longer pkill with its detail")
 	}
 	return ev
@@ -28,7 +28,7 @@ func BenchmarkAppendJSON(b *testing.B) {
 // The same sender detail every event, as a storm from one sender.
 func BenchmarkJSONRenderer(b *testing.B) {
 	ev := pkillEvent(b)
-	ev.DetailID = 1
+	ev.Generate.DetailID = 1
 	r := NewJSON()
 	buf := make([]byte, 0, 4096)
 	b.ReportAllocs()
@@ -45,7 +45,7 @@ func BenchmarkJSONRendererNewDetail(b *testing.B) {
 	buf := make([]byte, 0, 4096)
 	b.ReportAllocs()
 	for b.Loop() {
-		ev.DetailID++
+		ev.Generate.DetailID++
 		buf = r.AppendRow(buf[:0], &ev)
 	}
 }

@@ -122,9 +122,13 @@ func fixtures() []namedEvent {
 
 	gen := func(ms, sig int, code int32, sender tracer.Process, target tracer.Process) tracer.Event {
 		return tracer.Event{
-			Time: at(ms), Type: tracer.TypeGenerate, Sig: sig, Code: code,
-			Sender: sender, Target: target, Scope: tracer.ScopeProcess,
-			DefaultAction: signals.DefaultAction(sig),
+			Time:     at(ms),
+			Type:     tracer.TypeGenerate,
+			Sig:      sig,
+			Code:     code,
+			Target:   target,
+			Scope:    tracer.ScopeProcess,
+			Generate: tracer.Generate{From: tracer.From{Sender: sender}, Setup: tracer.Setup{DefaultAction: signals.DefaultAction(sig)}},
 		}
 	}
 
@@ -132,253 +136,416 @@ func fixtures() []namedEvent {
 	add := func(name string, ev tracer.Event) { out = append(out, namedEvent{name, ev}) }
 
 	ev := gen(0, 1, 0, pkill, daemon)
-	ev.Verdict = fatalUnprepared
+	ev.Generate.Verdict = fatalUnprepared
 	add("pkill from a cron job kills an unprepared daemon", ev)
 
 	ev = gen(1, 11, 1, tracer.Process{}, crashy)
-	ev.KernelSender, ev.KernelReason = true, "invalid memory access: address not mapped"
+	ev.Generate.KernelSender, ev.Generate.KernelReason = true, "invalid memory access: address not mapped"
 	ev.Scope = tracer.ScopeThread
-	ev.Verdict = fatalUnprepared
+	ev.Generate.Verdict = fatalUnprepared
 	add("kernel SIGSEGV SEGV_MAPERR", ev)
 
 	ev = gen(2, 9, 0, bash, daemon)
-	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictFatal, Fatal: true}
+	ev.Generate.Verdict = tracer.Verdict{Kind: tracer.VerdictFatal, Fatal: true}
 	add("SIGKILL: fatal, not unprepared", ev)
 
 	ev = gen(3, 10, 0, kill, daemon)
-	ev.Disposition, ev.Handler, ev.SAFlags = tracer.DispHandler, 0x55d0c0de1234, 0x14000004
-	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictHandled}
+	ev.Generate.Disposition, ev.Generate.Handler, ev.Generate.SAFlags = tracer.DispHandler, 0x55d0c0de1234, 0x14000004
+	ev.Generate.Verdict = tracer.Verdict{Kind: tracer.VerdictHandled}
 	add("handled by a handler", ev)
 
 	ev = gen(4, 15, 0, bash, daemon)
-	ev.Blocked = true
-	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictBlocked, FatalWhenUnblocked: true, WhenUnblocked: tracer.UnblockedTerminate}
+	ev.Generate.Blocked = true
+	ev.Generate.Verdict = tracer.Verdict{Kind: tracer.VerdictBlocked, FatalWhenUnblocked: true, WhenUnblocked: tracer.UnblockedTerminate}
 	add("blocked, fatal when unblocked", ev)
 
 	ev = gen(5, 15, 0, bash, daemon)
-	ev.Blocked, ev.Result = true, tracer.ResultAlreadyPending
-	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictMerged}
+	ev.Generate.Blocked, ev.Generate.Result = true, tracer.ResultAlreadyPending
+	ev.Generate.Verdict = tracer.Verdict{Kind: tracer.VerdictMerged}
 	add("merged with a pending one", ev)
 
 	ev = gen(6, 37, -1, kill, daemon)
-	ev.Result = tracer.ResultOverflow
-	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictDropped}
+	ev.Generate.Result = tracer.ResultOverflow
+	ev.Generate.Verdict = tracer.Verdict{Kind: tracer.VerdictDropped}
 	add("dropped: RT queue overflow", ev)
 
 	ev = gen(7, 12, -6, kill, thread)
 	ev.Scope = tracer.ScopeThread
-	ev.Verdict = fatalUnprepared
+	ev.Generate.Verdict = fatalUnprepared
 	add("thread-directed, kills the whole process", ev)
 
 	ev = gen(8, 15, 0, deep, daemon)
-	ev.ArgvTruncated = true
-	ev.Disposition, ev.Handler = tracer.DispHandler, 0x401136
-	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictHandled}
+	ev.Generate.ArgvTruncated = true
+	ev.Generate.Disposition, ev.Generate.Handler = tracer.DispHandler, 0x401136
+	ev.Generate.Verdict = tracer.Verdict{Kind: tracer.VerdictHandled}
 	add("deep ancestry, argv truncated", ev)
 
 	ev = gen(9, 15, 0, bash, tracer.Process{PID: 4000, TID: 4000, UID: 0, HasUID: true, Comm: comm("init")})
-	ev.Result, ev.Unkillable = tracer.ResultIgnored, true
-	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictIgnored}
+	ev.Generate.Result, ev.Generate.Unkillable = tracer.ResultIgnored, true
+	ev.Generate.Verdict = tracer.Verdict{Kind: tracer.VerdictIgnored}
 	add("pid namespace init: ignored", ev)
 
 	ev = gen(10, 18, 0, bash, daemon)
-	ev.Result = tracer.ResultIgnored
-	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictContinue}
+	ev.Generate.Result = tracer.ResultIgnored
+	ev.Generate.Verdict = tracer.Verdict{Kind: tracer.VerdictContinue}
 	add("SIGCONT continues", ev)
 
 	ev = gen(11, 14, 0x80, tracer.Process{}, daemon)
-	ev.KernelSender, ev.KernelReason = true, "timer expired (alarm/setitimer)"
-	ev.Disposition, ev.Handler = tracer.DispIgnore, 1
-	ev.Traced = true
-	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictIgnored}
+	ev.Generate.KernelSender, ev.Generate.KernelReason = true, "timer expired (alarm/setitimer)"
+	ev.Generate.Disposition, ev.Generate.Handler = tracer.DispIgnore, 1
+	ev.Generate.Traced = true
+	ev.Generate.Verdict = tracer.Verdict{Kind: tracer.VerdictIgnored}
 	add("SIGALRM from the kernel, SIG_IGN, traced", ev)
 
 	ev = gen(12, 10, -1, kill, daemon)
-	ev.SigWait = true
-	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictHandled}
+	ev.Generate.SigWait = true
+	ev.Generate.Verdict = tracer.Verdict{Kind: tracer.VerdictHandled}
 	add("sigwait", ev)
 
 	add("deliver to a handler with SA_RESTART|SA_SIGINFO", tracer.Event{
-		Time: at(13), Type: tracer.TypeDeliver, Sig: 10, Code: 0, Target: thread, Scope: tracer.ScopeThread,
-		Disposition: tracer.DispHandler, Handler: 0x55d0c0de1234, SAFlags: 0x14000004,
-		DefaultAction: signals.Terminate,
+		Time:   at(13),
+		Type:   tracer.TypeDeliver,
+		Sig:    10,
+		Code:   0,
+		Target: thread,
+		Scope:  tracer.ScopeThread,
+		Deliver: tracer.Deliver{Setup: tracer.Setup{
+			Disposition:   tracer.DispHandler,
+			Handler:       0x55d0c0de1234,
+			SAFlags:       0x14000004,
+			DefaultAction: signals.Terminate,
+		}},
 	})
 	add("deliver to the default action", tracer.Event{
-		Time: at(14), Type: tracer.TypeDeliver, Sig: 15, Code: 0, Target: daemon, Scope: tracer.ScopeThread,
-		DefaultAction: signals.Terminate,
+		Time:    at(14),
+		Type:    tracer.TypeDeliver,
+		Sig:     15,
+		Code:    0,
+		Target:  daemon,
+		Scope:   tracer.ScopeThread,
+		Deliver: tracer.Deliver{Setup: tracer.Setup{DefaultAction: signals.Terminate}},
 	})
 	add("deliver, group dying of SIGHUP", tracer.Event{
-		Time: at(15), Type: tracer.TypeDeliver, Sig: 9, Code: 0, Target: thread, Scope: tracer.ScopeThread,
-		DefaultAction: signals.Terminate, GroupExit: true, ExitSignal: 1,
+		Time:   at(15),
+		Type:   tracer.TypeDeliver,
+		Sig:    9,
+		Code:   0,
+		Target: thread,
+		Scope:  tracer.ScopeThread,
+		Deliver: tracer.Deliver{
+			Setup:      tracer.Setup{DefaultAction: signals.Terminate},
+			GroupExit:  true,
+			ExitSignal: 1,
+		},
 	})
 	add("deliver, group dying of SIGSEGV, core dumped", tracer.Event{
-		Time: at(16), Type: tracer.TypeDeliver, Sig: 9, Code: 0, Target: crashy, Scope: tracer.ScopeThread,
-		DefaultAction: signals.Terminate, GroupExit: true, ExitSignal: 11, CoreDumped: true,
+		Time:   at(16),
+		Type:   tracer.TypeDeliver,
+		Sig:    9,
+		Code:   0,
+		Target: crashy,
+		Scope:  tracer.ScopeThread,
+		Deliver: tracer.Deliver{
+			Setup:      tracer.Setup{DefaultAction: signals.Terminate},
+			GroupExit:  true,
+			ExitSignal: 11,
+			CoreDumped: true,
+		},
 	})
-	add("lost", tracer.Event{Time: at(17), Type: tracer.TypeLost, Lost: 42})
-	add("lost, mostly shed to keep room for deaths", tracer.Event{Time: at(17), Type: tracer.TypeLost, Lost: 42, Shed: 40})
+	add("lost", tracer.Event{Time: at(17), Type: tracer.TypeLost, Lost: tracer.Lost{Count: 42}})
+	add("lost, mostly shed to keep room for deaths", tracer.Event{Time: at(17), Type: tracer.TypeLost, Lost: tracer.Lost{Count: 42, Shed: 40}})
 
 	ev = gen(18, 20, 0, bash, daemon)
-	ev.Blocked = true
-	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictBlocked, WhenUnblocked: tracer.UnblockedStop}
+	ev.Generate.Blocked = true
+	ev.Generate.Verdict = tracer.Verdict{Kind: tracer.VerdictBlocked, WhenUnblocked: tracer.UnblockedStop}
 	add("blocked SIGTSTP, stops when unblocked", ev)
 
 	ev = gen(19, 10, 0, kill, daemon)
-	ev.Blocked = true
-	ev.Disposition, ev.Handler, ev.SAFlags = tracer.DispHandler, 0x55d0c0de1234, 0x14000004
-	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictBlocked, WhenUnblocked: tracer.UnblockedHandler}
+	ev.Generate.Blocked = true
+	ev.Generate.Disposition, ev.Generate.Handler, ev.Generate.SAFlags = tracer.DispHandler, 0x55d0c0de1234, 0x14000004
+	ev.Generate.Verdict = tracer.Verdict{Kind: tracer.VerdictBlocked, WhenUnblocked: tracer.UnblockedHandler}
 	add("blocked SIGUSR1, handled when unblocked", ev)
 
 	ev = gen(20, 11, 0, kill, daemon)
-	ev.Blocked = true
-	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictBlocked, FatalWhenUnblocked: true, WhenUnblocked: tracer.UnblockedCore}
+	ev.Generate.Blocked = true
+	ev.Generate.Verdict = tracer.Verdict{Kind: tracer.VerdictBlocked, FatalWhenUnblocked: true, WhenUnblocked: tracer.UnblockedCore}
 	add("blocked SIGSEGV, fatal with a core when unblocked", ev)
 
 	ev = gen(21, 18, 0, bash, daemon)
-	ev.Blocked = true
-	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictBlocked, WhenUnblocked: tracer.UnblockedIgnore}
+	ev.Generate.Blocked = true
+	ev.Generate.Verdict = tracer.Verdict{Kind: tracer.VerdictBlocked, WhenUnblocked: tracer.UnblockedIgnore}
 	add("blocked SIGCONT, resumed when sent", ev)
 
 	add("pending at a vfork parent in D state", tracer.Event{
-		Time: at(22), Type: tracer.TypePending, Sig: 10, Target: thread, Scope: tracer.ScopeThread,
-		PendingNs: 1500_000_000, PendingReason: tracer.PendingUninterruptible,
-		Wait: &tracer.WaitSite{
-			Stack:     []string{"kernel_clone", "__do_sys_vfork", "do_syscall_64", "entry_SYSCALL_64_after_hwframe"},
-			InSyscall: true, SyscallNr: 58,
+		Time:   at(22),
+		Type:   tracer.TypePending,
+		Sig:    10,
+		Target: thread,
+		Scope:  tracer.ScopeThread,
+		Pending: tracer.Pending{
+			Ns:     1500_000_000,
+			Reason: tracer.PendingUninterruptible,
+			Wait: &tracer.WaitSite{
+				Stack:     []string{"kernel_clone", "__do_sys_vfork", "do_syscall_64", "entry_SYSCALL_64_after_hwframe"},
+				InSyscall: true, SyscallNr: 58,
+			},
 		},
 	})
 	add("pending in D state, no stack file", tracer.Event{
-		Time: at(23), Type: tracer.TypePending, Sig: 15, Target: daemon, Scope: tracer.ScopeProcess,
-		PendingNs: 2_000_000_000, PendingReason: tracer.PendingUninterruptible,
-		Wait: &tracer.WaitSite{StackErr: tracer.StackNoProcFile, InSyscall: true, SyscallNr: 3},
+		Time:   at(23),
+		Type:   tracer.TypePending,
+		Sig:    15,
+		Target: daemon,
+		Scope:  tracer.ScopeProcess,
+		Pending: tracer.Pending{
+			Ns:     2_000_000_000,
+			Reason: tracer.PendingUninterruptible,
+			Wait:   &tracer.WaitSite{StackErr: tracer.StackNoProcFile, InSyscall: true, SyscallNr: 3},
+		},
 	})
 	add("pending blocked", tracer.Event{
-		Time: at(24), Type: tracer.TypePending, Sig: 15, Target: daemon, Scope: tracer.ScopeProcess,
-		PendingNs: 600_000_000, PendingReason: tracer.PendingBlocked,
-		Verdict: tracer.Verdict{WhenUnblocked: tracer.UnblockedTerminate},
+		Time:    at(24),
+		Type:    tracer.TypePending,
+		Sig:     15,
+		Target:  daemon,
+		Scope:   tracer.ScopeProcess,
+		Pending: tracer.Pending{Ns: 600_000_000, Reason: tracer.PendingBlocked, WhenUnblocked: tracer.UnblockedTerminate},
 	})
 	named := thread
 	named.ThreadComm = comm("rs:main Q:Reg")
 	add("deliver to a thread with a name of its own", tracer.Event{
-		Time: at(18), Type: tracer.TypeDeliver, Sig: 1, Code: 0, Target: named, Scope: tracer.ScopeThread,
-		Disposition: tracer.DispHandler, Handler: 0x55d0c0de1234, DefaultAction: signals.Terminate,
+		Time:   at(18),
+		Type:   tracer.TypeDeliver,
+		Sig:    1,
+		Code:   0,
+		Target: named,
+		Scope:  tracer.ScopeThread,
+		Deliver: tracer.Deliver{Setup: tracer.Setup{
+			Disposition:   tracer.DispHandler,
+			Handler:       0x55d0c0de1234,
+			DefaultAction: signals.Terminate,
+		}},
 	})
 	add("deliver, internal SIGKILL: exit_group", tracer.Event{
-		Time: at(19), Type: tracer.TypeDeliver, Sig: 9, Target: named, Scope: tracer.ScopeThread,
-		DefaultAction: signals.Terminate, KillCause: tracer.KillExitGroup,
+		Time:    at(19),
+		Type:    tracer.TypeDeliver,
+		Sig:     9,
+		Target:  named,
+		Scope:   tracer.ScopeThread,
+		Deliver: tracer.Deliver{Setup: tracer.Setup{DefaultAction: signals.Terminate}, KillCause: tracer.KillExitGroup},
 	})
 	add("deliver, internal SIGKILL: exec", tracer.Event{
-		Time: at(20), Type: tracer.TypeDeliver, Sig: 9, Target: named, Scope: tracer.ScopeThread,
-		DefaultAction: signals.Terminate, KillCause: tracer.KillExec,
+		Time:    at(20),
+		Type:    tracer.TypeDeliver,
+		Sig:     9,
+		Target:  named,
+		Scope:   tracer.ScopeThread,
+		Deliver: tracer.Deliver{Setup: tracer.Setup{DefaultAction: signals.Terminate}, KillCause: tracer.KillExec},
 	})
 	add("deliver, internal SIGKILL: core dump of SIGSEGV", tracer.Event{
-		Time: at(21), Type: tracer.TypeDeliver, Sig: 9, Target: crashy, Scope: tracer.ScopeThread,
-		DefaultAction: signals.Terminate, GroupExit: true, ExitSignal: 11, KillCause: tracer.KillCoredump,
+		Time:   at(21),
+		Type:   tracer.TypeDeliver,
+		Sig:    9,
+		Target: crashy,
+		Scope:  tracer.ScopeThread,
+		Deliver: tracer.Deliver{
+			Setup:      tracer.Setup{DefaultAction: signals.Terminate},
+			GroupExit:  true,
+			ExitSignal: 11,
+			KillCause:  tracer.KillCoredump,
+		},
 	})
 
 	hog := tracer.Process{PID: 7100, TID: 7100, UID: 0, HasUID: true, Comm: comm("memhog"),
 		CgroupID: 4242, Cgroup: tracer.ParseCgroupPath("/system.slice/batch.service")}
 	ev = gen(22, 9, 0x80, tracer.Process{}, hog)
-	ev.KernelSender, ev.KernelReason = true, "OOM killer"
-	ev.MemCgroup = "/system.slice"
-	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictFatal, Fatal: true}
+	ev.Generate.KernelSender, ev.Generate.KernelReason = true, "OOM killer"
+	ev.Generate.MemCgroup = "/system.slice"
+	ev.Generate.Verdict = tracer.Verdict{Kind: tracer.VerdictFatal, Fatal: true}
 	add("OOM kill in a memory cgroup", ev)
 	add("exit of the OOM victim", tracer.Event{
-		Time: at(23), Type: tracer.TypeExit, Sig: 9, Code: 0x80, Target: hog, Scope: tracer.ScopeProcess,
-		DefaultAction: signals.Terminate, ExitSignal: 9, KillerKnown: true, KernelSender: true, KernelReason: "OOM killer",
-		MemCgroup: "/system.slice",
+		Time:   at(23),
+		Type:   tracer.TypeExit,
+		Sig:    9,
+		Code:   0x80,
+		Target: hog,
+		Scope:  tracer.ScopeProcess,
+		Exit: tracer.Exit{
+			Setup:       tracer.Setup{DefaultAction: signals.Terminate},
+			KillerKnown: true,
+			Killer: tracer.From{
+				KernelSender: true,
+				KernelReason: "OOM killer",
+				MemCgroup:    "/system.slice",
+			},
+		},
 	})
 	containerd := tracer.Process{PID: 7300, TID: 7300, UID: 0, HasUID: true, Comm: comm("runc:[2:INIT]"), CgroupID: 5151,
 		Cgroup: tracer.ParseCgroupPath("/system.slice/docker-c819e38022b26c6e7656eb648a7019731095693aa0906a9289eab5a3d219df58.scope")}
 	web := tracer.Process{PID: 7400, TID: 7400, UID: 33, HasUID: true, Comm: comm("nginx"), CgroupID: 6161,
 		Cgroup: tracer.ParseCgroupPath("/system.slice/nginx.service")}
 	ev = gen(23, 15, 0, containerd, web)
-	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictFatal, Fatal: true, Unprepared: true}
+	ev.Generate.Verdict = tracer.Verdict{Kind: tracer.VerdictFatal, Fatal: true, Unprepared: true}
 	add("SIGTERM from a container to a systemd unit", ev)
 
 	ev = gen(24, 9, 0x80, tracer.Process{}, crashy)
-	ev.KernelSender, ev.KernelReason = true, "CPU time hard limit reached (RLIMIT_CPU)"
-	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictFatal, Fatal: true}
+	ev.Generate.KernelSender, ev.Generate.KernelReason = true, "CPU time hard limit reached (RLIMIT_CPU)"
+	ev.Generate.Verdict = tracer.Verdict{Kind: tracer.VerdictFatal, Fatal: true}
 	add("hard RLIMIT_CPU", ev)
 
 	ev = gen(25, 15, 0, bash, daemon)
-	ev.Result, ev.TargetExiting = tracer.ResultIgnored, true
-	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictIgnored}
+	ev.Generate.Result, ev.Generate.TargetExiting = tracer.ResultIgnored, true
+	ev.Generate.Verdict = tracer.Verdict{Kind: tracer.VerdictIgnored}
 	add("to a process already exiting", ev)
 
 	ev = gen(26, 1, 0, kill, daemon)
-	ev.HasSendSyscall, ev.SendSyscallNr, ev.GroupSend, ev.GroupID = true, 62, tracer.GroupSendPgrp, 3000
-	ev.Verdict = fatalUnprepared
+	ev.Generate.HasSendSyscall, ev.Generate.SendSyscallNr, ev.Generate.GroupSend, ev.Generate.GroupID = true, 62, tracer.GroupSendPgrp, 3000
+	ev.Generate.Verdict = fatalUnprepared
 	add("kill -HUP -3000: a process group", ev)
 
 	ev = gen(27, 15, 0, kill, daemon)
-	ev.HasSendSyscall, ev.SendSyscallNr, ev.GroupSend = true, 62, tracer.GroupSendBroadcast
-	ev.Disposition, ev.Handler = tracer.DispHandler, 0x401136
-	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictHandled}
+	ev.Generate.HasSendSyscall, ev.Generate.SendSyscallNr, ev.Generate.GroupSend = true, 62, tracer.GroupSendBroadcast
+	ev.Generate.Disposition, ev.Generate.Handler = tracer.DispHandler, 0x401136
+	ev.Generate.Verdict = tracer.Verdict{Kind: tracer.VerdictHandled}
 	add("kill -TERM -1: every process", ev)
 
 	worker := bash
 	worker.ThreadComm = comm("worker-3")
 	ev = gen(28, 10, -6, worker, thread)
 	ev.Scope = tracer.ScopeThread
-	ev.HasSendSyscall, ev.SendSyscallNr = true, 234
-	ev.Disposition, ev.Handler = tracer.DispHandler, 0x401136
-	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictHandled}
+	ev.Generate.HasSendSyscall, ev.Generate.SendSyscallNr = true, 234
+	ev.Generate.Disposition, ev.Generate.Handler = tracer.DispHandler, 0x401136
+	ev.Generate.Verdict = tracer.Verdict{Kind: tracer.VerdictHandled}
 	add("tgkill from a named thread", ev)
 
 	goapp := tracer.Process{PID: 8100, TID: 8100, UID: 0, HasUID: true, Comm: comm("goapp")}
 	ev = gen(30, 1, 0, pkill, goapp)
-	ev.Disposition, ev.Handler, ev.SAFlags = tracer.DispHandler, 0x46e1a0, 0x1c000004
-	ev.Go = tracer.GoRuntime{Met: true, Action: goruntime.Exit, MaskKnown: true}
-	ev.Verdict = fatalUnprepared
+	ev.Generate.Disposition, ev.Generate.Handler, ev.Generate.SAFlags = tracer.DispHandler, 0x46e1a0, 0x1c000004
+	ev.Generate.Go = tracer.GoRuntime{Met: true, Action: goruntime.Exit, MaskKnown: true}
+	ev.Generate.Verdict = fatalUnprepared
 	add("SIGHUP to a Go program without signal.Notify", ev)
 	ev = gen(31, 10, 0, pkill, goapp)
-	ev.Disposition, ev.Handler, ev.SAFlags = tracer.DispHandler, 0x46e1a0, 0x1c000004
-	ev.Go = tracer.GoRuntime{Met: true, Action: goruntime.Discard}
-	ev.Verdict = tracer.Verdict{Kind: tracer.VerdictHandled}
+	ev.Generate.Disposition, ev.Generate.Handler, ev.Generate.SAFlags = tracer.DispHandler, 0x46e1a0, 0x1c000004
+	ev.Generate.Go = tracer.GoRuntime{Met: true, Action: goruntime.Discard}
+	ev.Generate.Verdict = tracer.Verdict{Kind: tracer.VerdictHandled}
 	add("SIGUSR1 to a Go program, mask unreadable", ev)
 
 	add("exit: the process's name, the last thread's own", tracer.Event{
-		Time: at(29), Type: tracer.TypeExit, Sig: 15, Target: named, Scope: tracer.ScopeProcess,
-		DefaultAction: signals.Terminate, ExitSignal: 15, KillerKnown: true, Sender: kill,
+		Time:   at(29),
+		Type:   tracer.TypeExit,
+		Sig:    15,
+		Target: named,
+		Scope:  tracer.ScopeProcess,
+		Exit: tracer.Exit{
+			Setup:       tracer.Setup{DefaultAction: signals.Terminate},
+			KillerKnown: true,
+			Killer:      tracer.From{Sender: kill},
+		},
 	})
 
 	add("deliver to a handler, read() interrupted: EINTR", tracer.Event{
-		Time: at(32), Type: tracer.TypeDeliver, Sig: 10, Code: 0, Target: daemon, Scope: tracer.ScopeThread,
-		Disposition: tracer.DispHandler, Handler: 0x55d0c0de1234, SAFlags: 0x04000004,
-		DefaultAction: signals.Terminate, HasSyscall: true, SyscallNr: 0, SyscallOutcome: tracer.OutcomeEINTR,
-		HasLatency: true, LatencyNs: 41_250,
+		Time:   at(32),
+		Type:   tracer.TypeDeliver,
+		Sig:    10,
+		Code:   0,
+		Target: daemon,
+		Scope:  tracer.ScopeThread,
+		Deliver: tracer.Deliver{
+			Setup: tracer.Setup{
+				Disposition:   tracer.DispHandler,
+				Handler:       0x55d0c0de1234,
+				SAFlags:       0x04000004,
+				DefaultAction: signals.Terminate,
+			},
+			HasSyscall:     true,
+			SyscallNr:      0,
+			SyscallOutcome: tracer.OutcomeEINTR,
+			HasLatency:     true,
+			LatencyNs:      41_250,
+		},
 	})
 	add("deliver to SA_RESTART handler, read() restarts", tracer.Event{
-		Time: at(33), Type: tracer.TypeDeliver, Sig: 10, Code: -1, Target: daemon, Scope: tracer.ScopeThread,
-		Disposition: tracer.DispHandler, Handler: 0x55d0c0de1234, SAFlags: 0x14000004,
-		DefaultAction: signals.Terminate, HasSyscall: true, SyscallNr: 0, SyscallOutcome: tracer.OutcomeRestart,
-		HasLatency: true, LatencyNs: 2_500_000,
+		Time:   at(33),
+		Type:   tracer.TypeDeliver,
+		Sig:    10,
+		Code:   -1,
+		Target: daemon,
+		Scope:  tracer.ScopeThread,
+		Deliver: tracer.Deliver{
+			Setup: tracer.Setup{
+				Disposition:   tracer.DispHandler,
+				Handler:       0x55d0c0de1234,
+				SAFlags:       0x14000004,
+				DefaultAction: signals.Terminate,
+			},
+			HasSyscall:     true,
+			SyscallNr:      0,
+			SyscallOutcome: tracer.OutcomeRestart,
+			HasLatency:     true,
+			LatencyNs:      2_500_000,
+		},
 	})
 	add("deliver to SIG_IGN", tracer.Event{
-		Time: at(34), Type: tracer.TypeDeliver, Sig: 13, Code: 0, Target: daemon, Scope: tracer.ScopeThread,
-		Disposition: tracer.DispIgnore, Handler: 1, DefaultAction: signals.Terminate,
+		Time:   at(34),
+		Type:   tracer.TypeDeliver,
+		Sig:    13,
+		Code:   0,
+		Target: daemon,
+		Scope:  tracer.ScopeThread,
+		Deliver: tracer.Deliver{Setup: tracer.Setup{
+			Disposition:   tracer.DispIgnore,
+			Handler:       1,
+			DefaultAction: signals.Terminate,
+		}},
 	})
 	add("exit, killer not seen, core dumped", tracer.Event{
-		Time: at(35), Type: tracer.TypeExit, Sig: 11, Target: crashy, Scope: tracer.ScopeProcess,
-		ExitSignal: 11, CoreDumped: true,
+		Time:   at(35),
+		Type:   tracer.TypeExit,
+		Sig:    11,
+		Target: crashy,
+		Scope:  tracer.ScopeProcess,
+		Exit:   tracer.Exit{CoreDumped: true},
 	})
 	add("pending at a stopped process", tracer.Event{
-		Time: at(36), Type: tracer.TypePending, Sig: 10, Target: daemon, Scope: tracer.ScopeProcess,
-		PendingNs: 3_000_000_000, PendingReason: tracer.PendingStopped,
+		Time:    at(36),
+		Type:    tracer.TypePending,
+		Sig:     10,
+		Target:  daemon,
+		Scope:   tracer.ScopeProcess,
+		Pending: tracer.Pending{Ns: 3_000_000_000, Reason: tracer.PendingStopped},
 	})
 	add("pending at a traced thread", tracer.Event{
-		Time: at(37), Type: tracer.TypePending, Sig: 15, Target: thread, Scope: tracer.ScopeThread,
-		PendingNs: 750_000_000, PendingReason: tracer.PendingTraced,
+		Time:    at(37),
+		Type:    tracer.TypePending,
+		Sig:     15,
+		Target:  thread,
+		Scope:   tracer.ScopeThread,
+		Pending: tracer.Pending{Ns: 750_000_000, Reason: tracer.PendingTraced},
 	})
 	add("pending, reason unknown", tracer.Event{
-		Time: at(38), Type: tracer.TypePending, Sig: 1, Target: daemon, Scope: tracer.ScopeProcess,
-		PendingNs: 1_000_000_000, PendingReason: tracer.PendingUnknown,
+		Time:    at(38),
+		Type:    tracer.TypePending,
+		Sig:     1,
+		Target:  daemon,
+		Scope:   tracer.ScopeProcess,
+		Pending: tracer.Pending{Ns: 1_000_000_000, Reason: tracer.PendingUnknown},
 	})
 	add("sigqueue with an unnamed code", tracer.Event{
-		Time: at(39), Type: tracer.TypeGenerate, Sig: 10, Code: -42, Sender: kill, Target: daemon, Scope: tracer.ScopeProcess,
-		Disposition: tracer.DispHandler, Handler: 0x55d0c0de1234, DefaultAction: signals.Terminate,
-		Verdict: tracer.Verdict{Kind: tracer.VerdictHandled},
+		Time:   at(39),
+		Type:   tracer.TypeGenerate,
+		Sig:    10,
+		Code:   -42,
+		Target: daemon,
+		Scope:  tracer.ScopeProcess,
+		Generate: tracer.Generate{
+			From: tracer.From{Sender: kill},
+			Setup: tracer.Setup{
+				Disposition:   tracer.DispHandler,
+				Handler:       0x55d0c0de1234,
+				DefaultAction: signals.Terminate,
+			},
+			Verdict: tracer.Verdict{Kind: tracer.VerdictHandled},
+		},
 	})
 
 	cutNamed := deep
@@ -386,14 +553,31 @@ func fixtures() []namedEvent {
 	cutNamed.CgroupID, cutNamed.Cgroup = 7171, tracer.ParseCgroupPath("/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1f2e3d4c_5b6a_7980_a1b2_c3d4e5f60718.slice/cri-containerd-3dd15efbff4406c10bdd4d3a5bdf9a0ef3e28e8598cad6250d8fbb589c059af5.scope")
 	goapp.CgroupID, goapp.Cgroup = 8181, tracer.ParseCgroupPath("/kubepods/besteffort/pod1f2e3d4c-5b6a-7980-a1b2-c3d4e5f60718/8f9081d15c116dc2d920110b65698e971053f5d26db951b5d2005587d055f4d9")
 	add("exit, killed by a named thread whose argv was cut", tracer.Event{
-		Time: at(40), Type: tracer.TypeExit, Sig: 15, Code: -6, Target: daemon, Scope: tracer.ScopeThread,
-		DefaultAction: signals.Terminate, ExitSignal: 15, KillerKnown: true, Sender: cutNamed, ArgvTruncated: true,
+		Time:   at(40),
+		Type:   tracer.TypeExit,
+		Sig:    15,
+		Code:   -6,
+		Target: daemon,
+		Scope:  tracer.ScopeThread,
+		Exit: tracer.Exit{
+			Setup:       tracer.Setup{DefaultAction: signals.Terminate},
+			KillerKnown: true,
+			Killer:      tracer.From{Sender: cutNamed, ArgvTruncated: true},
+		},
 	})
 	add("re-raise of a signal from a named thread whose argv was cut", tracer.Event{
-		Time: at(41), Type: tracer.TypeGenerate, Sig: 2, Code: signals.SITKill, Sender: goapp, Target: goapp,
-		Scope: tracer.ScopeThread, DefaultAction: signals.Terminate,
-		Verdict:   tracer.Verdict{Kind: tracer.VerdictFatal, Fatal: true, Unprepared: true},
-		ReraiseOf: &tracer.Original{Time: at(40), Code: signals.SIUser, Sender: cutNamed, ArgvTruncated: true, Disposition: tracer.DispHandler, Handler: 0x46e1a0},
+		Time:   at(41),
+		Type:   tracer.TypeGenerate,
+		Sig:    2,
+		Code:   signals.SITKill,
+		Target: goapp,
+		Scope:  tracer.ScopeThread,
+		Generate: tracer.Generate{
+			From:      tracer.From{Sender: goapp},
+			Setup:     tracer.Setup{DefaultAction: signals.Terminate},
+			Verdict:   tracer.Verdict{Kind: tracer.VerdictFatal, Fatal: true, Unprepared: true},
+			ReraiseOf: &tracer.Original{Time: at(40), Code: signals.SIUser, From: tracer.From{Sender: cutNamed, ArgvTruncated: true}, Disposition: tracer.DispHandler, Handler: 0x46e1a0},
+		},
 	})
 
 	// The re-raises (reraise_test.go), after the rest.

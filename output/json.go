@@ -42,10 +42,10 @@ func appendJSON(b []byte, ev *tracer.Event, st *jsonState) []byte {
 	b = append(b, '"')
 	if ev.Type == tracer.TypeLost {
 		b = append(b, `,"count":`...)
-		b = strconv.AppendUint(b, ev.Lost, 10)
-		if ev.Shed > 0 {
+		b = strconv.AppendUint(b, ev.Lost.Count, 10)
+		if ev.Lost.Shed > 0 {
 			b = append(b, `,"shed":`...)
-			b = strconv.AppendUint(b, ev.Shed, 10)
+			b = strconv.AppendUint(b, ev.Lost.Shed, 10)
 		}
 		return append(b, "}\n"...)
 	}
@@ -58,17 +58,17 @@ func appendJSON(b []byte, ev *tracer.Event, st *jsonState) []byte {
 		b = append(b, `,"scope":"`...)
 		b = append(b, ev.Scope.String()...)
 		b = append(b, `","pending_ns":`...)
-		b = strconv.AppendInt(b, ev.PendingNs, 10)
+		b = strconv.AppendInt(b, ev.Pending.Ns, 10)
 		b = append(b, `,"reason":"`...)
-		b = append(b, ev.PendingReason.String()...)
+		b = append(b, ev.Pending.Reason.String()...)
 		b = append(b, '"')
-		if ev.PendingReason == tracer.PendingBlocked && ev.WhenUnblocked != tracer.UnblockedNone {
+		if ev.Pending.Reason == tracer.PendingBlocked && ev.Pending.WhenUnblocked != tracer.UnblockedNone {
 			b = append(b, `,"when_unblocked":"`...)
-			b = append(b, ev.WhenUnblocked.String()...)
+			b = append(b, ev.Pending.WhenUnblocked.String()...)
 			b = append(b, '"')
 		}
-		if ev.Wait != nil {
-			b = appendWait(b, ev.Wait)
+		if ev.Pending.Wait != nil {
+			b = appendWait(b, ev.Pending.Wait)
 		}
 		return append(b, "}\n"...)
 	}
@@ -77,75 +77,75 @@ func appendJSON(b []byte, ev *tracer.Event, st *jsonState) []byte {
 
 	switch ev.Type {
 	case tracer.TypeGenerate:
-		b = appendSender(append(b, `,"sender":`...), ev, st)
+		b = appendSender(append(b, `,"sender":`...), &ev.Generate.From, st)
 		b = appendProcess(append(b, `,"target":`...), &ev.Target, false)
 		b = append(b, `,"scope":"`...)
 		b = append(b, ev.Scope.String()...)
 		b = append(b, `","result":"`...)
-		b = append(b, ev.Result.String()...)
-		b = appendDisposition(append(b, '"'), ev)
+		b = append(b, ev.Generate.Result.String()...)
+		b = appendDisposition(append(b, '"'), &ev.Generate.Setup)
 		b = append(b, `,"default_action":"`...)
-		b = append(b, ev.DefaultAction.String()...)
+		b = append(b, ev.Generate.DefaultAction.String()...)
 		b = append(b, `","blocked":`...)
-		b = strconv.AppendBool(b, ev.Blocked)
-		if ev.Traced {
+		b = strconv.AppendBool(b, ev.Generate.Blocked)
+		if ev.Generate.Traced {
 			b = append(b, `,"traced":true`...)
 		}
-		if ev.SigWait {
+		if ev.Generate.SigWait {
 			b = append(b, `,"sigwait":true`...)
 		}
-		if ev.TargetExiting {
+		if ev.Generate.TargetExiting {
 			b = append(b, `,"target_exiting":true`...)
 		}
-		if ev.Go.Met {
+		if ev.Generate.Go.Met {
 			b = append(b, `,"go_runtime":{"action":"`...)
-			b = append(b, ev.Go.Action.String()...)
+			b = append(b, ev.Generate.Go.Action.String()...)
 			b = append(b, `","notified":`...)
-			b = strconv.AppendBool(b, ev.Go.Notified)
+			b = strconv.AppendBool(b, ev.Generate.Go.Notified)
 			b = append(b, `,"mask_known":`...)
-			b = strconv.AppendBool(b, ev.Go.MaskKnown)
+			b = strconv.AppendBool(b, ev.Generate.Go.MaskKnown)
 			b = append(b, '}')
 		}
-		if ev.HasSendSyscall {
+		if ev.Generate.HasSendSyscall {
 			b = append(b, `,"send_syscall":{"nr":`...)
-			b = strconv.AppendInt(b, int64(ev.SendSyscallNr), 10)
+			b = strconv.AppendInt(b, int64(ev.Generate.SendSyscallNr), 10)
 			b = append(b, `,"name":"`...)
-			b = append(b, syscallName(ev.SendSyscallNr)...)
+			b = append(b, syscallName(ev.Generate.SendSyscallNr)...)
 			b = append(b, `"}`...)
 		}
-		if ev.GroupSend != tracer.GroupSendNone {
+		if ev.Generate.GroupSend != tracer.GroupSendNone {
 			b = append(b, `,"group_send":{"kind":"`...)
-			b = append(b, ev.GroupSend.String()...)
+			b = append(b, ev.Generate.GroupSend.String()...)
 			b = append(b, '"')
-			if ev.GroupSend == tracer.GroupSendPgrp {
+			if ev.Generate.GroupSend == tracer.GroupSendPgrp {
 				b = append(b, `,"pgid":`...)
-				b = appendUint32(b, ev.GroupID)
+				b = appendUint32(b, ev.Generate.GroupID)
 			}
 			b = append(b, '}')
 		}
 		b = append(b, `,"verdict":"`...)
-		b = append(b, ev.Verdict.Kind.String()...)
+		b = append(b, ev.Generate.Verdict.Kind.String()...)
 		b = append(b, `","fatal":`...)
-		b = strconv.AppendBool(b, ev.Fatal)
+		b = strconv.AppendBool(b, ev.Generate.Fatal)
 		b = append(b, `,"unprepared":`...)
-		b = strconv.AppendBool(b, ev.Unprepared)
-		if ev.Blocked {
+		b = strconv.AppendBool(b, ev.Generate.Unprepared)
+		if ev.Generate.Blocked {
 			b = append(b, `,"fatal_when_unblocked":`...)
-			b = strconv.AppendBool(b, ev.FatalWhenUnblocked)
+			b = strconv.AppendBool(b, ev.Generate.FatalWhenUnblocked)
 		}
-		if ev.WhenUnblocked != tracer.UnblockedNone {
+		if ev.Generate.WhenUnblocked != tracer.UnblockedNone {
 			b = append(b, `,"when_unblocked":"`...)
-			b = append(b, ev.WhenUnblocked.String()...)
+			b = append(b, ev.Generate.WhenUnblocked.String()...)
 			b = append(b, '"')
 		}
-		if ev.ReraiseOf != nil {
-			b = appendReraiseOf(b, ev.Sig, ev.ReraiseOf, st)
+		if ev.Generate.ReraiseOf != nil {
+			b = appendReraiseOf(b, ev.Sig, ev.Generate.ReraiseOf, st)
 		}
 	case tracer.TypeDeliver:
 		b = appendProcess(append(b, `,"target":`...), &ev.Target, false)
-		b = appendDisposition(b, ev)
+		b = appendDisposition(b, &ev.Deliver.Setup)
 		b = append(b, `,"flags":[`...)
-		for i, f := range SAFlagNames(ev.SAFlags) {
+		for i, f := range SAFlagNames(ev.Deliver.SAFlags) {
 			if i > 0 {
 				b = append(b, ',')
 			}
@@ -154,28 +154,28 @@ func appendJSON(b []byte, ev *tracer.Event, st *jsonState) []byte {
 			b = append(b, '"')
 		}
 		b = append(b, ']')
-		if ev.HasSyscall {
+		if ev.Deliver.HasSyscall {
 			b = append(b, `,"syscall":{"nr":`...)
-			b = strconv.AppendInt(b, int64(ev.SyscallNr), 10)
+			b = strconv.AppendInt(b, int64(ev.Deliver.SyscallNr), 10)
 			b = append(b, `,"name":"`...)
-			b = append(b, syscallName(ev.SyscallNr)...)
+			b = append(b, syscallName(ev.Deliver.SyscallNr)...)
 			b = append(b, `","outcome":"`...)
-			b = append(b, ev.SyscallOutcome.String()...)
+			b = append(b, ev.Deliver.SyscallOutcome.String()...)
 			b = append(b, `"}`...)
 		}
-		if ev.HasLatency {
+		if ev.Deliver.HasLatency {
 			b = append(b, `,"latency_ns":`...)
-			b = strconv.AppendInt(b, ev.LatencyNs, 10)
+			b = strconv.AppendInt(b, ev.Deliver.LatencyNs, 10)
 		}
-		if ev.KillCause != tracer.KillNone {
+		if ev.Deliver.KillCause != tracer.KillNone {
 			b = append(b, `,"kill_cause":"`...)
-			b = append(b, ev.KillCause.String()...)
+			b = append(b, ev.Deliver.KillCause.String()...)
 			b = append(b, '"')
 		}
-		if ev.GroupExit {
-			b = appendSignal(append(b, `,"group_exit":{"signal":`...), ev.ExitSignal)
+		if ev.Deliver.GroupExit {
+			b = appendSignal(append(b, `,"group_exit":{"signal":`...), ev.Deliver.ExitSignal)
 			b = append(b, `,"core_dumped":`...)
-			b = strconv.AppendBool(b, ev.CoreDumped)
+			b = strconv.AppendBool(b, ev.Deliver.CoreDumped)
 			b = append(b, '}')
 		}
 	}
@@ -185,28 +185,21 @@ func appendJSON(b []byte, ev *tracer.Event, st *jsonState) []byte {
 // appendSender writes the sender (or an exit's killer): a process object,
 // or the kernel with its reason. Its detail (argv, ancestry) comes from
 // st's cache when the event names it.
-func appendSender(b []byte, ev *tracer.Event, st *jsonState) []byte {
-	return appendSenderOf(b, ev.KernelSender, ev.KernelReason, ev.MemCgroup, &ev.Sender, ev.DetailID, ev.ArgvTruncated, st)
-}
-
-// appendSenderOf writes a sender given by its parts (an event's, or the
-// original of a re-raise).
-// memcg: the memory cgroup an OOM kill names, or "".
-func appendSenderOf(b []byte, kernel bool, reason, memcg string, p *tracer.Process, detailID uint64, argvTruncated bool, st *jsonState) []byte {
-	if kernel {
+func appendSender(b []byte, f *tracer.From, st *jsonState) []byte {
+	if f.KernelSender {
 		b = append(b, `{"kernel":true,"reason":`...)
-		b = appendString(b, reason)
-		if memcg != "" {
+		b = appendString(b, f.KernelReason)
+		if f.MemCgroup != "" {
 			b = append(b, `,"memory_cgroup":`...)
-			b = appendString(b, memcg)
+			b = appendString(b, f.MemCgroup)
 		}
 		return append(b, '}')
 	}
-	b = appendProcessHead(b, p)
-	if st == nil || detailID == 0 {
-		b = appendProcessDetail(b, p, argvTruncated)
+	b = appendProcessHead(b, &f.Sender)
+	if st == nil || f.DetailID == 0 {
+		b = appendProcessDetail(b, &f.Sender, f.ArgvTruncated)
 	} else {
-		b = append(b, st.detail(detailID, p, argvTruncated)...)
+		b = append(b, st.detail(f.DetailID, &f.Sender, f.ArgvTruncated)...)
 	}
 	return append(b, '}')
 }
@@ -215,7 +208,7 @@ func appendSenderOf(b []byte, kernel bool, reason, memcg string, p *tracer.Proce
 // sender, code and time.
 func appendReraiseOf(b []byte, sig int, o *tracer.Original, st *jsonState) []byte {
 	b = append(b, `,"reraise_of":{"sender":`...)
-	b = appendSenderOf(b, o.KernelSender, o.KernelReason, "", &o.Sender, o.DetailID, o.ArgvTruncated, st)
+	b = appendSender(b, &o.From, st)
 	b = append(b, `,"code":`...)
 	b = appendCode(b, sig, o.Code, st)
 	b = append(b, `,"time":"`...)
@@ -228,17 +221,17 @@ func appendReraiseOf(b []byte, sig int, o *tracer.Original, st *jsonState) []byt
 func appendExit(b []byte, ev *tracer.Event, st *jsonState) []byte {
 	b = appendProcess(append(b, `,"target":`...), &ev.Target, false)
 	b = append(b, `,"core_dumped":`...)
-	b = strconv.AppendBool(b, ev.CoreDumped)
-	if ev.KillerKnown {
+	b = strconv.AppendBool(b, ev.Exit.CoreDumped)
+	if ev.Exit.KillerKnown {
 		b = append(b, `,"code":`...)
 		b = appendCode(b, ev.Sig, ev.Code, st)
-		b = appendSender(append(b, `,"killer":`...), ev, st)
-		if ev.KillerVia == tracer.KillerReraise {
+		b = appendSender(append(b, `,"killer":`...), &ev.Exit.Killer, st)
+		if ev.Exit.KillerVia == tracer.KillerReraise {
 			b = append(b, `,"killer_via":"reraise"`...)
 		}
-		b = appendDisposition(b, ev)
+		b = appendDisposition(b, &ev.Exit.Setup)
 		b = append(b, `,"default_action":"`...)
-		b = append(b, ev.DefaultAction.String()...)
+		b = append(b, ev.Exit.DefaultAction.String()...)
 		b = append(b, '"')
 	}
 	return append(b, "}\n"...)
@@ -271,13 +264,13 @@ func appendWait(b []byte, w *tracer.WaitSite) []byte {
 	return append(b, '}')
 }
 
-func appendDisposition(b []byte, ev *tracer.Event) []byte {
+func appendDisposition(b []byte, s *tracer.Setup) []byte {
 	b = append(b, `,"disposition":"`...)
-	b = append(b, ev.Disposition.String()...)
+	b = append(b, s.Disposition.String()...)
 	b = append(b, '"')
-	if ev.Disposition == tracer.DispHandler {
+	if s.Disposition == tracer.DispHandler {
 		b = append(b, `,"handler":"0x`...)
-		b = strconv.AppendUint(b, ev.Handler, 16)
+		b = strconv.AppendUint(b, s.Handler, 16)
 		b = append(b, '"')
 	}
 	return b

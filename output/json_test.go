@@ -218,8 +218,8 @@ func (s schema) check(obj map[string]any, ev *tracer.Event) {
 		s.errorf("type %q, want %q", typ, ev.Type)
 	}
 	if typ == "lost" {
-		if got := s.num(obj, "count"); got != float64(ev.Lost) {
-			s.errorf("count = %v, want %d", got, ev.Lost)
+		if got := s.num(obj, "count"); got != float64(ev.Lost.Count) {
+			s.errorf("count = %v, want %d", got, ev.Lost.Count)
 		}
 		return
 	}
@@ -236,7 +236,7 @@ func (s schema) check(obj map[string]any, ev *tracer.Event) {
 	}
 	// An exit writes the code of the signal it died of with its killer:
 	// without one seen, it is not known.
-	if ev.Type == tracer.TypeExit && !ev.KillerKnown {
+	if ev.Type == tracer.TypeExit && !ev.Exit.KillerKnown {
 		if _, ok := obj["code"]; ok {
 			s.errorf("code present without a killer")
 		}
@@ -256,22 +256,22 @@ func (s schema) check(obj map[string]any, ev *tracer.Event) {
 	}
 	s.process(s.object(obj, "target"), &ev.Target)
 	if typ == "exit" {
-		if got := s.boolean(obj, "core_dumped"); got != ev.CoreDumped {
+		if got := s.boolean(obj, "core_dumped"); got != ev.Exit.CoreDumped {
 			s.errorf("core_dumped = %v", got)
 		}
-		if ev.KillerKnown {
-			s.sender(s.object(obj, "killer"), ev)
+		if ev.Exit.KillerKnown {
+			s.sender(s.object(obj, "killer"), &ev.Exit.Killer)
 		} else if _, ok := obj["killer"]; ok {
 			s.errorf("killer present but not known")
 		}
 		return
 	}
 	disp := s.enum(obj, "disposition", "disposition")
-	if disp != ev.Disposition.String() {
-		s.errorf("disposition %q, want %q", disp, ev.Disposition)
+	if disp != ev.Setup().Disposition.String() {
+		s.errorf("disposition %q, want %q", disp, ev.Setup().Disposition)
 	}
 	if disp == "handler" {
-		if got, want := s.str(obj, "handler"), fmt.Sprintf("0x%x", ev.Handler); got != want {
+		if got, want := s.str(obj, "handler"), fmt.Sprintf("0x%x", ev.Setup().Handler); got != want {
 			s.errorf("handler = %q, want %q", got, want)
 		}
 	} else if _, ok := obj["handler"]; ok {
@@ -280,7 +280,7 @@ func (s schema) check(obj map[string]any, ev *tracer.Event) {
 
 	if typ == "deliver" {
 		flags := s.array(obj, "flags")
-		want := SAFlagNames(ev.SAFlags)
+		want := SAFlagNames(ev.Deliver.SAFlags)
 		if len(flags) != len(want) {
 			s.errorf("flags = %v, want %v", flags, want)
 		}
@@ -289,20 +289,20 @@ func (s schema) check(obj map[string]any, ev *tracer.Event) {
 				s.errorf("flags[%d] = %v", i, f)
 			}
 		}
-		if ev.GroupExit {
+		if ev.Deliver.GroupExit {
 			ge := s.object(obj, "group_exit")
-			if got := s.num(s.object(ge, "signal"), "num"); got != float64(ev.ExitSignal) {
-				s.errorf("group_exit.signal.num = %v, want %d", got, ev.ExitSignal)
+			if got := s.num(s.object(ge, "signal"), "num"); got != float64(ev.Deliver.ExitSignal) {
+				s.errorf("group_exit.signal.num = %v, want %d", got, ev.Deliver.ExitSignal)
 			}
-			if got := s.boolean(ge, "core_dumped"); got != ev.CoreDumped {
+			if got := s.boolean(ge, "core_dumped"); got != ev.Deliver.CoreDumped {
 				s.errorf("group_exit.core_dumped = %v", got)
 			}
 		} else if _, ok := obj["group_exit"]; ok {
 			s.errorf("group_exit without a group exit")
 		}
-		if ev.KillCause != tracer.KillNone {
-			if got := s.enum(obj, "kill_cause", "kill_cause"); got != ev.KillCause.String() {
-				s.errorf("kill_cause %q, want %q", got, ev.KillCause)
+		if ev.Deliver.KillCause != tracer.KillNone {
+			if got := s.enum(obj, "kill_cause", "kill_cause"); got != ev.Deliver.KillCause.String() {
+				s.errorf("kill_cause %q, want %q", got, ev.Deliver.KillCause)
 			}
 		} else if _, ok := obj["kill_cause"]; ok {
 			s.errorf("kill_cause for a SIGKILL someone sent")
@@ -310,14 +310,14 @@ func (s schema) check(obj map[string]any, ev *tracer.Event) {
 		return
 	}
 
-	s.sender(s.object(obj, "sender"), ev)
-	if ev.TargetExiting != (obj["target_exiting"] == true) {
-		s.errorf("target_exiting = %v, want %v", obj["target_exiting"], ev.TargetExiting)
+	s.sender(s.object(obj, "sender"), &ev.Generate.From)
+	if ev.Generate.TargetExiting != (obj["target_exiting"] == true) {
+		s.errorf("target_exiting = %v, want %v", obj["target_exiting"], ev.Generate.TargetExiting)
 	}
-	if ev.HasSendSyscall {
+	if ev.Generate.HasSendSyscall {
 		sc := s.object(obj, "send_syscall")
-		if got := s.num(sc, "nr"); got != float64(ev.SendSyscallNr) {
-			s.errorf("send_syscall.nr = %v, want %d", got, ev.SendSyscallNr)
+		if got := s.num(sc, "nr"); got != float64(ev.Generate.SendSyscallNr) {
+			s.errorf("send_syscall.nr = %v, want %d", got, ev.Generate.SendSyscallNr)
 		}
 		if s.str(sc, "name") == "" {
 			s.errorf("send_syscall has no name")
@@ -325,13 +325,13 @@ func (s schema) check(obj map[string]any, ev *tracer.Event) {
 	} else if _, ok := obj["send_syscall"]; ok {
 		s.errorf("send_syscall present but not known")
 	}
-	if ev.GroupSend != tracer.GroupSendNone {
+	if ev.Generate.GroupSend != tracer.GroupSendNone {
 		g := s.object(obj, "group_send")
-		if got := s.enum(g, "kind", "group_send.kind"); got != ev.GroupSend.String() {
-			s.errorf("group_send.kind %q, want %q", got, ev.GroupSend)
+		if got := s.enum(g, "kind", "group_send.kind"); got != ev.Generate.GroupSend.String() {
+			s.errorf("group_send.kind %q, want %q", got, ev.Generate.GroupSend)
 		}
-		if ev.GroupSend == tracer.GroupSendPgrp && s.num(g, "pgid") != float64(ev.GroupID) {
-			s.errorf("group_send.pgid = %v, want %d", g["pgid"], ev.GroupID)
+		if ev.Generate.GroupSend == tracer.GroupSendPgrp && s.num(g, "pgid") != float64(ev.Generate.GroupID) {
+			s.errorf("group_send.pgid = %v, want %d", g["pgid"], ev.Generate.GroupID)
 		}
 	} else if _, ok := obj["group_send"]; ok {
 		s.errorf("group_send for a send to one process")
@@ -343,14 +343,14 @@ func (s schema) check(obj map[string]any, ev *tracer.Event) {
 }
 
 // sender checks a generate event's sender or an exit event's killer.
-func (s schema) sender(sender map[string]any, ev *tracer.Event) {
+func (s schema) sender(sender map[string]any, f *tracer.From) {
 	s.t.Helper()
-	if ev.KernelSender {
+	if f.KernelSender {
 		if !s.boolean(sender, "kernel") {
 			s.errorf("sender.kernel is not true")
 		}
-		if got := s.str(sender, "reason"); got != ev.KernelReason || got == "" {
-			s.errorf("sender.reason = %q, want %q", got, ev.KernelReason)
+		if got := s.str(sender, "reason"); got != f.KernelReason || got == "" {
+			s.errorf("sender.reason = %q, want %q", got, f.KernelReason)
 		}
 		if _, ok := sender["pid"]; ok {
 			s.errorf("kernel sender names a pid: %v", sender)
@@ -359,8 +359,8 @@ func (s schema) sender(sender map[string]any, ev *tracer.Event) {
 		if _, ok := sender["kernel"]; ok {
 			s.errorf("process sender with a kernel field: %v", sender)
 		}
-		s.process(sender, &ev.Sender)
-		if ev.ArgvTruncated && len(ev.Sender.Argv) > 0 && !s.boolean(sender, "argv_truncated") {
+		s.process(sender, &f.Sender)
+		if f.ArgvTruncated && len(f.Sender.Argv) > 0 && !s.boolean(sender, "argv_truncated") {
 			s.errorf("argv_truncated missing")
 		}
 	}
@@ -369,35 +369,35 @@ func (s schema) sender(sender map[string]any, ev *tracer.Event) {
 // verdict checks a generate event's result, disposition and verdict.
 func (s schema) verdict(obj map[string]any, ev *tracer.Event) {
 	s.t.Helper()
-	if got := s.enum(obj, "result", "result"); got != ev.Result.String() {
-		s.errorf("result %q, want %q", got, ev.Result)
+	if got := s.enum(obj, "result", "result"); got != ev.Generate.Result.String() {
+		s.errorf("result %q, want %q", got, ev.Generate.Result)
 	}
 	if got := s.enum(obj, "default_action", "default_action"); got != signals.DefaultAction(ev.Sig).String() {
 		s.errorf("default_action %q, want %q", got, signals.DefaultAction(ev.Sig))
 	}
-	if got := s.boolean(obj, "blocked"); got != ev.Blocked {
+	if got := s.boolean(obj, "blocked"); got != ev.Generate.Blocked {
 		s.errorf("blocked = %v", got)
 	}
-	if got := s.enum(obj, "verdict", "verdict"); got != ev.Kind.String() {
-		s.errorf("verdict %q, want %q", got, ev.Kind)
+	if got := s.enum(obj, "verdict", "verdict"); got != ev.Generate.Kind.String() {
+		s.errorf("verdict %q, want %q", got, ev.Generate.Kind)
 	}
-	if got := s.boolean(obj, "fatal"); got != ev.Fatal {
+	if got := s.boolean(obj, "fatal"); got != ev.Generate.Fatal {
 		s.errorf("fatal = %v", got)
 	}
-	if got := s.boolean(obj, "unprepared"); got != ev.Unprepared {
+	if got := s.boolean(obj, "unprepared"); got != ev.Generate.Unprepared {
 		s.errorf("unprepared = %v", got)
 	}
-	if ev.Blocked {
-		if got := s.boolean(obj, "fatal_when_unblocked"); got != ev.FatalWhenUnblocked {
+	if ev.Generate.Blocked {
+		if got := s.boolean(obj, "fatal_when_unblocked"); got != ev.Generate.FatalWhenUnblocked {
 			s.errorf("fatal_when_unblocked = %v", got)
 		}
 	}
-	if ev.Kind == tracer.VerdictBlocked {
-		if got := s.enum(obj, "when_unblocked", "when_unblocked"); got != ev.WhenUnblocked.String() {
-			s.errorf("when_unblocked %q, want %q", got, ev.WhenUnblocked)
+	if ev.Generate.Kind == tracer.VerdictBlocked {
+		if got := s.enum(obj, "when_unblocked", "when_unblocked"); got != ev.Generate.WhenUnblocked.String() {
+			s.errorf("when_unblocked %q, want %q", got, ev.Generate.WhenUnblocked)
 		}
 	} else if _, ok := obj["when_unblocked"]; ok {
-		s.errorf("when_unblocked with verdict %s", ev.Kind)
+		s.errorf("when_unblocked with verdict %s", ev.Generate.Kind)
 	}
 }
 
@@ -409,48 +409,48 @@ func (s schema) pending(obj map[string]any, ev *tracer.Event) {
 	if got := s.enum(obj, "scope", "scope"); got != ev.Scope.String() {
 		s.errorf("scope %q, want %q", got, ev.Scope)
 	}
-	if got := s.num(obj, "pending_ns"); got != float64(ev.PendingNs) {
-		s.errorf("pending_ns = %v, want %d", got, ev.PendingNs)
+	if got := s.num(obj, "pending_ns"); got != float64(ev.Pending.Ns) {
+		s.errorf("pending_ns = %v, want %d", got, ev.Pending.Ns)
 	}
-	if got := s.enum(obj, "reason", "reason"); got != ev.PendingReason.String() {
-		s.errorf("reason %q, want %q", got, ev.PendingReason)
+	if got := s.enum(obj, "reason", "reason"); got != ev.Pending.Reason.String() {
+		s.errorf("reason %q, want %q", got, ev.Pending.Reason)
 	}
-	if ev.PendingReason == tracer.PendingBlocked {
-		if got := s.enum(obj, "when_unblocked", "when_unblocked"); got != ev.WhenUnblocked.String() {
-			s.errorf("when_unblocked %q, want %q", got, ev.WhenUnblocked)
+	if ev.Pending.Reason == tracer.PendingBlocked {
+		if got := s.enum(obj, "when_unblocked", "when_unblocked"); got != ev.Pending.WhenUnblocked.String() {
+			s.errorf("when_unblocked %q, want %q", got, ev.Pending.WhenUnblocked)
 		}
 	} else if _, ok := obj["when_unblocked"]; ok {
-		s.errorf("when_unblocked with reason %s", ev.PendingReason)
+		s.errorf("when_unblocked with reason %s", ev.Pending.Reason)
 	}
-	if ev.Wait == nil {
+	if ev.Pending.Wait == nil {
 		if _, ok := obj["wait"]; ok {
 			s.errorf("wait without a wait site")
 		}
 		return
 	}
 	w := s.object(obj, "wait")
-	if len(ev.Wait.Stack) > 0 {
+	if len(ev.Pending.Wait.Stack) > 0 {
 		stack := s.array(w, "stack")
-		if len(stack) != len(ev.Wait.Stack) {
-			s.errorf("wait.stack = %v, want %q", stack, ev.Wait.Stack)
+		if len(stack) != len(ev.Pending.Wait.Stack) {
+			s.errorf("wait.stack = %v, want %q", stack, ev.Pending.Wait.Stack)
 		}
 		for i, f := range stack {
-			if str, ok := f.(string); !ok || (i < len(ev.Wait.Stack) && str != ev.Wait.Stack[i]) {
+			if str, ok := f.(string); !ok || (i < len(ev.Pending.Wait.Stack) && str != ev.Pending.Wait.Stack[i]) {
 				s.errorf("wait.stack[%d] = %v", i, f)
 			}
 		}
 		if _, ok := w["stack_error"]; ok {
 			s.errorf("wait.stack_error with a stack")
 		}
-	} else if got := s.str(w, "stack_error"); got == "" || got != ev.Wait.StackErr {
-		s.errorf("wait.stack_error = %q, want %q", got, ev.Wait.StackErr)
+	} else if got := s.str(w, "stack_error"); got == "" || got != ev.Pending.Wait.StackErr {
+		s.errorf("wait.stack_error = %q, want %q", got, ev.Pending.Wait.StackErr)
 	}
-	if ev.Wait.InSyscall {
+	if ev.Pending.Wait.InSyscall {
 		sc := s.object(w, "syscall")
-		if got := s.num(sc, "nr"); got != float64(ev.Wait.SyscallNr) {
-			s.errorf("wait.syscall.nr = %v, want %d", got, ev.Wait.SyscallNr)
+		if got := s.num(sc, "nr"); got != float64(ev.Pending.Wait.SyscallNr) {
+			s.errorf("wait.syscall.nr = %v, want %d", got, ev.Pending.Wait.SyscallNr)
 		}
-		if got := s.str(sc, "name"); got != syscallName(ev.Wait.SyscallNr) {
+		if got := s.str(sc, "name"); got != syscallName(ev.Pending.Wait.SyscallNr) {
 			s.errorf("wait.syscall.name = %q", got)
 		}
 	} else if _, ok := w["syscall"]; ok {
@@ -501,14 +501,18 @@ func TestJSONHostileStrings(t *testing.T) {
 		argv = append(argv, 0)
 	}
 	ev := tracer.Event{
-		Time: baseTime, Type: tracer.TypeGenerate, Sig: 1,
-		Sender: tracer.Process{
-			PID: 1, TID: 1, Comm: comm("we\"ird\\\n\xff"), Argv: argv,
-			Ancestry: []tracer.Ancestor{ancestor(2, "a\tb\x00junk")},
+		Time:   baseTime,
+		Type:   tracer.TypeGenerate,
+		Sig:    1,
+		Target: tracer.Process{PID: 2, TID: 2, Comm: comm("\x1b]0;pwn\x07")},
+		Generate: tracer.Generate{
+			From: tracer.From{Sender: tracer.Process{
+				PID: 1, TID: 1, Comm: comm("we\"ird\\\n\xff"), Argv: argv,
+				Ancestry: []tracer.Ancestor{ancestor(2, "a\tb\x00junk")},
+			}},
+			Setup:   tracer.Setup{DefaultAction: signals.Terminate},
+			Verdict: tracer.Verdict{Kind: tracer.VerdictFatal, Fatal: true, Unprepared: true},
 		},
-		Target:        tracer.Process{PID: 2, TID: 2, Comm: comm("\x1b]0;pwn\x07")},
-		DefaultAction: signals.Terminate,
-		Verdict:       tracer.Verdict{Kind: tracer.VerdictFatal, Fatal: true, Unprepared: true},
 	}
 	line := AppendJSON(nil, &ev)
 	if !json.Valid(line) {
@@ -558,8 +562,13 @@ func TestJSONHostileStrings(t *testing.T) {
 }
 
 func TestJSONKernelReasonEscaped(t *testing.T) {
-	ev := tracer.Event{Time: baseTime, Type: tracer.TypeGenerate, Sig: 14, Code: 0x80,
-		KernelSender: true, KernelReason: "a \"quoted\"\\ reason\n", DefaultAction: signals.Terminate}
+	ev := tracer.Event{
+		Time:     baseTime,
+		Type:     tracer.TypeGenerate,
+		Sig:      14,
+		Code:     0x80,
+		Generate: tracer.Generate{From: tracer.From{KernelSender: true, KernelReason: "a \"quoted\"\\ reason\n"}, Setup: tracer.Setup{DefaultAction: signals.Terminate}},
+	}
 	line := AppendJSON(nil, &ev)
 	var obj struct {
 		Sender struct {
@@ -570,7 +579,7 @@ func TestJSONKernelReasonEscaped(t *testing.T) {
 	if err := json.Unmarshal(line, &obj); err != nil {
 		t.Fatalf("%v: %q", err, line)
 	}
-	if !obj.Sender.Kernel || obj.Sender.Reason != ev.KernelReason {
+	if !obj.Sender.Kernel || obj.Sender.Reason != ev.Generate.KernelReason {
 		t.Errorf("sender = %+v", obj.Sender)
 	}
 }

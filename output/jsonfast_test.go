@@ -232,14 +232,14 @@ func withDetailID(fs []namedEvent) []namedEvent {
 	ids := map[string]uint64{}
 	for i := range fs {
 		ev := &fs[i].ev
-		if ev.KernelSender || ev.Type == tracer.TypeLost {
+		if ev.Generate.KernelSender || ev.Type == tracer.TypeLost {
 			continue
 		}
-		key := fmt.Sprintf("%q %v %v", ev.Sender.Argv, ev.Sender.Ancestry, ev.ArgvTruncated)
+		key := fmt.Sprintf("%q %v %v", ev.Generate.Sender.Argv, ev.Generate.Sender.Ancestry, ev.Generate.ArgvTruncated)
 		if ids[key] == 0 {
 			ids[key] = uint64(len(ids)+1) * 1000003
 		}
-		ev.DetailID = ids[key]
+		ev.Generate.DetailID = ids[key]
 	}
 	return fs
 }
@@ -250,7 +250,7 @@ func TestJSONDetailCache(t *testing.T) {
 	for round := range 3 {
 		for _, f := range fs {
 			uncached := f.ev
-			uncached.DetailID = 0
+			uncached.Generate.DetailID = 0
 			want := string(AppendJSON(nil, &uncached))
 			if got := string(r.AppendRow(nil, &f.ev)); got != want {
 				t.Errorf("round %d, %s:\n got %s\nwant %s", round, f.name, got, want)
@@ -264,21 +264,21 @@ func TestJSONDetailCache(t *testing.T) {
 func TestJSONDetailCacheKeepsPerEventFields(t *testing.T) {
 	r := NewJSON()
 	ev := fixtures()[0].ev
-	ev.DetailID = 42
+	ev.Generate.DetailID = 42
 	r.AppendRow(nil, &ev)
 	for i, p := range []struct {
 		pid, tid, uid uint32
 		hasUID        bool
 		comm          string
 	}{{1, 2, 3, true, "one"}, {4, 5, 0, false, "two\n"}, {7, 7, 1000, true, "three"}} {
-		ev.Sender.PID, ev.Sender.TID, ev.Sender.UID, ev.Sender.HasUID = p.pid, p.tid, p.uid, p.hasUID
-		ev.Sender.Comm = comm(p.comm)
+		ev.Generate.Sender.PID, ev.Generate.Sender.TID, ev.Generate.Sender.UID, ev.Generate.Sender.HasUID = p.pid, p.tid, p.uid, p.hasUID
+		ev.Generate.Sender.Comm = comm(p.comm)
 		ev.Type = tracer.TypeGenerate
 		if i == 2 {
-			ev.Type, ev.KillerKnown = tracer.TypeExit, true
+			ev.Type, ev.Exit.KillerKnown = tracer.TypeExit, true
 		}
 		uncached := ev
-		uncached.DetailID = 0
+		uncached.Generate.DetailID = 0
 		if got, want := string(r.AppendRow(nil, &ev)), string(AppendJSON(nil, &uncached)); got != want {
 			t.Errorf("sender %+v:\n got %s\nwant %s", p, got, want)
 		}
@@ -294,14 +294,14 @@ func TestJSONDetailCacheCollisions(t *testing.T) {
 	for range 1000 {
 		k := rng.IntN(len(senders))
 		ev := senders[k]
-		ev.DetailID = 7 + uint64(k)*detailSlots // all in slot 7
+		ev.Generate.DetailID = 7 + uint64(k)*detailSlots // all in slot 7
 		if rng.IntN(3) == 0 {
-			ev.Type, ev.KillerKnown = tracer.TypeExit, true
+			ev.Type, ev.Exit.KillerKnown = tracer.TypeExit, true
 		}
 		uncached := ev
-		uncached.DetailID = 0
+		uncached.Generate.DetailID = 0
 		if got, want := string(r.AppendRow(nil, &ev)), string(AppendJSON(nil, &uncached)); got != want {
-			t.Fatalf("sender %d, DetailID %d:\n got %s\nwant %s", k, ev.DetailID, got, want)
+			t.Fatalf("sender %d, DetailID %d:\n got %s\nwant %s", k, ev.Generate.DetailID, got, want)
 		}
 	}
 }
@@ -312,7 +312,7 @@ func TestJSONDetailIDZeroNotCached(t *testing.T) {
 	r := NewJSON()
 	for _, i := range []int{0, 2, 0, 3, 8, 8, 2} {
 		ev := fs[i].ev
-		if ev.DetailID != 0 {
+		if ev.Generate.DetailID != 0 {
 			t.Fatal("fixtures have a DetailID")
 		}
 		if got, want := string(r.AppendRow(nil, &ev)), string(AppendJSON(nil, &ev)); got != want {
@@ -337,7 +337,7 @@ func TestJSONDetailCacheZeroAllocs(t *testing.T) {
 	// Slots that keep changing hands reuse their buffers.
 	fs := fixtures()
 	a, c := fs[0].ev, fs[8].ev // the deep sender's detail is the larger
-	a.DetailID, c.DetailID = 3, 3+detailSlots
+	a.Generate.DetailID, c.Generate.DetailID = 3, 3+detailSlots
 	buf = r.AppendRow(r.AppendRow(buf[:0], &c), &a)
 	if allocs := testing.AllocsPerRun(100, func() {
 		buf = r.AppendRow(buf[:0], &a)
@@ -353,12 +353,12 @@ func TestJSONDetailCacheZeroAllocs(t *testing.T) {
 	for _, f := range []namedEvent{fs[0], fs[8]} {
 		r := NewJSON()
 		ev := f.ev
-		ev.DetailID = 1
+		ev.Generate.DetailID = 1
 		buf = r.AppendRow(buf[:0], &ev)
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
 		for range 3 * detailSlots {
-			ev.DetailID++
+			ev.Generate.DetailID++
 			buf = r.AppendRow(buf[:0], &ev)
 		}
 		runtime.ReadMemStats(&after)

@@ -28,12 +28,12 @@ func reraiseFixtures() []namedEvent {
 		Ancestry: []tracer.Ancestor{ancestor(7119, "sh"), ancestor(7118, "logrotate"), ancestor(7110, "cron"), ancestor(1, "systemd")},
 	}
 	fromPkill := &tracer.Original{
-		Time: at(0), Code: signals.SIUser, Sender: pkill, DetailID: 4001,
+		Time: at(0), Code: signals.SIUser, From: tracer.From{Sender: pkill, DetailID: 4001},
 		Scope: tracer.ScopeProcess, Disposition: tracer.DispHandler, Handler: 0x46a2e0,
 	}
 	legacy := tracer.Process{PID: 8800, TID: 8800, UID: 1000, HasUID: true, Comm: comm("legacyd")}
 	fromTimer := &tracer.Original{
-		Time: at(5000), Code: signals.SIKernel, KernelSender: true, KernelReason: "timer expired (alarm/setitimer)",
+		Time: at(5000), Code: signals.SIKernel, From: tracer.From{KernelSender: true, KernelReason: "timer expired (alarm/setitimer)"},
 		Scope: tracer.ScopeProcess, Disposition: tracer.DispHandler, Handler: 0x401a10,
 	}
 
@@ -41,46 +41,118 @@ func reraiseFixtures() []namedEvent {
 	add := func(name string, ev tracer.Event) { out = append(out, namedEvent{name, ev}) }
 
 	add("the original: pkill's SIGHUP meets the Go runtime's handler", tracer.Event{
-		Time: at(0), Type: tracer.TypeGenerate, Sig: 1, Code: signals.SIUser, Sender: pkill, DetailID: 4001,
-		Target: goapp, Scope: tracer.ScopeProcess, Disposition: tracer.DispHandler, Handler: 0x46a2e0,
-		DefaultAction: signals.Terminate, Verdict: tracer.Verdict{Kind: tracer.VerdictHandled},
+		Time:   at(0),
+		Type:   tracer.TypeGenerate,
+		Sig:    1,
+		Code:   signals.SIUser,
+		Target: goapp,
+		Scope:  tracer.ScopeProcess,
+		Generate: tracer.Generate{
+			From: tracer.From{Sender: pkill, DetailID: 4001},
+			Setup: tracer.Setup{
+				Disposition:   tracer.DispHandler,
+				Handler:       0x46a2e0,
+				DefaultAction: signals.Terminate,
+			},
+			Verdict: tracer.Verdict{Kind: tracer.VerdictHandled},
+		},
 	})
 	// The re-raiser's own DetailID shares the JSON cache's slot with the
 	// original's (4001 % 64 == 4065 % 64): each must render its own.
 	add("first re-raise, through the runtime's own handler", tracer.Event{
-		Time: at(180), Type: tracer.TypeGenerate, Sig: 1, Code: signals.SITKill, Sender: goSender, DetailID: 4065,
-		Target: goThread, Scope: tracer.ScopeThread, Disposition: tracer.DispHandler, Handler: 0x46a2e0,
-		DefaultAction: signals.Terminate, Verdict: tracer.Verdict{Kind: tracer.VerdictHandled},
-		ReraiseOf: fromPkill,
+		Time:   at(180),
+		Type:   tracer.TypeGenerate,
+		Sig:    1,
+		Code:   signals.SITKill,
+		Target: goThread,
+		Scope:  tracer.ScopeThread,
+		Generate: tracer.Generate{
+			From: tracer.From{Sender: goSender, DetailID: 4065},
+			Setup: tracer.Setup{
+				Disposition:   tracer.DispHandler,
+				Handler:       0x46a2e0,
+				DefaultAction: signals.Terminate,
+			},
+			Verdict:   tracer.Verdict{Kind: tracer.VerdictHandled},
+			ReraiseOf: fromPkill,
+		},
 	})
 	add("second re-raise, at SIG_DFL: fatal", tracer.Event{
-		Time: at(1250), Type: tracer.TypeGenerate, Sig: 1, Code: signals.SITKill, Sender: goSender, DetailID: 4065,
-		Target: goThread, Scope: tracer.ScopeThread, Disposition: tracer.DispDefault,
-		DefaultAction: signals.Terminate, Verdict: tracer.Verdict{Kind: tracer.VerdictFatal, Fatal: true, Unprepared: true},
-		ReraiseOf: fromPkill,
+		Time:   at(1250),
+		Type:   tracer.TypeGenerate,
+		Sig:    1,
+		Code:   signals.SITKill,
+		Target: goThread,
+		Scope:  tracer.ScopeThread,
+		Generate: tracer.Generate{
+			From:      tracer.From{Sender: goSender, DetailID: 4065},
+			Setup:     tracer.Setup{Disposition: tracer.DispDefault, DefaultAction: signals.Terminate},
+			Verdict:   tracer.Verdict{Kind: tracer.VerdictFatal, Fatal: true, Unprepared: true},
+			ReraiseOf: fromPkill,
+		},
 	})
 	add("the death, its killer passed on through the re-raise", tracer.Event{
-		Time: at(1400), Type: tracer.TypeExit, Sig: 1, ExitSignal: 1, Code: signals.SIUser,
-		Sender: pkill, DetailID: 4001, Target: goapp, Scope: tracer.ScopeProcess,
-		Disposition: tracer.DispHandler, Handler: 0x46a2e0, DefaultAction: signals.Terminate,
-		KillerKnown: true, KillerVia: tracer.KillerReraise,
+		Time:    at(1400),
+		Type:    tracer.TypeExit,
+		Sig:     1,
+		Code:    signals.SIUser,
+		Target:  goapp,
+		Scope:   tracer.ScopeProcess,
+		Exit: tracer.Exit{
+			Killer: tracer.From{Sender: pkill, DetailID: 4001},
+			Setup: tracer.Setup{
+				Disposition:   tracer.DispHandler,
+				Handler:       0x46a2e0,
+				DefaultAction: signals.Terminate,
+			},
+			KillerKnown: true,
+			KillerVia:   tracer.KillerReraise,
+		},
 	})
 	add("C program re-raises the kernel's SIGALRM with kill(getpid())", tracer.Event{
-		Time: at(25100), Type: tracer.TypeGenerate, Sig: 14, Code: signals.SIUser, Sender: legacy,
-		Target: legacy, Scope: tracer.ScopeProcess, Disposition: tracer.DispDefault,
-		DefaultAction: signals.Terminate, Verdict: tracer.Verdict{Kind: tracer.VerdictFatal, Fatal: true, Unprepared: true},
-		ReraiseOf: fromTimer,
+		Time:   at(25100),
+		Type:   tracer.TypeGenerate,
+		Sig:    14,
+		Code:   signals.SIUser,
+		Target: legacy,
+		Scope:  tracer.ScopeProcess,
+		Generate: tracer.Generate{
+			From:      tracer.From{Sender: legacy},
+			Setup:     tracer.Setup{Disposition: tracer.DispDefault, DefaultAction: signals.Terminate},
+			Verdict:   tracer.Verdict{Kind: tracer.VerdictFatal, Fatal: true, Unprepared: true},
+			ReraiseOf: fromTimer,
+		},
 	})
 	add("its death, from the kernel through the re-raise", tracer.Event{
-		Time: at(25200), Type: tracer.TypeExit, Sig: 14, ExitSignal: 14, Code: signals.SIKernel,
-		KernelSender: true, KernelReason: "timer expired (alarm/setitimer)", Target: legacy, Scope: tracer.ScopeProcess,
-		Disposition: tracer.DispHandler, Handler: 0x401a10, DefaultAction: signals.Terminate,
-		KillerKnown: true, KillerVia: tracer.KillerReraise,
+		Time:    at(25200),
+		Type:    tracer.TypeExit,
+		Sig:     14,
+		Code:    signals.SIKernel,
+		Target:  legacy,
+		Scope:   tracer.ScopeProcess,
+		Exit: tracer.Exit{
+			Killer: tracer.From{KernelSender: true, KernelReason: "timer expired (alarm/setitimer)"},
+			Setup: tracer.Setup{
+				Disposition:   tracer.DispHandler,
+				Handler:       0x401a10,
+				DefaultAction: signals.Terminate,
+			},
+			KillerKnown: true,
+			KillerVia:   tracer.KillerReraise,
+		},
 	})
 	add("a death by a signal to itself that re-raised nothing", tracer.Event{
-		Time: at(30000), Type: tracer.TypeExit, Sig: 12, ExitSignal: 12, Code: signals.SIUser,
-		Sender: legacy, Target: legacy, Scope: tracer.ScopeProcess,
-		Disposition: tracer.DispDefault, DefaultAction: signals.Terminate, KillerKnown: true,
+		Time:    at(30000),
+		Type:    tracer.TypeExit,
+		Sig:     12,
+		Code:    signals.SIUser,
+		Target:  legacy,
+		Scope:   tracer.ScopeProcess,
+		Exit: tracer.Exit{
+			Killer:      tracer.From{Sender: legacy},
+			Setup:       tracer.Setup{Disposition: tracer.DispDefault, DefaultAction: signals.Terminate},
+			KillerKnown: true,
+		},
 	})
 	return out
 }
@@ -95,7 +167,7 @@ func TestReraiseJSON(t *testing.T) {
 			t.Fatalf("%s: %v", f.name, err)
 		}
 		s := schema{t, f.name}
-		o := f.ev.ReraiseOf
+		o := f.ev.Generate.ReraiseOf
 		ro, has := obj["reraise_of"].(map[string]any)
 		if has != (o != nil) {
 			t.Errorf("%s: reraise_of present %v, want %v", f.name, has, o != nil)
@@ -117,17 +189,17 @@ func TestReraiseJSON(t *testing.T) {
 			}
 		}
 		via, hasVia := obj["killer_via"]
-		if want := f.ev.KillerVia == tracer.KillerReraise; hasVia != want || (want && via != "reraise") {
+		if want := f.ev.Exit.KillerVia == tracer.KillerReraise; hasVia != want || (want && via != "reraise") {
 			s.errorf("killer_via %v (present %v), want reraise %v", via, hasVia, want)
 		}
-		if f.ev.Type == tracer.TypeExit && f.ev.KillerVia == tracer.KillerReraise {
+		if f.ev.Type == tracer.TypeExit && f.ev.Exit.KillerVia == tracer.KillerReraise {
 			killer := s.object(obj, "killer")
-			if f.ev.KernelSender {
+			if f.ev.Exit.Killer.KernelSender {
 				if !s.boolean(killer, "kernel") {
 					s.errorf("killer is not the kernel")
 				}
 			} else {
-				s.process(killer, &f.ev.Sender)
+				s.process(killer, &f.ev.Exit.Killer.Sender)
 			}
 			if s.str(obj, "disposition") != "handler" {
 				s.errorf("disposition %v, want the handler the original met", obj["disposition"])

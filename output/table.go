@@ -69,11 +69,11 @@ func (t *Table) AppendRow(b []byte, ev *tracer.Event) []byte {
 	if ev.Type == tracer.TypeLost {
 		b = t.color(b, ansiRed)
 		b = append(b, "LOST "...)
-		b = strconv.AppendUint(b, ev.Lost, 10)
+		b = strconv.AppendUint(b, ev.Lost.Count, 10)
 		b = append(b, " events: the ring buffer was full"...)
-		if ev.Shed > 0 {
+		if ev.Lost.Shed > 0 {
 			b = append(b, " ("...)
-			b = strconv.AppendUint(b, ev.Shed, 10)
+			b = strconv.AppendUint(b, ev.Lost.Shed, 10)
 			b = append(b, " of them shed to keep room for deaths)"...)
 		}
 		b = append(b, " (try --ring-size or narrower filters)"...)
@@ -106,7 +106,7 @@ func (t *Table) AppendRow(b []byte, ev *tracer.Event) []byte {
 		b = t.color(b, ansiReset)
 		b = pad(b, runeLen(b[start:]), wSender)
 	} else {
-		b = t.appendSender(b, ev)
+		b = t.appendSender(b, &ev.Generate.From)
 		b = pad(b, runeLen(b[start:]), wSender)
 	}
 
@@ -122,12 +122,12 @@ func (t *Table) AppendRow(b []byte, ev *tracer.Event) []byte {
 	return append(b, '\n')
 }
 
-func (t *Table) appendSender(b []byte, ev *tracer.Event) []byte {
-	if ev.KernelSender {
+func (t *Table) appendSender(b []byte, f *tracer.From) []byte {
+	if f.KernelSender {
 		b = append(b, "kernel: "...)
-		return append(b, ev.KernelReason...)
+		return append(b, f.KernelReason...)
 	}
-	return appendChain(b, &ev.Sender)
+	return appendChain(b, &f.Sender)
 }
 
 // appendChain writes a sending process and its parents: pkill[789] ← sh
@@ -162,33 +162,33 @@ func (t *Table) appendExit(b []byte, ev *tracer.Event) []byte {
 	b = append(b, " killed by "...)
 	b = append(b, signals.Name(ev.Sig)...)
 	switch {
-	case !ev.KillerKnown:
+	case !ev.Exit.KillerKnown:
 		b = append(b, " (sender not seen)"...)
-	case ev.KernelSender:
+	case ev.Exit.Killer.KernelSender:
 		b = append(b, " from the kernel ("...)
-		b = append(b, ev.KernelReason...)
-		if ev.MemCgroup != "" {
+		b = append(b, ev.Exit.Killer.KernelReason...)
+		if ev.Exit.Killer.MemCgroup != "" {
 			b = append(b, " in memory cgroup "...)
-			b = appendComm(b, []byte(ev.MemCgroup))
+			b = appendComm(b, []byte(ev.Exit.Killer.MemCgroup))
 		}
 		b = append(b, ')')
 	default:
 		b = append(b, " from "...)
-		b = t.appendSender(b, ev)
+		b = t.appendSender(b, &ev.Exit.Killer)
 	}
 	switch {
 	case ev.Sig == int(tracerSIGKILL):
 		b = append(b, " (SIGKILL cannot be caught)"...)
-	case ev.KillerVia == tracer.KillerReraise:
+	case ev.Exit.KillerVia == tracer.KillerReraise:
 		b = append(b, " (re-raised by the process after its handler ran)"...)
-	case ev.KillerKnown && ev.Disposition == tracer.DispDefault:
+	case ev.Exit.KillerKnown && ev.Exit.Disposition == tracer.DispDefault:
 		b = append(b, " (no "...)
 		b = append(b, signals.Name(ev.Sig)...)
 		b = append(b, " handler: default action "...)
-		b = append(b, ev.DefaultAction.String()...)
+		b = append(b, ev.Exit.DefaultAction.String()...)
 		b = append(b, ')')
 	}
-	if ev.CoreDumped {
+	if ev.Exit.CoreDumped {
 		b = append(b, ", core dumped"...)
 	}
 	return append(b, '\n')
@@ -201,7 +201,7 @@ const tracerSIGKILL = 9
 //
 //	re-raise of SIGHUP from pkill[120] ← sh ← logrotate ← cron, sent 1.2ms before
 func appendReraise(b []byte, ev *tracer.Event) []byte {
-	o := ev.ReraiseOf
+	o := ev.Generate.ReraiseOf
 	b = append(b, " re-raise of "...)
 	b = append(b, signals.Name(ev.Sig)...)
 	if o.KernelSender {
@@ -226,15 +226,15 @@ func (t *Table) appendPending(b []byte, ev *tracer.Event) []byte {
 	b = append(b, " to "...)
 	b = appendTarget(b, &ev.Target, ev.Scope == tracer.ScopeThread)
 	b = append(b, " for "...)
-	b = appendDuration(b, ev.PendingNs)
+	b = appendDuration(b, ev.Pending.Ns)
 	b = append(b, ": "...)
-	if ev.PendingReason == tracer.PendingBlocked && ev.WhenUnblocked != tracer.UnblockedNone {
+	if ev.Pending.Reason == tracer.PendingBlocked && ev.Pending.WhenUnblocked != tracer.UnblockedNone {
 		b = t.appendBlocked(b, ev)
 	} else {
-		b = append(b, ev.PendingReason.String()...)
+		b = append(b, ev.Pending.Reason.String()...)
 	}
-	if ev.Wait != nil {
-		b = appendWaitSite(b, ev.Wait)
+	if ev.Pending.Wait != nil {
+		b = appendWaitSite(b, ev.Pending.Wait)
 	}
 	return append(b, '\n')
 }
@@ -341,23 +341,23 @@ func looksLikeSyntax(s []byte) bool {
 }
 
 func (t *Table) appendVerdict(b []byte, ev *tracer.Event) []byte {
-	v := ev.Verdict
+	v := ev.Generate.Verdict
 	switch {
 	case v.Fatal:
 		b = t.color(b, ansiRed)
 		b = append(b, "FATAL"...)
 		b = t.color(b, ansiReset)
-		if ev.ReraiseOf != nil {
+		if ev.Generate.ReraiseOf != nil {
 			// The process reset its handler to die of the signal
 			// it caught: the one it caught is the news.
 			b = appendReraise(b, ev)
-		} else if ev.Go.Met {
+		} else if ev.Generate.Go.Met {
 			b = appendGoRuntime(b, ev)
 		} else if v.Unprepared {
 			b = append(b, " unprepared: no "...)
 			b = append(b, signals.Name(ev.Sig)...)
 			b = append(b, " handler, default "...)
-			b = append(b, ev.DefaultAction.String()...)
+			b = append(b, ev.Generate.DefaultAction.String()...)
 		}
 		if ev.Scope == tracer.ScopeThread {
 			b = append(b, " (kills the whole process)"...)
@@ -366,33 +366,33 @@ func (t *Table) appendVerdict(b []byte, ev *tracer.Event) []byte {
 		b = t.appendBlocked(b, ev)
 	case v.Kind == tracer.VerdictHandled:
 		b = append(b, "handled"...)
-		if ev.SigWait {
+		if ev.Generate.SigWait {
 			b = append(b, " (sigwait)"...)
 		}
-		if ev.Go.Met {
+		if ev.Generate.Go.Met {
 			b = appendGoRuntime(b, ev)
 		}
 	case v.Kind == tracer.VerdictMerged:
 		b = append(b, "merged: already pending, this one is lost"...)
 	case v.Kind == tracer.VerdictDropped:
 		b = append(b, "dropped: signal queue full"...)
-	case v.Kind == tracer.VerdictIgnored && ev.TargetExiting:
+	case v.Kind == tracer.VerdictIgnored && ev.Generate.TargetExiting:
 		b = append(b, "ignored: target already exiting"...)
-	case v.Kind == tracer.VerdictIgnored && ev.Result == tracer.ResultIgnored && ev.Unkillable:
+	case v.Kind == tracer.VerdictIgnored && ev.Generate.Result == tracer.ResultIgnored && ev.Generate.Unkillable:
 		b = append(b, "ignored (namespace init without a handler)"...)
 	default:
 		b = append(b, v.Kind.String()...)
 	}
-	if ev.ReraiseOf != nil && !v.Fatal {
+	if ev.Generate.ReraiseOf != nil && !v.Fatal {
 		b = appendReraise(append(b, ','), ev)
 	}
-	if ev.Traced {
+	if ev.Generate.Traced {
 		b = append(b, " [traced]"...)
 	}
-	switch ev.GroupSend {
+	switch ev.Generate.GroupSend {
 	case tracer.GroupSendPgrp:
 		b = append(b, " [kill of process group "...)
-		b = strconv.AppendUint(b, uint64(ev.GroupID), 10)
+		b = strconv.AppendUint(b, uint64(ev.Generate.GroupID), 10)
 		b = append(b, ']')
 	case tracer.GroupSendBroadcast:
 		b = append(b, " [kill -1: every process]"...)
@@ -402,11 +402,11 @@ func (t *Table) appendVerdict(b []byte, ev *tracer.Event) []byte {
 
 // appendBlocked says what a blocked signal does once it is unblocked.
 func (t *Table) appendBlocked(b []byte, ev *tracer.Event) []byte {
-	switch ev.WhenUnblocked {
+	switch ev.WhenUnblocked() {
 	case tracer.UnblockedTerminate, tracer.UnblockedCore:
 		b = t.color(b, ansiYellow)
 		b = append(b, "blocked, FATAL when unblocked"...)
-		if ev.WhenUnblocked == tracer.UnblockedCore {
+		if ev.WhenUnblocked() == tracer.UnblockedCore {
 			b = append(b, " (core)"...)
 		}
 		return t.color(b, ansiReset)
@@ -416,7 +416,7 @@ func (t *Table) appendBlocked(b []byte, ev *tracer.Event) []byte {
 		return append(b, "blocked, handled when unblocked"...)
 	}
 	b = append(b, "blocked, ignored when unblocked"...)
-	if ev.Sig == tracerSIGCONT && ev.Disposition == tracer.DispDefault {
+	if ev.Sig == tracerSIGCONT && ev.Generate.Disposition == tracer.DispDefault {
 		// The one thing SIGCONT does by default it did when sent.
 		b = append(b, " (resumed the process when sent)"...)
 	}
@@ -426,40 +426,40 @@ func (t *Table) appendBlocked(b []byte, ev *tracer.Event) []byte {
 const tracerSIGCONT = 18
 
 func (t *Table) appendDelivery(b []byte, ev *tracer.Event) []byte {
-	switch ev.KillCause {
+	switch ev.Deliver.KillCause {
 	case tracer.KillExitGroup:
 		return append(b, "killed by the kernel: the process called exit_group()"...)
 	case tracer.KillExec:
 		return append(b, "killed by the kernel: another thread execs"...)
 	}
-	if ev.GroupExit {
+	if ev.Deliver.GroupExit {
 		b = t.color(b, ansiRed)
 		b = append(b, "dying of "...)
-		b = append(b, signals.Name(ev.ExitSignal)...)
-		if ev.KillCause == tracer.KillCoredump {
+		b = append(b, signals.Name(ev.Deliver.ExitSignal)...)
+		if ev.Deliver.KillCause == tracer.KillCoredump {
 			b = append(b, " (dumping core)"...)
-		} else if ev.CoreDumped {
+		} else if ev.Deliver.CoreDumped {
 			b = append(b, " (core dumped)"...)
 		}
 		return t.color(b, ansiReset)
 	}
-	if ev.HasLatency {
-		b = appendDuration(b, ev.LatencyNs)
+	if ev.Deliver.HasLatency {
+		b = appendDuration(b, ev.Deliver.LatencyNs)
 		b = append(b, " after sending, "...)
 	}
-	if ev.HasSyscall {
-		b = append(b, syscallName(ev.SyscallNr)...)
-		if ev.SyscallOutcome == tracer.OutcomeEINTR {
+	if ev.Deliver.HasSyscall {
+		b = append(b, syscallName(ev.Deliver.SyscallNr)...)
+		if ev.Deliver.SyscallOutcome == tracer.OutcomeEINTR {
 			b = append(b, "() fails with EINTR, "...)
 		} else {
 			b = append(b, "() restarts, "...)
 		}
 	}
-	switch ev.Disposition {
+	switch ev.Deliver.Disposition {
 	case tracer.DispHandler:
 		b = append(b, "handler 0x"...)
-		b = strconv.AppendUint(b, ev.Handler, 16)
-		for _, f := range SAFlagNames(ev.SAFlags) {
+		b = strconv.AppendUint(b, ev.Deliver.Handler, 16)
+		for _, f := range SAFlagNames(ev.Deliver.SAFlags) {
 			b = append(b, ' ')
 			b = append(b, f...)
 		}
@@ -467,7 +467,7 @@ func (t *Table) appendDelivery(b []byte, ev *tracer.Event) []byte {
 		b = append(b, "ignored"...)
 	default:
 		b = append(b, "default: "...)
-		b = append(b, ev.DefaultAction.String()...)
+		b = append(b, ev.Deliver.DefaultAction.String()...)
 	}
 	return b
 }
@@ -513,7 +513,7 @@ func runeLen(b []byte) int {
 //
 //	FATAL unprepared: Go program without signal.Notify(SIGHUP): the runtime re-raises it to die
 func appendGoRuntime(b []byte, ev *tracer.Event) []byte {
-	g := &ev.Go
+	g := &ev.Generate.Go
 	if g.Notified {
 		return append(b, " (Go: signal.Notify)"...)
 	}

@@ -44,7 +44,7 @@ func TestTableColor(t *testing.T) {
 		if strings.Contains(ownColors.Replace(row), "\x1b") {
 			t.Errorf("%s: an escape that is not a colour: %q", evs[i].name, row)
 		}
-		fatal := evs[i].ev.Type == tracer.TypeGenerate && evs[i].ev.Fatal
+		fatal := evs[i].ev.Type == tracer.TypeGenerate && evs[i].ev.Generate.Fatal
 		if got := strings.Contains(row, redFatal); got != fatal {
 			t.Errorf("%s: red FATAL present = %v, want %v: %q", evs[i].name, got, fatal, row)
 		}
@@ -141,8 +141,8 @@ func TestTableContent(t *testing.T) {
 		}
 		// A re-raise at SIG_DFL is fatal and "unprepared" by the rules,
 		// but its handler passed it on: the row names the original.
-		if ev.Type == tracer.TypeGenerate && ev.ReraiseOf == nil && ev.Unprepared != strings.Contains(row, "unprepared") {
-			t.Errorf("%s: \"unprepared\" shown = %v, event says %v", evs[i].name, !ev.Unprepared, ev.Unprepared)
+		if ev.Type == tracer.TypeGenerate && ev.Generate.ReraiseOf == nil && ev.Generate.Unprepared != strings.Contains(row, "unprepared") {
+			t.Errorf("%s: \"unprepared\" shown = %v, event says %v", evs[i].name, !ev.Generate.Unprepared, ev.Generate.Unprepared)
 		}
 	}
 	// init (pid 1) ends a chain and is not shown.
@@ -234,9 +234,14 @@ func TestTableCodeColumn(t *testing.T) {
 			if !ok && code != -42 {
 				continue
 			}
-			ev := tracer.Event{Time: baseTime, Type: tracer.TypeGenerate, Sig: sig, Code: code,
-				Sender: tracer.Process{PID: 1, TID: 1, Comm: comm("sender")},
-				Target: tracer.Process{PID: 2, TID: 2, Comm: comm("target")}}
+			ev := tracer.Event{
+				Time:     baseTime,
+				Type:     tracer.TypeGenerate,
+				Sig:      sig,
+				Code:     code,
+				Target:   tracer.Process{PID: 2, TID: 2, Comm: comm("target")},
+				Generate: tracer.Generate{From: tracer.From{Sender: tracer.Process{PID: 1, TID: 1, Comm: comm("sender")}}},
+			}
 			row := string(tb.AppendRow(nil, &ev))
 			if got := displayCol(row, strings.Index(row, "sender[")); got != want {
 				t.Fatalf("sig %d code %d (%q): SENDER starts in column %d, header in %d:\n%s%s", sig, code, name, got, want, header, row)
@@ -248,8 +253,14 @@ func TestTableCodeColumn(t *testing.T) {
 		t.Fatalf("only %d codes tried", tried)
 	}
 	// The most negative si_code a process can sigqueue also fits.
-	ev := tracer.Event{Time: baseTime, Type: tracer.TypeGenerate, Sig: 10, Code: -2147483648,
-		Sender: tracer.Process{PID: 1, Comm: comm("sender")}, Target: tracer.Process{PID: 2, Comm: comm("target")}}
+	ev := tracer.Event{
+		Time:     baseTime,
+		Type:     tracer.TypeGenerate,
+		Sig:      10,
+		Code:     -2147483648,
+		Target:   tracer.Process{PID: 2, Comm: comm("target")},
+		Generate: tracer.Generate{From: tracer.From{Sender: tracer.Process{PID: 1, Comm: comm("sender")}}},
+	}
 	if row := string(tb.AppendRow(nil, &ev)); displayCol(row, strings.Index(row, "sender[")) != want {
 		t.Errorf("code -2147483648 shifts the row:\n%s%s", header, row)
 	}
@@ -259,12 +270,16 @@ func TestTableCodeColumn(t *testing.T) {
 // must not reach the terminal as control sequences.
 func TestTableHostileComm(t *testing.T) {
 	ev := tracer.Event{
-		Time: baseTime, Type: tracer.TypeGenerate, Sig: 1,
-		Sender: tracer.Process{PID: 1, TID: 1, Comm: comm("a\nb\x1b[2J"),
-			Ancestry: []tracer.Ancestor{ancestor(2, "\x1b]0;title\x07"), ancestor(3, "ok\r")}},
-		Target:        tracer.Process{PID: 4, TID: 4, Comm: comm("\x1b[31mred\x7f")},
-		DefaultAction: signals.Terminate,
-		Verdict:       tracer.Verdict{Kind: tracer.VerdictFatal, Fatal: true, Unprepared: true},
+		Time:   baseTime,
+		Type:   tracer.TypeGenerate,
+		Sig:    1,
+		Target: tracer.Process{PID: 4, TID: 4, Comm: comm("\x1b[31mred\x7f")},
+		Generate: tracer.Generate{
+			From: tracer.From{Sender: tracer.Process{PID: 1, TID: 1, Comm: comm("a\nb\x1b[2J"),
+				Ancestry: []tracer.Ancestor{ancestor(2, "\x1b]0;title\x07"), ancestor(3, "ok\r")}}},
+			Setup:   tracer.Setup{DefaultAction: signals.Terminate},
+			Verdict: tracer.Verdict{Kind: tracer.VerdictFatal, Fatal: true, Unprepared: true},
+		},
 	}
 	deliver := tracer.Event{Time: baseTime, Type: tracer.TypeDeliver, Sig: 1, Target: ev.Target, Scope: tracer.ScopeThread}
 	row := string((&Table{}).AppendRow(nil, &ev))

@@ -113,3 +113,19 @@ func longestCodeName() int {
 	}
 	return n
 }
+
+// ParseCode is LookupCode backwards: the si_code a name stands for with
+// sig ("SEGV_MAPERR" is 1 only for SIGSEGV), for reading events back.
+func ParseCode(sig int, name string) (int32, bool) {
+	for code, n := range genericCodes {
+		if n == name {
+			return code, true
+		}
+	}
+	for i, n := range perSignal(sig) {
+		if n == name {
+			return int32(i + 1), true
+		}
+	}
+	return 0, false
+}

@@ -16,27 +16,32 @@ func comm(s string) (c [16]byte) {
 // generate is kill[10] ← sh ← systemd sending SIGUSR2 to app[20].
 func generate() tracer.Event {
 	return tracer.Event{
-		Time: time.Date(2024, 5, 6, 7, 8, 9, 123456789, time.UTC), Type: tracer.TypeGenerate, Sig: 12, Code: 0,
-		Sender: tracer.Process{PID: 10, TID: 10, Comm: comm("kill"), Argv: []byte("kill\x00-USR2\x0020\x00"),
-			Ancestry: []tracer.Ancestor{{PID: 9, Comm: comm("sh")}, {PID: 1, Comm: comm("systemd")}}},
-		Target:  tracer.Process{PID: 20, TID: 20, Comm: comm("app")},
-		Verdict: tracer.Verdict{Kind: tracer.VerdictFatal, Fatal: true, Unprepared: true},
+		Time:   time.Date(2024, 5, 6, 7, 8, 9, 123456789, time.UTC),
+		Type:   tracer.TypeGenerate,
+		Sig:    12,
+		Code:   0,
+		Target: tracer.Process{PID: 20, TID: 20, Comm: comm("app")},
+		Generate: tracer.Generate{From: tracer.From{Sender: tracer.Process{PID: 10, TID: 10, Comm: comm("kill"), Argv: []byte("kill\x00-USR2\x0020\x00"),
+			Ancestry: []tracer.Ancestor{{PID: 9, Comm: comm("sh")}, {PID: 1, Comm: comm("systemd")}}}}, Verdict: tracer.Verdict{Kind: tracer.VerdictFatal, Fatal: true, Unprepared: true}},
 	}
 }
 
 func deliver() tracer.Event {
 	return tracer.Event{
-		Time: time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC), Type: tracer.TypeDeliver, Sig: 12,
-		Target: tracer.Process{PID: 20, TID: 21, Comm: comm("app")}, HasLatency: true, LatencyNs: 12345,
+		Time:    time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC),
+		Type:    tracer.TypeDeliver,
+		Sig:     12,
+		Target:  tracer.Process{PID: 20, TID: 21, Comm: comm("app")},
+		Deliver: tracer.Deliver{HasLatency: true, LatencyNs: 12345},
 	}
 }
 
 func TestRender(t *testing.T) {
 	gen, del := generate(), deliver()
 	evil := generate()
-	evil.Sender.Comm = comm("a\x1b[31mb\\")
+	evil.Generate.Sender.Comm = comm("a\x1b[31mb\\")
 	kernel := generate()
-	kernel.KernelSender, kernel.KernelReason = true, "timer"
+	kernel.Generate.KernelSender, kernel.Generate.KernelReason = true, "timer"
 	for _, tc := range []struct {
 		name, tmpl string
 		ev         *tracer.Event

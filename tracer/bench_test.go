@@ -98,7 +98,7 @@ func TestDecodeRenderZeroAllocs(t *testing.T) {
 		}
 	}
 	// Lost records are built by the reader, not decoded.
-	lost := tracer.Event{Type: tracer.TypeLost, Time: time.Now(), Lost: 12345}
+	lost := tracer.Event{Type: tracer.TypeLost, Time: time.Now(), Lost: tracer.Lost{Count: 12345}}
 	for _, r := range renderers {
 		buf := make([]byte, 0, 4096)
 		if allocs := testing.AllocsPerRun(200, func() { buf = r.r.AppendRow(buf[:0], &lost) }); allocs != 0 {

@@ -105,10 +105,10 @@ func TestCgroupUnitContainer(t *testing.T) {
 	sender := spawn(t, "kill", withEnv("SIGTRACE_KILL_TARGET="+strconv.Itoa(target.pid())),
 		withSysProcAttr(&syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: scopeFD}))
 	ev, _ := col.waitFor(t, 0, "SIGWINCH from the container", func(e *Event) bool {
-		return genTo(target.pid(), syscall.SIGWINCH)(e) && e.Sender.PID == uint32(sender.pid())
+		return genTo(target.pid(), syscall.SIGWINCH)(e) && e.Generate.Sender.PID == uint32(sender.pid())
 	})
-	if cg := ev.Sender.Cg(); cg.Path != "/"+scope || cg.Container != testContainerID || cg.Unit != scope {
-		t.Errorf("sender cgroup %+v (id %d), want %s with container %s", *cg, ev.Sender.CgroupID, "/"+scope, testContainerID)
+	if cg := ev.Generate.Sender.Cg(); cg.Path != "/"+scope || cg.Container != testContainerID || cg.Unit != scope {
+		t.Errorf("sender cgroup %+v (id %d), want %s with container %s", *cg, ev.Generate.Sender.CgroupID, "/"+scope, testContainerID)
 	}
 	if cg := ev.Target.Cg(); cg.Path != "/"+unit || cg.Unit != unit || cg.Container != "" {
 		t.Errorf("target cgroup %+v (id %d), want %s, unit %s", *cg, ev.Target.CgroupID, "/"+unit, unit)

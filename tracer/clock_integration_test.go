@@ -93,7 +93,7 @@ func TestEventTimesFollowWallClock(t *testing.T) {
 
 	pid := uint32(h.pid())
 	mine := func(e *Event) bool {
-		return e.Type == TypeGenerate && e.Sig == int(syscall.SIGWINCH) && e.Sender.PID == pid && e.Target.PID == pid
+		return e.Type == TypeGenerate && e.Sig == int(syscall.SIGWINCH) && e.Generate.Sender.PID == pid && e.Target.PID == pid
 	}
 	const tolerance = 10 * time.Millisecond
 	var worst time.Duration
@@ -139,7 +139,7 @@ func timensHelper() int {
 	defer cancel()
 	go func() {
 		_ = tr.Run(ctx, func(ev *Event) error {
-			if ev.Type == TypeGenerate && ev.Sender.PID == pid && ev.Target.PID == pid {
+			if ev.Type == TypeGenerate && ev.Generate.Sender.PID == pid && ev.Target.PID == pid {
 				select {
 				case got <- ev.Time:
 				default:

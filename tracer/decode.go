@@ -104,10 +104,8 @@ func (d *Decoder) decode(raw []byte, ev *Event, fromRing bool) error {
 	ev.bootNs = int64(r.TsNs)
 	ev.Sig = int(r.Sig)
 	ev.Code = r.Code
-	ev.Handler = r.Handler
-	ev.SAFlags = r.SaFlags
-	ev.Disposition = DispositionOf(r.Handler)
-	ev.DefaultAction = signals.DefaultAction(ev.Sig)
+	setup := Setup{Handler: r.Handler, SAFlags: r.SaFlags, Disposition: DispositionOf(r.Handler),
+		DefaultAction: signals.DefaultAction(ev.Sig)}
 	ev.Target = Process{PID: r.TargetPid, TID: r.TargetTid, UID: r.TargetUid, HasUID: true}
 	copyComm(&ev.Target.Comm, &r.TargetComm)
 	copyComm(&ev.Target.ThreadComm, &r.TargetThreadComm)
@@ -117,13 +115,15 @@ func (d *Decoder) decode(raw []byte, ev *Event, fromRing bool) error {
 	switch sigtraceEventType(r.Type) {
 	case sigtraceEventTypeEV_GENERATE:
 		ev.Type = TypeGenerate
+		ev.Generate.Setup = setup
 	case sigtraceEventTypeEV_DELIVER:
 		ev.Type = TypeDeliver
 		ev.Scope = ScopeThread
+		ev.Deliver.Setup = setup
 		if flags&sigtraceEventFlagsF_SYSCALL != 0 {
-			ev.HasSyscall = true
-			ev.SyscallNr = int(r.ScNr)
-			ev.SyscallOutcome = RestartOutcome(r.ScRet, ev.Disposition, ev.SAFlags)
+			ev.Deliver.HasSyscall = true
+			ev.Deliver.SyscallNr = int(r.ScNr)
+			ev.Deliver.SyscallOutcome = RestartOutcome(r.ScRet, ev.Deliver.Disposition, ev.Deliver.SAFlags)
 		}
 		// group_exit_code is a wait status. A signal that kills the
 		// group leaves its number in the low 7 bits (0x80: core
@@ -131,11 +131,11 @@ func (d *Decoder) decode(raw []byte, ev *Event, fromRing bool) error {
 		// threads take the same internal SIGKILL. That is no death by
 		// a signal: only a signal number makes it a group exit.
 		if sig := int(r.ExitCode & 0x7f); flags&sigtraceEventFlagsF_GROUP_EXIT != 0 && sig != 0 {
-			ev.GroupExit = true
-			ev.ExitSignal = sig
-			ev.CoreDumped = r.ExitCode&0x80 != 0
+			ev.Deliver.GroupExit = true
+			ev.Deliver.ExitSignal = sig
+			ev.Deliver.CoreDumped = r.ExitCode&0x80 != 0
 		}
-		ev.KillCause = internalKillCause(ev, flags)
+		ev.Deliver.KillCause = internalKillCause(ev, flags)
 		return nil
 	case sigtraceEventTypeEV_EXIT:
 		return d.decodeExit(raw, r, flags, ev)
@@ -146,23 +146,23 @@ func (d *Decoder) decode(raw []byte, ev *Event, fromRing bool) error {
 	if flags&sigtraceEventFlagsF_GROUP == 0 {
 		ev.Scope = ScopeThread
 	}
-	ev.Result = Result(r.Result)
-	ev.Blocked = flags&sigtraceEventFlagsF_BLOCKED != 0
-	ev.Traced = flags&sigtraceEventFlagsF_TRACED != 0
-	ev.SigWait = flags&sigtraceEventFlagsF_SIGWAIT != 0
-	ev.Unkillable = flags&sigtraceEventFlagsF_UNKILLABLE != 0
-	ev.TargetExiting = flags&sigtraceEventFlagsF_TARGET_EXITING != 0
+	ev.Generate.Result = Result(r.Result)
+	ev.Generate.Blocked = flags&sigtraceEventFlagsF_BLOCKED != 0
+	ev.Generate.Traced = flags&sigtraceEventFlagsF_TRACED != 0
+	ev.Generate.SigWait = flags&sigtraceEventFlagsF_SIGWAIT != 0
+	ev.Generate.Unkillable = flags&sigtraceEventFlagsF_UNKILLABLE != 0
+	ev.Generate.TargetExiting = flags&sigtraceEventFlagsF_TARGET_EXITING != 0
 	if flags&sigtraceEventFlagsF_SEND_SYSCALL != 0 {
-		ev.HasSendSyscall = true
-		ev.SendSyscallNr = int(r.SendNr)
-		ev.GroupSend, ev.GroupID = groupSend(ev.SendSyscallNr, r.SendArg, r.Pgid)
+		ev.Generate.HasSendSyscall = true
+		ev.Generate.SendSyscallNr = int(r.SendNr)
+		ev.Generate.GroupSend, ev.Generate.GroupID = groupSend(ev.Generate.SendSyscallNr, r.SendArg, r.Pgid)
 	}
 	kk := kernelKillOf(flags)
 	if kk == KernelKillOOM && r.CgroupId != 0 {
-		ev.MemCgroup = d.cgroups.path(r.CgroupId)
+		ev.Generate.MemCgroup = d.cgroups.path(r.CgroupId)
 	}
 
-	ev.KernelSender, ev.KernelReason = Origin(OriginInput{
+	ev.Generate.KernelSender, ev.Generate.KernelReason = Origin(OriginInput{
 		Sig:        ev.Sig,
 		Code:       r.Code,
 		NoInfo:     flags&sigtraceEventFlagsF_INFO_NOINFO != 0,
@@ -173,11 +173,11 @@ func (d *Decoder) decode(raw []byte, ev *Event, fromRing bool) error {
 		TargetPID:  r.TargetPid,
 		KernelKill: kk,
 	})
-	if !ev.KernelSender {
-		ev.Sender = Process{PID: r.SenderPid, TID: r.SenderTid, UID: r.SenderUid, HasUID: true,
+	if !ev.Generate.KernelSender {
+		ev.Generate.Sender = Process{PID: r.SenderPid, TID: r.SenderTid, UID: r.SenderUid, HasUID: true,
 			CgroupID: r.SenderCgroup, Cgroup: d.cg.lookup(r.SenderCgroup)}
-		copyComm(&ev.Sender.Comm, &r.SenderComm)
-		copyComm(&ev.Sender.ThreadComm, &r.SenderThreadComm)
+		copyComm(&ev.Generate.Sender.Comm, &r.SenderComm)
+		copyComm(&ev.Generate.Sender.ThreadComm, &r.SenderThreadComm)
 		switch {
 		case flags&sigtraceEventFlagsF_DETAIL != 0:
 			if len(raw) < eventSize+detailSize {
@@ -209,14 +209,14 @@ func (d *Decoder) decode(raw []byte, ev *Event, fromRing bool) error {
 		}
 	}
 
-	ev.Verdict = Judge(VerdictInput{
+	ev.Generate.Verdict = Judge(VerdictInput{
 		Sig:           ev.Sig,
-		Result:        ev.Result,
-		Disposition:   ev.Disposition,
-		Blocked:       ev.Blocked,
-		SigWait:       ev.SigWait,
-		Unkillable:    ev.Unkillable,
-		TargetExiting: ev.TargetExiting,
+		Result:        ev.Generate.Result,
+		Disposition:   ev.Generate.Disposition,
+		Blocked:       ev.Generate.Blocked,
+		SigWait:       ev.Generate.SigWait,
+		Unkillable:    ev.Generate.Unkillable,
+		TargetExiting: ev.Generate.TargetExiting,
 	})
 	return nil
 }
@@ -234,7 +234,7 @@ func internalKillCause(ev *Event, flags sigtraceEventFlags) KillCause {
 		return KillCoredump
 	case flags&sigtraceEventFlagsF_KILL_EXEC != 0:
 		return KillExec
-	case ev.GroupExit:
+	case ev.Deliver.GroupExit:
 		return KillFatalSignal
 	case flags&sigtraceEventFlagsF_GROUP_EXIT != 0:
 		return KillExitGroup
@@ -292,10 +292,10 @@ func fillDetail(anc *[maxAncestry]Ancestor, argv *[argvLen]byte, det *sigtraceSe
 }
 
 func (ev *Event) useDetail(s *detailSlot) {
-	ev.Sender.Ancestry = s.anc[:s.n]
-	ev.Sender.Argv = s.argv[:s.argvLen]
-	ev.ArgvTruncated = s.trunc
-	ev.DetailID = s.id
+	ev.Generate.Sender.Ancestry = s.anc[:s.n]
+	ev.Generate.Sender.Argv = s.argv[:s.argvLen]
+	ev.Generate.ArgvTruncated = s.trunc
+	ev.Generate.DetailID = s.id
 }
 
 // copyComm copies a comm up to its NUL and zeroes the rest: before 5.11
@@ -330,12 +330,11 @@ func bytesBelow(z uint64) uint64 { return (z&-z)>>7 - 1 }
 func (d *Decoder) decodeExit(raw []byte, r *sigtraceEvent, flags sigtraceEventFlags, ev *Event) error {
 	ev.Type = TypeExit
 	ev.Scope = ScopeProcess
-	ev.ExitSignal = int(r.ExitCode & 0x7f)
-	ev.Sig = ev.ExitSignal
-	ev.CoreDumped = r.ExitCode&0x80 != 0
-	ev.DefaultAction = signals.DefaultAction(ev.Sig)
-	ev.Disposition = DispDefault
-	ev.Handler = 0
+	ev.Sig = int(r.ExitCode & 0x7f)
+	ev.Exit.CoreDumped = r.ExitCode&0x80 != 0
+	ev.Exit.DefaultAction = signals.DefaultAction(ev.Sig)
+	ev.Exit.Disposition = DispDefault
+	ev.Exit.Handler = 0
 	if flags&sigtraceEventFlagsF_KILLER == 0 {
 		return nil
 	}
@@ -347,15 +346,14 @@ func (d *Decoder) decodeExit(raw []byte, r *sigtraceEvent, flags sigtraceEventFl
 	if err := d.decode(killer, k, false); err != nil {
 		return fmt.Errorf("exit record's killer: %w", err)
 	}
-	ev.KillerKnown = true
+	ev.Exit.KillerKnown = true
 	ev.Code = k.Code
-	ev.KernelSender, ev.KernelReason = k.KernelSender, k.KernelReason
-	ev.Sender = k.Sender // its ancestry and argv are in d.killerDetail
-	ev.DetailID = 0
-	ev.ArgvTruncated = k.ArgvTruncated
-	ev.Disposition = k.Disposition
-	ev.Handler = k.Handler
+	// The killer's ancestry and argv are in d.killerDetail, which no
+	// later record refers to: no DetailID.
+	ev.Exit.Killer = k.Generate.From
+	ev.Exit.Killer.DetailID = 0
+	ev.Exit.Disposition = k.Generate.Disposition
+	ev.Exit.Handler = k.Generate.Handler
 	ev.Scope = k.Scope
-	ev.MemCgroup = k.MemCgroup
 	return nil
 }

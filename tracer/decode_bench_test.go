@@ -25,7 +25,7 @@ func BenchmarkDecodeGenerate(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			if len(out.Sender.Argv) == 0 {
+			if len(out.Generate.Sender.Argv) == 0 {
 				b.Fatal("no argv decoded")
 			}
 		})

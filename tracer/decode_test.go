@@ -141,12 +141,12 @@ func comm16(s string) (c [16]byte) {
 // backing arrays, the time's location) so two Events compare by value.
 func comparable(ev Event) Event {
 	ev.Time = time.Time{}
-	ev.DetailID = 0 // TestDecodeDetailSame
-	if len(ev.Sender.Ancestry) == 0 {
-		ev.Sender.Ancestry = nil
+	ev.Generate.DetailID = 0 // TestDecodeDetailSame
+	if len(ev.Generate.Sender.Ancestry) == 0 {
+		ev.Generate.Sender.Ancestry = nil
 	}
-	if len(ev.Sender.Argv) == 0 {
-		ev.Sender.Argv = nil
+	if len(ev.Generate.Sender.Argv) == 0 {
+		ev.Generate.Sender.Argv = nil
 	}
 	if len(ev.Target.Ancestry) == 0 {
 		ev.Target.Ancestry = nil
@@ -305,169 +305,416 @@ func TestDecode(t *testing.T) {
 		want Event
 	}{
 		{"generate with detail: pkill -HUP", rawSample(t, pk, &pkd, 0), Event{
-			Type: TypeGenerate, Sig: 1, Code: 0, Sender: pkSender, Target: daemon, Scope: ScopeProcess,
-			Result: ResultDelivered, Disposition: DispDefault, DefaultAction: signals.Terminate,
-			Verdict: fatalUnprepared,
+			Type:   TypeGenerate,
+			Sig:    1,
+			Code:   0,
+			Target: daemon,
+			Scope:  ScopeProcess,
+			Generate: Generate{
+				From:    From{Sender: pkSender},
+				Result:  ResultDelivered,
+				Setup:   Setup{Disposition: DispDefault, DefaultAction: signals.Terminate},
+				Verdict: fatalUnprepared,
+			},
 		}},
 		{"argv truncated", rawSample(t, tr, &trd, 0), Event{
-			Type: TypeGenerate, Sig: 1, Target: daemon, Scope: ScopeProcess,
-			Sender:        with(pkSender, func(p *Process) { p.Argv = []byte(truncArgv[:256]) }),
-			ArgvTruncated: true, DefaultAction: signals.Terminate, Verdict: fatalUnprepared,
+			Type:   TypeGenerate,
+			Sig:    1,
+			Target: daemon,
+			Scope:  ScopeProcess,
+			Generate: Generate{
+				From:    From{Sender: with(pkSender, func(p *Process) { p.Argv = []byte(truncArgv[:256]) }), ArgvTruncated: true},
+				Setup:   Setup{DefaultAction: signals.Terminate},
+				Verdict: fatalUnprepared,
+			},
 		}},
 		{"lengths past the arrays are clamped", rawSample(t, corrupt, &corruptd, 0), Event{
-			Type: TypeGenerate, Sig: 1, Target: daemon, Scope: ScopeProcess,
-			Sender: with(pkSender, func(p *Process) {
-				p.Argv = make([]byte, 256)
-				copy(p.Argv, "pkill\x00-HUP\x00-x\x00logdeviced\x00")
-				p.Ancestry = make([]Ancestor, 8)
-				copy(p.Ancestry, pkSender.Ancestry)
-			}),
-			DefaultAction: signals.Terminate, Verdict: fatalUnprepared,
+			Type:   TypeGenerate,
+			Sig:    1,
+			Target: daemon,
+			Scope:  ScopeProcess,
+			Generate: Generate{
+				From: From{Sender: with(pkSender, func(p *Process) {
+					p.Argv = make([]byte, 256)
+					copy(p.Argv, "pkill\x00-HUP\x00-x\x00logdeviced\x00")
+					p.Ancestry = make([]Ancestor, 8)
+					copy(p.Ancestry, pkSender.Ancestry)
+				})},
+				Setup:   Setup{DefaultAction: signals.Terminate},
+				Verdict: fatalUnprepared,
+			},
 		}},
 		{"kernel origin: SIGSEGV SEGV_MAPERR", rawSample(t, segv, nil, 0), Event{
-			Type: TypeGenerate, Sig: 11, Code: 1, KernelSender: true, KernelReason: "invalid memory access: address not mapped",
-			Target: Process{PID: 6000, TID: 6001, UID: 1000, HasUID: true, Comm: comm16("crashy")}, Scope: ScopeThread,
-			DefaultAction: signals.Core, Verdict: fatalUnprepared,
+			Type:   TypeGenerate,
+			Sig:    11,
+			Code:   1,
+			Target: Process{PID: 6000, TID: 6001, UID: 1000, HasUID: true, Comm: comm16("crashy")},
+			Scope:  ScopeThread,
+			Generate: Generate{
+				From:    From{KernelSender: true, KernelReason: "invalid memory access: address not mapped"},
+				Setup:   Setup{DefaultAction: signals.Core},
+				Verdict: fatalUnprepared,
+			},
 		}},
 		{"kernel origin ignores detail", rawSample(t, segvDetail, &segvDetaild, 0), Event{
-			Type: TypeGenerate, Sig: 11, Code: 1, KernelSender: true, KernelReason: "invalid memory access: address not mapped",
-			Target: Process{PID: 6000, TID: 6001, UID: 1000, HasUID: true, Comm: comm16("crashy")}, Scope: ScopeThread,
-			DefaultAction: signals.Core, Verdict: fatalUnprepared,
+			Type:   TypeGenerate,
+			Sig:    11,
+			Code:   1,
+			Target: Process{PID: 6000, TID: 6001, UID: 1000, HasUID: true, Comm: comm16("crashy")},
+			Scope:  ScopeThread,
+			Generate: Generate{
+				From:    From{KernelSender: true, KernelReason: "invalid memory access: address not mapped"},
+				Setup:   Setup{DefaultAction: signals.Core},
+				Verdict: fatalUnprepared,
+			},
 		}},
 		{"handler", rawSample(t, handled, nil, 0), Event{
-			Type: TypeGenerate, Sig: 1, Sender: with(pkSender, func(p *Process) { p.Argv, p.Ancestry = nil, nil }),
-			Target: daemon, Scope: ScopeProcess, Disposition: DispHandler, Handler: 0x55d0c0de1234, SAFlags: 0x14000004,
-			DefaultAction: signals.Terminate, Verdict: Verdict{Kind: VerdictHandled},
+			Type:   TypeGenerate,
+			Sig:    1,
+			Target: daemon,
+			Scope:  ScopeProcess,
+			Generate: Generate{
+				From: From{Sender: with(pkSender, func(p *Process) { p.Argv, p.Ancestry = nil, nil })},
+				Setup: Setup{
+					Disposition:   DispHandler,
+					Handler:       0x55d0c0de1234,
+					SAFlags:       0x14000004,
+					DefaultAction: signals.Terminate,
+				},
+				Verdict: Verdict{Kind: VerdictHandled},
+			},
 		}},
 		{"blocked and traced", rawSample(t, blocked, nil, 0), Event{
-			Type: TypeGenerate, Sig: 15, Sender: with(pkSender, func(p *Process) { p.Argv, p.Ancestry = nil, nil }),
-			Target: daemon, Scope: ScopeProcess, Blocked: true, Traced: true,
-			DefaultAction: signals.Terminate, Verdict: Verdict{Kind: VerdictBlocked, FatalWhenUnblocked: true, WhenUnblocked: UnblockedTerminate},
+			Type:   TypeGenerate,
+			Sig:    15,
+			Target: daemon,
+			Scope:  ScopeProcess,
+			Generate: Generate{
+				From:    From{Sender: with(pkSender, func(p *Process) { p.Argv, p.Ancestry = nil, nil })},
+				Blocked: true,
+				Traced:  true,
+				Setup:   Setup{DefaultAction: signals.Terminate},
+				Verdict: Verdict{Kind: VerdictBlocked, FatalWhenUnblocked: true, WhenUnblocked: UnblockedTerminate},
+			},
 		}},
 		{"sigwait, SI_QUEUE", rawSample(t, sigwait, nil, 0), Event{
-			Type: TypeGenerate, Sig: 10, Code: -1, Sender: with(pkSender, func(p *Process) { p.Argv, p.Ancestry = nil, nil }),
-			Target: daemon, Scope: ScopeProcess, SigWait: true,
-			DefaultAction: signals.Terminate, Verdict: Verdict{Kind: VerdictHandled},
+			Type:   TypeGenerate,
+			Sig:    10,
+			Code:   -1,
+			Target: daemon,
+			Scope:  ScopeProcess,
+			Generate: Generate{
+				From:    From{Sender: with(pkSender, func(p *Process) { p.Argv, p.Ancestry = nil, nil })},
+				SigWait: true,
+				Setup:   Setup{DefaultAction: signals.Terminate},
+				Verdict: Verdict{Kind: VerdictHandled},
+			},
 		}},
 		{"pid namespace init: result ignored", rawSample(t, nsInit, nil, 0), Event{
-			Type: TypeGenerate, Sig: 15, Sender: with(pkSender, func(p *Process) { p.Argv, p.Ancestry = nil, nil }),
-			Target: daemon, Scope: ScopeProcess, Result: ResultIgnored, Unkillable: true,
-			DefaultAction: signals.Terminate, Verdict: Verdict{Kind: VerdictIgnored},
+			Type:   TypeGenerate,
+			Sig:    15,
+			Target: daemon,
+			Scope:  ScopeProcess,
+			Generate: Generate{
+				From:       From{Sender: with(pkSender, func(p *Process) { p.Argv, p.Ancestry = nil, nil })},
+				Result:     ResultIgnored,
+				Unkillable: true,
+				Setup:      Setup{DefaultAction: signals.Terminate},
+				Verdict:    Verdict{Kind: VerdictIgnored},
+			},
 		}},
 		{"already pending: merged", rawSample(t, pending, nil, 0), Event{
-			Type: TypeGenerate, Sig: 1, Sender: with(pkSender, func(p *Process) { p.Argv, p.Ancestry = nil, nil }),
-			Target: daemon, Scope: ScopeProcess, Result: ResultAlreadyPending,
-			DefaultAction: signals.Terminate, Verdict: Verdict{Kind: VerdictMerged},
+			Type:   TypeGenerate,
+			Sig:    1,
+			Target: daemon,
+			Scope:  ScopeProcess,
+			Generate: Generate{
+				From:    From{Sender: with(pkSender, func(p *Process) { p.Argv, p.Ancestry = nil, nil })},
+				Result:  ResultAlreadyPending,
+				Setup:   Setup{DefaultAction: signals.Terminate},
+				Verdict: Verdict{Kind: VerdictMerged},
+			},
 		}},
 		{"overflow: dropped", rawSample(t, overflow, nil, 0), Event{
-			Type: TypeGenerate, Sig: 40, Code: -1, Sender: with(pkSender, func(p *Process) { p.Argv, p.Ancestry = nil, nil }),
-			Target: daemon, Scope: ScopeProcess, Result: ResultOverflow,
-			DefaultAction: signals.Terminate, Verdict: Verdict{Kind: VerdictDropped},
+			Type:   TypeGenerate,
+			Sig:    40,
+			Code:   -1,
+			Target: daemon,
+			Scope:  ScopeProcess,
+			Generate: Generate{
+				From:    From{Sender: with(pkSender, func(p *Process) { p.Argv, p.Ancestry = nil, nil })},
+				Result:  ResultOverflow,
+				Setup:   Setup{DefaultAction: signals.Terminate},
+				Verdict: Verdict{Kind: VerdictDropped},
+			},
 		}},
 		{"SIGPIPE from a write: NOINFO, thread, self", rawSample(t, pipe, nil, 0), Event{
-			Type: TypeGenerate, Sig: 13, KernelSender: true, KernelReason: "broken pipe: write with no reader",
-			Target: Process{PID: 7000, TID: 7000, HasUID: true, Comm: comm16("yes")}, Scope: ScopeThread,
-			DefaultAction: signals.Terminate, Verdict: fatalUnprepared,
+			Type:   TypeGenerate,
+			Sig:    13,
+			Target: Process{PID: 7000, TID: 7000, HasUID: true, Comm: comm16("yes")},
+			Scope:  ScopeThread,
+			Generate: Generate{
+				From:    From{KernelSender: true, KernelReason: "broken pipe: write with no reader"},
+				Setup:   Setup{DefaultAction: signals.Terminate},
+				Verdict: fatalUnprepared,
+			},
 		}},
 		{"SEND_SIG_PRIV", rawSample(t, priv, nil, 0), Event{
-			Type: TypeGenerate, Sig: 9, Code: 0x80, KernelSender: true, KernelReason: "killed by the kernel (reason unknown)",
-			Target: daemon, Scope: ScopeProcess, DefaultAction: signals.Terminate, Verdict: Verdict{Kind: VerdictFatal, Fatal: true},
+			Type:   TypeGenerate,
+			Sig:    9,
+			Code:   0x80,
+			Target: daemon,
+			Scope:  ScopeProcess,
+			Generate: Generate{
+				From:    From{KernelSender: true, KernelReason: "killed by the kernel (reason unknown)"},
+				Setup:   Setup{DefaultAction: signals.Terminate},
+				Verdict: Verdict{Kind: VerdictFatal, Fatal: true},
+			},
 		}},
 		{"kernel thread sender", rawSample(t, kthread, nil, 0), Event{
-			Type: TypeGenerate, Sig: 9, KernelSender: true, KernelReason: "kernel thread",
-			Target: daemon, Scope: ScopeProcess, DefaultAction: signals.Terminate, Verdict: Verdict{Kind: VerdictFatal, Fatal: true},
+			Type:   TypeGenerate,
+			Sig:    9,
+			Target: daemon,
+			Scope:  ScopeProcess,
+			Generate: Generate{
+				From:    From{KernelSender: true, KernelReason: "kernel thread"},
+				Setup:   Setup{DefaultAction: signals.Terminate},
+				Verdict: Verdict{Kind: VerdictFatal, Fatal: true},
+			},
 		}},
 		{"thread-directed tgkill", rawSample(t, thread, &pkd, 0), Event{
-			Type: TypeGenerate, Sig: 10, Code: -6, Sender: pkSender,
-			Target: with(daemon, func(p *Process) { p.TID = 3010 }), Scope: ScopeThread,
-			DefaultAction: signals.Terminate, Verdict: fatalUnprepared,
+			Type:   TypeGenerate,
+			Sig:    10,
+			Code:   -6,
+			Target: with(daemon, func(p *Process) { p.TID = 3010 }),
+			Scope:  ScopeThread,
+			Generate: Generate{
+				From:    From{Sender: pkSender},
+				Setup:   Setup{DefaultAction: signals.Terminate},
+				Verdict: fatalUnprepared,
+			},
 		}},
 		{"deliver to a handler", rawSample(t, deliver, nil, 0), Event{
-			Type: TypeDeliver, Sig: 10, Code: -6,
-			Target: with(daemon, func(p *Process) { p.TID = 3010 }), Scope: ScopeThread,
-			Disposition: DispHandler, Handler: 0x401136, SAFlags: 0x10000004, DefaultAction: signals.Terminate,
+			Type:   TypeDeliver,
+			Sig:    10,
+			Code:   -6,
+			Target: with(daemon, func(p *Process) { p.TID = 3010 }),
+			Scope:  ScopeThread,
+			Deliver: Deliver{Setup: Setup{
+				Disposition:   DispHandler,
+				Handler:       0x401136,
+				SAFlags:       0x10000004,
+				DefaultAction: signals.Terminate,
+			}},
 		}},
 		{"deliver, group dying of SIGHUP", rawSample(t, deliverExit(1), nil, 0), Event{
-			Type: TypeDeliver, Sig: 9, Target: with(daemon, func(p *Process) { p.TID = 3010 }), Scope: ScopeThread,
-			DefaultAction: signals.Terminate, GroupExit: true, ExitSignal: 1, KillCause: KillFatalSignal,
+			Type:   TypeDeliver,
+			Sig:    9,
+			Target: with(daemon, func(p *Process) { p.TID = 3010 }),
+			Scope:  ScopeThread,
+			Deliver: Deliver{
+				Setup:      Setup{DefaultAction: signals.Terminate},
+				GroupExit:  true,
+				ExitSignal: 1,
+				KillCause:  KillFatalSignal,
+			},
 		}},
 		{"deliver, group dying of SIGSEGV with a core dump", rawSample(t, deliverExit(0x8b), nil, 0), Event{
-			Type: TypeDeliver, Sig: 9, Target: with(daemon, func(p *Process) { p.TID = 3010 }), Scope: ScopeThread,
-			DefaultAction: signals.Terminate, GroupExit: true, ExitSignal: 11, CoreDumped: true, KillCause: KillFatalSignal,
+			Type:   TypeDeliver,
+			Sig:    9,
+			Target: with(daemon, func(p *Process) { p.TID = 3010 }),
+			Scope:  ScopeThread,
+			Deliver: Deliver{
+				Setup:      Setup{DefaultAction: signals.Terminate},
+				GroupExit:  true,
+				ExitSignal: 11,
+				CoreDumped: true,
+				KillCause:  KillFatalSignal,
+			},
 		}},
 		// group_exit_code is a wait status: bit 7 is "core dumped",
 		// whatever the signal.
 		{"deliver, exit code 0x81", rawSample(t, deliverExit(0x81), nil, 0), Event{
-			Type: TypeDeliver, Sig: 9, Target: with(daemon, func(p *Process) { p.TID = 3010 }), Scope: ScopeThread,
-			DefaultAction: signals.Terminate, GroupExit: true, ExitSignal: 1, CoreDumped: true, KillCause: KillFatalSignal,
+			Type:   TypeDeliver,
+			Sig:    9,
+			Target: with(daemon, func(p *Process) { p.TID = 3010 }),
+			Scope:  ScopeThread,
+			Deliver: Deliver{
+				Setup:      Setup{DefaultAction: signals.Terminate},
+				GroupExit:  true,
+				ExitSignal: 1,
+				CoreDumped: true,
+				KillCause:  KillFatalSignal,
+			},
 		}},
 		// exit_group(3) in another thread: group_exit_code is 3<<8 and
 		// the other threads take an internal SIGKILL. Nobody dies of a
 		// signal.
 		{"deliver, group calling exit(3)", rawSample(t, deliverExit(3<<8), nil, 0), Event{
-			Type: TypeDeliver, Sig: 9, Target: with(daemon, func(p *Process) { p.TID = 3010 }), Scope: ScopeThread,
-			DefaultAction: signals.Terminate, KillCause: KillExitGroup,
+			Type:    TypeDeliver,
+			Sig:     9,
+			Target:  with(daemon, func(p *Process) { p.TID = 3010 }),
+			Scope:   ScopeThread,
+			Deliver: Deliver{Setup: Setup{DefaultAction: signals.Terminate}, KillCause: KillExitGroup},
 		}},
 		{"deliver, group calling exit(0)", rawSample(t, deliverExit(0), nil, 0), Event{
-			Type: TypeDeliver, Sig: 9, Target: with(daemon, func(p *Process) { p.TID = 3010 }), Scope: ScopeThread,
-			DefaultAction: signals.Terminate, KillCause: KillExitGroup,
+			Type:    TypeDeliver,
+			Sig:     9,
+			Target:  with(daemon, func(p *Process) { p.TID = 3010 }),
+			Scope:   ScopeThread,
+			Deliver: Deliver{Setup: Setup{DefaultAction: signals.Terminate}, KillCause: KillExitGroup},
 		}},
 		{"deliver, another thread execs", rawSample(t, execKill, nil, 0), Event{
-			Type: TypeDeliver, Sig: 9, Target: with(daemon, func(p *Process) { p.TID = 3010 }), Scope: ScopeThread,
-			DefaultAction: signals.Terminate, KillCause: KillExec,
+			Type:    TypeDeliver,
+			Sig:     9,
+			Target:  with(daemon, func(p *Process) { p.TID = 3010 }),
+			Scope:   ScopeThread,
+			Deliver: Deliver{Setup: Setup{DefaultAction: signals.Terminate}, KillCause: KillExec},
 		}},
 		{"deliver, group dumps core of SIGSEGV", rawSample(t, coreKill, nil, 0), Event{
-			Type: TypeDeliver, Sig: 9, Target: with(daemon, func(p *Process) { p.TID = 3010 }), Scope: ScopeThread,
-			DefaultAction: signals.Terminate, GroupExit: true, ExitSignal: 11, KillCause: KillCoredump,
+			Type:   TypeDeliver,
+			Sig:    9,
+			Target: with(daemon, func(p *Process) { p.TID = 3010 }),
+			Scope:  ScopeThread,
+			Deliver: Deliver{
+				Setup:      Setup{DefaultAction: signals.Terminate},
+				GroupExit:  true,
+				ExitSignal: 11,
+				KillCause:  KillCoredump,
+			},
 		}},
 		// A SIGKILL that someone sent (it has a siginfo) has no cause of
 		// the kernel's own, even while the group exits.
 		{"deliver, a sent SIGKILL", rawSample(t, sentKill, nil, 0), Event{
-			Type: TypeDeliver, Sig: 9, Target: with(daemon, func(p *Process) { p.TID = 3010 }), Scope: ScopeThread,
-			DefaultAction: signals.Terminate, GroupExit: true, ExitSignal: 9,
+			Type:   TypeDeliver,
+			Sig:    9,
+			Target: with(daemon, func(p *Process) { p.TID = 3010 }),
+			Scope:  ScopeThread,
+			Deliver: Deliver{
+				Setup:      Setup{DefaultAction: signals.Terminate},
+				GroupExit:  true,
+				ExitSignal: 9,
+			},
 		}},
 		{"deliver to a named thread", rawSample(t, namedThread, nil, 0), Event{
-			Type: TypeDeliver, Sig: 10, Code: -6, Scope: ScopeThread,
-			Target:      with(daemon, func(p *Process) { p.TID = 3010; p.ThreadComm = comm16("rs:main Q:Reg") }),
-			Disposition: DispHandler, Handler: 0x401136, SAFlags: 0x10000004, DefaultAction: signals.Terminate,
+			Type:   TypeDeliver,
+			Sig:    10,
+			Code:   -6,
+			Scope:  ScopeThread,
+			Target: with(daemon, func(p *Process) { p.TID = 3010; p.ThreadComm = comm16("rs:main Q:Reg") }),
+			Deliver: Deliver{Setup: Setup{
+				Disposition:   DispHandler,
+				Handler:       0x401136,
+				SAFlags:       0x10000004,
+				DefaultAction: signals.Terminate,
+			}},
 		}},
 		{"SI_KERNEL SIGKILL from the OOM killer", rawSample(t, oom, nil, 0), Event{
-			Type: TypeGenerate, Sig: 9, Code: 0x80, KernelSender: true, KernelReason: "OOM killer",
-			Target: daemon, Scope: ScopeProcess, DefaultAction: signals.Terminate, Verdict: Verdict{Kind: VerdictFatal, Fatal: true},
+			Type:   TypeGenerate,
+			Sig:    9,
+			Code:   0x80,
+			Target: daemon,
+			Scope:  ScopeProcess,
+			Generate: Generate{
+				From:    From{KernelSender: true, KernelReason: "OOM killer"},
+				Setup:   Setup{DefaultAction: signals.Terminate},
+				Verdict: Verdict{Kind: VerdictFatal, Fatal: true},
+			},
 		}},
 		{"SI_KERNEL SIGKILL at the hard RLIMIT_CPU", rawSample(t, rlimitCPU, nil, 0), Event{
-			Type: TypeGenerate, Sig: 9, Code: 0x80, KernelSender: true, KernelReason: "CPU time hard limit reached (RLIMIT_CPU)",
-			Target: daemon, Scope: ScopeProcess, DefaultAction: signals.Terminate, Verdict: Verdict{Kind: VerdictFatal, Fatal: true},
+			Type:   TypeGenerate,
+			Sig:    9,
+			Code:   0x80,
+			Target: daemon,
+			Scope:  ScopeProcess,
+			Generate: Generate{
+				From:    From{KernelSender: true, KernelReason: "CPU time hard limit reached (RLIMIT_CPU)"},
+				Setup:   Setup{DefaultAction: signals.Terminate},
+				Verdict: Verdict{Kind: VerdictFatal, Fatal: true},
+			},
 		}},
 		{"SI_KERNEL SIGKILL from an exiting pid namespace init", rawSample(t, pidns, nil, 0), Event{
-			Type: TypeGenerate, Sig: 9, Code: 0x80, KernelSender: true, KernelReason: "its pid namespace's init exited",
-			Target: daemon, Scope: ScopeProcess, DefaultAction: signals.Terminate, Verdict: Verdict{Kind: VerdictFatal, Fatal: true},
+			Type:   TypeGenerate,
+			Sig:    9,
+			Code:   0x80,
+			Target: daemon,
+			Scope:  ScopeProcess,
+			Generate: Generate{
+				From:    From{KernelSender: true, KernelReason: "its pid namespace's init exited"},
+				Setup:   Setup{DefaultAction: signals.Terminate},
+				Verdict: Verdict{Kind: VerdictFatal, Fatal: true},
+			},
 		}},
 		{"target already exiting", rawSample(t, exiting, nil, 0), Event{
-			Type: TypeGenerate, Sig: 15, Sender: with(pkSender, func(p *Process) { p.Argv, p.Ancestry = nil, nil }),
-			Target: daemon, Scope: ScopeProcess, Result: ResultIgnored, TargetExiting: true,
-			DefaultAction: signals.Terminate, Verdict: Verdict{Kind: VerdictIgnored},
+			Type:   TypeGenerate,
+			Sig:    15,
+			Target: daemon,
+			Scope:  ScopeProcess,
+			Generate: Generate{
+				From:          From{Sender: with(pkSender, func(p *Process) { p.Argv, p.Ancestry = nil, nil })},
+				Result:        ResultIgnored,
+				TargetExiting: true,
+				Setup:         Setup{DefaultAction: signals.Terminate},
+				Verdict:       Verdict{Kind: VerdictIgnored},
+			},
 		}},
 		{"kill(-pgid)", rawSample(t, killPgrp, nil, 0), Event{
-			Type: TypeGenerate, Sig: 1, Sender: with(pkSender, func(p *Process) { p.Argv, p.Ancestry = nil, nil }),
-			Target: daemon, Scope: ScopeProcess, DefaultAction: signals.Terminate, Verdict: fatalUnprepared,
-			HasSendSyscall: true, SendSyscallNr: unix.SYS_KILL, GroupSend: GroupSendPgrp, GroupID: 4242,
+			Type:   TypeGenerate,
+			Sig:    1,
+			Target: daemon,
+			Scope:  ScopeProcess,
+			Generate: Generate{
+				From:           From{Sender: with(pkSender, func(p *Process) { p.Argv, p.Ancestry = nil, nil })},
+				Setup:          Setup{DefaultAction: signals.Terminate},
+				Verdict:        fatalUnprepared,
+				HasSendSyscall: true,
+				SendSyscallNr:  unix.SYS_KILL,
+				GroupSend:      GroupSendPgrp,
+				GroupID:        4242,
+			},
 		}},
 		{"kill(0): the sender's own group", rawSample(t, killOwn, nil, 0), Event{
-			Type: TypeGenerate, Sig: 1, Sender: with(pkSender, func(p *Process) { p.Argv, p.Ancestry = nil, nil }),
-			Target: daemon, Scope: ScopeProcess, DefaultAction: signals.Terminate, Verdict: fatalUnprepared,
-			HasSendSyscall: true, SendSyscallNr: unix.SYS_KILL, GroupSend: GroupSendPgrp, GroupID: 777,
+			Type:   TypeGenerate,
+			Sig:    1,
+			Target: daemon,
+			Scope:  ScopeProcess,
+			Generate: Generate{
+				From:           From{Sender: with(pkSender, func(p *Process) { p.Argv, p.Ancestry = nil, nil })},
+				Setup:          Setup{DefaultAction: signals.Terminate},
+				Verdict:        fatalUnprepared,
+				HasSendSyscall: true,
+				SendSyscallNr:  unix.SYS_KILL,
+				GroupSend:      GroupSendPgrp,
+				GroupID:        777,
+			},
 		}},
 		{"kill(-1)", rawSample(t, killAll, nil, 0), Event{
-			Type: TypeGenerate, Sig: 1, Sender: with(pkSender, func(p *Process) { p.Argv, p.Ancestry = nil, nil }),
-			Target: daemon, Scope: ScopeProcess, DefaultAction: signals.Terminate, Verdict: fatalUnprepared,
-			HasSendSyscall: true, SendSyscallNr: unix.SYS_KILL, GroupSend: GroupSendBroadcast,
+			Type:   TypeGenerate,
+			Sig:    1,
+			Target: daemon,
+			Scope:  ScopeProcess,
+			Generate: Generate{
+				From:           From{Sender: with(pkSender, func(p *Process) { p.Argv, p.Ancestry = nil, nil })},
+				Setup:          Setup{DefaultAction: signals.Terminate},
+				Verdict:        fatalUnprepared,
+				HasSendSyscall: true,
+				SendSyscallNr:  unix.SYS_KILL,
+				GroupSend:      GroupSendBroadcast,
+			},
 		}},
 		// tgkill's first argument is a tgid: never a group.
 		{"tgkill(-5...) is no group send", rawSample(t, tgkillNeg, nil, 0), Event{
-			Type: TypeGenerate, Sig: 1, Sender: with(pkSender, func(p *Process) { p.Argv, p.Ancestry = nil, nil }),
-			Target: daemon, Scope: ScopeProcess, DefaultAction: signals.Terminate, Verdict: fatalUnprepared,
-			HasSendSyscall: true, SendSyscallNr: unix.SYS_TGKILL,
+			Type:   TypeGenerate,
+			Sig:    1,
+			Target: daemon,
+			Scope:  ScopeProcess,
+			Generate: Generate{
+				From:           From{Sender: with(pkSender, func(p *Process) { p.Argv, p.Ancestry = nil, nil })},
+				Setup:          Setup{DefaultAction: signals.Terminate},
+				Verdict:        fatalUnprepared,
+				HasSendSyscall: true,
+				SendSyscallNr:  unix.SYS_TGKILL,
+			},
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -491,10 +738,10 @@ func TestDecodeArgvStrings(t *testing.T) {
 	if err := NewDecoder().Decode(rawSample(t, pk, &pkd, 0), &ev); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := ev.Sender.ArgvStrings(), []string{"pkill", "-HUP", "-x", "logdeviced"}; !reflect.DeepEqual(got, want) {
+	if got, want := ev.Generate.Sender.ArgvStrings(), []string{"pkill", "-HUP", "-x", "logdeviced"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("ArgvStrings = %q, want %q", got, want)
 	}
-	if got := ev.Sender.CommString(); got != "pkill" {
+	if got := ev.Generate.Sender.CommString(); got != "pkill" {
 		t.Errorf("CommString = %q", got)
 	}
 	if got := ev.Target.CommString(); got != "logdeviced" {
@@ -523,7 +770,7 @@ func TestDecodeReusesEvent(t *testing.T) {
 	if err := dec.Decode(rawSample(t, segv, nil, 0), &ev); err != nil {
 		t.Fatal(err)
 	}
-	if len(ev.Sender.Argv) != 0 || len(ev.Sender.Ancestry) != 0 || ev.ArgvTruncated || ev.Blocked || ev.Handler != 0 || ev.Sender.PID != 0 {
+	if len(ev.Generate.Sender.Argv) != 0 || len(ev.Generate.Sender.Ancestry) != 0 || ev.Generate.ArgvTruncated || ev.Generate.Blocked || ev.Generate.Handler != 0 || ev.Generate.Sender.PID != 0 {
 		t.Errorf("state of the previous record leaked: %+v", comparable(ev))
 	}
 }
@@ -664,27 +911,28 @@ func TestDecodeDetailSame(t *testing.T) {
 		if err := dec.Decode(step.raw, &ev); err != nil {
 			t.Fatalf("%s: Decode: %v", step.name, err)
 		}
-		if got := string(ev.Sender.Argv); got != step.wantArgv {
+		f := ev.From() // a generate's sender, an exit's killer
+		if got := string(f.Sender.Argv); got != step.wantArgv {
 			t.Errorf("%s: argv %q, want %q", step.name, got, step.wantArgv)
 		}
-		if step.wantArgv != "" && len(ev.Sender.Ancestry) != 4 {
-			t.Errorf("%s: %d ancestors, want 4", step.name, len(ev.Sender.Ancestry))
+		if step.wantArgv != "" && len(f.Sender.Ancestry) != 4 {
+			t.Errorf("%s: %d ancestors, want 4", step.name, len(f.Sender.Ancestry))
 		}
 		switch {
 		case step.sameID != "":
-			if ev.DetailID != ids[step.sameID] {
-				t.Errorf("%s: DetailID %d, want %s's %d", step.name, ev.DetailID, step.sameID, ids[step.sameID])
+			if f.DetailID != ids[step.sameID] {
+				t.Errorf("%s: DetailID %d, want %s's %d", step.name, f.DetailID, step.sameID, ids[step.sameID])
 			}
 		case step.newID != "":
 			for name, id := range ids {
-				if ev.DetailID == id || ev.DetailID == 0 {
-					t.Errorf("%s: DetailID %d is not new (%s has it)", step.name, ev.DetailID, name)
+				if f.DetailID == id || f.DetailID == 0 {
+					t.Errorf("%s: DetailID %d is not new (%s has it)", step.name, f.DetailID, name)
 				}
 			}
-			ids[step.newID] = ev.DetailID
+			ids[step.newID] = f.DetailID
 		default:
-			if ev.DetailID != 0 {
-				t.Errorf("%s: DetailID %d, want 0 (detail that may not be cached)", step.name, ev.DetailID)
+			if f.DetailID != 0 {
+				t.Errorf("%s: DetailID %d, want 0 (detail that may not be cached)", step.name, f.DetailID)
 			}
 		}
 	}
@@ -706,10 +954,10 @@ func TestCloneOwnsDetail(t *testing.T) {
 	if err := dec.Decode(rawSample(t, ev2, &d2, 0), &ev); err != nil {
 		t.Fatal(err)
 	}
-	if got := string(kept.Sender.Argv); got != "pkill\x00-HUP\x00-x\x00logdeviced\x00" {
+	if got := string(kept.Generate.Sender.Argv); got != "pkill\x00-HUP\x00-x\x00logdeviced\x00" {
 		t.Errorf("clone's argv changed to %q", got)
 	}
-	if got := kept.Sender.Ancestry[0].PID; got != 5000 {
+	if got := kept.Generate.Sender.Ancestry[0].PID; got != 5000 {
 		t.Errorf("clone's first ancestor changed to %d", got)
 	}
 }

@@ -125,6 +125,16 @@ func (p *Process) Cg() *CgroupInfo {
 	return p.Cgroup
 }
 
+// own makes p's ancestry and argv its own copies.
+func (p *Process) own() {
+	if p.Ancestry != nil {
+		p.Ancestry = append([]Ancestor(nil), p.Ancestry...)
+	}
+	if p.Argv != nil {
+		p.Argv = append([]byte(nil), p.Argv...)
+	}
+}
+
 // ThreadNamed says whether the thread has a name of its own, which
 // renderers show beside the process's.
 func (p *Process) ThreadNamed() bool {
@@ -162,113 +172,195 @@ func CommBytes(b []byte) []byte {
 	return b
 }
 
-// Event is one decoded record, the Go form of the SPEC's JSON object. A
-// Reader reuses one Event: copy what must outlive the callback.
+// Event is one decoded record, the Go form of the SPEC's JSON object: a
+// head every kind has (time, type, signal, code, target, scope) and one
+// typed payload per kind, of which only the one Type names is meaningful.
+// The payloads are values inside the one Event, not pointers, so that a
+// Reader reuses one Event for every record without allocating: copy what
+// must outlive the callback (Clone).
 type Event struct {
 	Time time.Time
 	Type EventType
 	Sig  int
+	// Code is the si_code of the signal; for an exit, of the signal that
+	// killed the process (when its killer is known).
 	Code int32
 
 	// bootNs is the kernel's CLOCK_BOOTTIME stamp Time came from: it
 	// never steps, so durations between events are taken from it.
 	bootNs int64
 
-	// Sender is meaningful when !KernelSender; a kernel-raised signal has
-	// a Reason instead of whatever task happened to be running.
-	Sender       Process
-	KernelSender bool
-	KernelReason string
-
+	// Target is who the signal is for: a generate's receiver, the thread
+	// taking a delivery, the process an exit is of.
 	Target Process
 	Scope  Scope
 
+	Generate Generate
+	Deliver  Deliver
+	Exit     Exit
+	Pending  Pending
+	Lost     Lost
+}
+
+// From is who sent a signal: a process, or the kernel (KernelSender)
+// with a Reason instead of whatever task happened to be running. A
+// generate's sender, an exit's killer and a re-raise's original sender
+// are one.
+type From struct {
+	// Sender is meaningful when !KernelSender.
+	Sender       Process
+	KernelSender bool
+	KernelReason string
+	// MemCgroup: for an OOM kill, the path of the memory cgroup that ran
+	// out (the target's own or an ancestor; on a v1 host, of the memory
+	// hierarchy).
+	MemCgroup string
 	// DetailID names the sender detail (Sender.Argv, Sender.Ancestry and
 	// ArgvTruncated) this event carries: events with the same non-zero
 	// DetailID carry identical detail, so a renderer may cache what it
 	// made of it. 0: no identity (render the fields as they are).
-	DetailID uint64
+	DetailID      uint64
+	ArgvTruncated bool
+}
 
-	Result        Result
+// Setup is what the receiver had set up for the signal when it met it.
+type Setup struct {
 	Disposition   Disposition
 	Handler       uint64
 	SAFlags       uint64
 	DefaultAction signals.Action
-	Blocked       bool
-	Traced        bool
-	SigWait       bool
-	Unkillable    bool
-	ArgvTruncated bool
+}
+
+// Generate is the payload of a generate event: a signal was sent.
+type Generate struct {
+	From
+	Setup
+	Result     Result
+	Blocked    bool
+	Traced     bool
+	SigWait    bool
+	Unkillable bool
+	// TargetExiting: the target's group was already exiting, so the
+	// kernel dropped the signal (result ignored).
+	TargetExiting bool
 
 	Verdict
 
-	// Generate: a Go program's runtime met the signal (its handler), when
+	// Go: a Go program's runtime met the signal (its handler), when
 	// Go.Met. When the runtime will end the process, the verdict says
 	// fatal although a handler is installed.
 	Go GoRuntime
 
-	// Generate: the target's group was already exiting, so the kernel
-	// dropped the signal (result ignored).
-	TargetExiting bool
-
-	// Generate: the system call the sender made (HasSendSyscall), and
-	// whether it was a process-group or broadcast kill().
+	// The system call the sender made (HasSendSyscall), and whether it
+	// was a process-group or broadcast kill().
 	HasSendSyscall bool
 	SendSyscallNr  int
 	GroupSend      GroupSend
 	GroupID        uint32 // the process group of a GroupSendPgrp
 
-	// Deliver: the group was already dying of ExitSignal when this
-	// thread took its (internal) SIGKILL.
-	GroupExit  bool
-	ExitSignal int
-	CoreDumped bool
-	// Deliver: why the kernel itself queued this SIGKILL to the thread,
-	// when nobody sent it (KillNone for a SIGKILL someone sent).
-	KillCause KillCause
-
-	// Exit: the killer (in Sender/KernelSender/KernelReason, with the
-	// killing signal's Code and the Disposition it met) was joined in the
-	// kernel. ExitSignal/CoreDumped say what the process died of.
-	KillerKnown bool
-	// Exit: KillerReraise when the process re-raised the signal it died
-	// of and the killer above is the sender of the one its handler
-	// caught (see reraises), not the process itself.
-	KillerVia KillerVia
-
-	// Generate: this self-sent signal re-raises Original, which reached
+	// ReraiseOf: this self-sent signal re-raises Original, which reached
 	// the process's handler shortly before. Points into the tracer's
 	// table: valid until the next event, like Sender's detail.
 	ReraiseOf *Original
+}
 
-	// Deliver: the system call the signal interrupted (x86_64, 5.15+),
-	// and what becomes of it.
+// Deliver is the payload of a deliver event: the thread takes the signal.
+type Deliver struct {
+	Setup
+
+	// The system call the signal interrupted (x86_64, 5.15+), and what
+	// becomes of it.
 	HasSyscall     bool
 	SyscallNr      int
 	SyscallOutcome SyscallOutcome
 
-	// Deliver: time since the generate event this delivery answers, when
-	// that was seen.
+	// LatencyNs: time since the generate event this delivery answers,
+	// when that was seen.
 	LatencyNs  int64
 	HasLatency bool
 
-	// Pending: generated PendingNs ago and still not delivered.
-	PendingNs     int64
-	PendingReason PendingReason
-	// Pending, PendingUninterruptible: where the task waits (nil
+	// GroupExit: the group was already dying of ExitSignal when this
+	// thread took its (internal) SIGKILL.
+	GroupExit  bool
+	ExitSignal int
+	CoreDumped bool
+	// KillCause: why the kernel itself queued this SIGKILL to the thread,
+	// when nobody sent it (KillNone for a SIGKILL someone sent).
+	KillCause KillCause
+}
+
+// Exit is the payload of an exit event: a process died of the signal in
+// the head (from group_exit_code).
+type Exit struct {
+	// KillerKnown: the killer, and the Setup the killing signal met (the
+	// head's Code is its si_code), was joined in the kernel.
+	KillerKnown bool
+	Killer      From
+	Setup
+	CoreDumped bool
+	// KillerVia: KillerReraise when the process re-raised the signal it
+	// died of and Killer is the sender of the one its handler caught
+	// (see reraises), not the process itself.
+	KillerVia KillerVia
+}
+
+// Pending is the payload of a pending event: generated Ns ago and still
+// not delivered.
+type Pending struct {
+	Ns     int64
+	Reason PendingReason
+	// WhenUnblocked: for PendingBlocked, what the signal does once
+	// unblocked, as the generate event predicted.
+	WhenUnblocked Unblocked
+	// Wait: for PendingUninterruptible, where the task waits (nil
 	// otherwise). Made for this event and never changed after.
 	Wait *WaitSite
+}
 
-	// MemCgroup: for an OOM kill, the path of the memory cgroup that ran
-	// out (the target's own or an ancestor; on a v1 host, of the memory
-	// hierarchy).
-	MemCgroup string
+// Lost is the payload of a lost event: records the kernel side could not
+// hand over since the previous lost record; Shed of them were ordinary
+// records dropped to keep the ring's reserve for deaths (Options.Reserve).
+type Lost struct {
+	Count uint64
+	Shed  uint64
+}
 
-	// Lost: records the kernel side could not hand over since the
-	// previous lost record; Shed of them were ordinary records dropped to
-	// keep the ring's reserve for deaths (Options.Reserve).
-	Lost uint64
-	Shed uint64
+// From returns the event's sender: a generate's, or an exit's killer
+// (nil for other kinds, and for an exit whose killer is not known).
+func (ev *Event) From() *From {
+	switch {
+	case ev.Type == TypeGenerate:
+		return &ev.Generate.From
+	case ev.Type == TypeExit && ev.Exit.KillerKnown:
+		return &ev.Exit.Killer
+	}
+	return nil
+}
+
+// WhenUnblocked is what a blocked signal does once unblocked: a
+// generate's prediction, or a pending event's copy of it.
+func (ev *Event) WhenUnblocked() Unblocked {
+	switch ev.Type {
+	case TypeGenerate:
+		return ev.Generate.WhenUnblocked
+	case TypePending:
+		return ev.Pending.WhenUnblocked
+	}
+	return UnblockedNone
+}
+
+// Setup returns what the receiver had set up, for the kinds that say it
+// (generate, deliver, and an exit with a known killer); nil otherwise.
+func (ev *Event) Setup() *Setup {
+	switch ev.Type {
+	case TypeGenerate:
+		return &ev.Generate.Setup
+	case TypeDeliver:
+		return &ev.Deliver.Setup
+	case TypeExit:
+		return &ev.Exit.Setup
+	}
+	return nil
 }
 
 // Clone returns a copy of ev that owns its ancestry and argv, for callers
@@ -276,17 +368,12 @@ type Event struct {
 // the decoder keeps the detail events point to.
 func (ev *Event) Clone() Event {
 	c := *ev
-	if ev.Sender.Ancestry != nil {
-		c.Sender.Ancestry = append([]Ancestor(nil), ev.Sender.Ancestry...)
-	}
-	if ev.Sender.Argv != nil {
-		c.Sender.Argv = append([]byte(nil), ev.Sender.Argv...)
-	}
-	if ev.ReraiseOf != nil {
-		o := *ev.ReraiseOf
-		o.Sender.Ancestry = append([]Ancestor(nil), o.Sender.Ancestry...)
-		o.Sender.Argv = append([]byte(nil), o.Sender.Argv...)
-		c.ReraiseOf = &o
+	c.Generate.Sender.own()
+	c.Exit.Killer.Sender.own()
+	if ev.Generate.ReraiseOf != nil {
+		o := *ev.Generate.ReraiseOf
+		o.Sender.own()
+		c.Generate.ReraiseOf = &o
 	}
 	return c
 }

@@ -52,17 +52,17 @@ func TestExitAttribution(t *testing.T) {
 		if ev.Sig != int(syscall.SIGUSR1) {
 			t.Errorf("exit signal %s, want SIGUSR1 (not the internal SIGKILL)", signals.Name(ev.Sig))
 		}
-		if ev.CoreDumped {
+		if ev.Exit.CoreDumped {
 			t.Error("core_dumped for SIGUSR1")
 		}
-		if !ev.KillerKnown || ev.KernelSender || ev.Sender.CommString() != "pkill" {
-			t.Fatalf("killer known %v kernel %v comm %q, want pkill", ev.KillerKnown, ev.KernelSender, ev.Sender.CommString())
+		if !ev.Exit.KillerKnown || ev.Exit.Killer.KernelSender || ev.Exit.Killer.Sender.CommString() != "pkill" {
+			t.Fatalf("killer known %v kernel %v comm %q, want pkill", ev.Exit.KillerKnown, ev.Exit.Killer.KernelSender, ev.Exit.Killer.Sender.CommString())
 		}
-		if len(ev.Sender.Ancestry) == 0 || commOf(ev.Sender.Ancestry[0]) != "nightlyjob" {
-			t.Errorf("killer ancestry %v, want nightlyjob first", ancestryNames(ev.Sender.Ancestry))
+		if len(ev.Exit.Killer.Sender.Ancestry) == 0 || commOf(ev.Exit.Killer.Sender.Ancestry[0]) != "nightlyjob" {
+			t.Errorf("killer ancestry %v, want nightlyjob first", ancestryNames(ev.Exit.Killer.Sender.Ancestry))
 		}
-		if ev.Disposition != DispDefault {
-			t.Errorf("disposition %v, want default", ev.Disposition)
+		if ev.Exit.Disposition != DispDefault {
+			t.Errorf("disposition %v, want default", ev.Exit.Disposition)
 		}
 	})
 
@@ -70,12 +70,12 @@ func TestExitAttribution(t *testing.T) {
 		c := spawn(t, "segv")
 		ws := c.wait(t)
 		ev, _ := col.waitFor(t, 0, "exit of the faulting process", exitOf(c.pid()))
-		if ev.Sig != int(syscall.SIGSEGV) || !ev.KillerKnown || !ev.KernelSender {
-			t.Errorf("exit %s killer known %v kernel %v, want SIGSEGV from the kernel", signals.Name(ev.Sig), ev.KillerKnown, ev.KernelSender)
+		if ev.Sig != int(syscall.SIGSEGV) || !ev.Exit.KillerKnown || !ev.Exit.Killer.KernelSender {
+			t.Errorf("exit %s killer known %v kernel %v, want SIGSEGV from the kernel", signals.Name(ev.Sig), ev.Exit.KillerKnown, ev.Exit.Killer.KernelSender)
 		}
 		sys := ws.Sys().(syscall.WaitStatus)
-		if ev.CoreDumped != sys.CoreDump() {
-			t.Errorf("core_dumped %v, waitpid says %v", ev.CoreDumped, sys.CoreDump())
+		if ev.Exit.CoreDumped != sys.CoreDump() {
+			t.Errorf("core_dumped %v, waitpid says %v", ev.Exit.CoreDumped, sys.CoreDump())
 		}
 	})
 
@@ -103,8 +103,8 @@ func TestExitAttribution(t *testing.T) {
 		}
 		c.wait(t)
 		ev, _ := col.waitFor(t, 0, "exit by SIGKILL", exitOf(c.pid()))
-		if ev.Sig != int(syscall.SIGKILL) || !ev.KillerKnown || ev.Sender.CommString() != "reaperjob" {
-			t.Errorf("exit %s killer %q (known %v), want SIGKILL from reaperjob", signals.Name(ev.Sig), ev.Sender.CommString(), ev.KillerKnown)
+		if ev.Sig != int(syscall.SIGKILL) || !ev.Exit.KillerKnown || ev.Exit.Killer.Sender.CommString() != "reaperjob" {
+			t.Errorf("exit %s killer %q (known %v), want SIGKILL from reaperjob", signals.Name(ev.Sig), ev.Exit.Killer.Sender.CommString(), ev.Exit.KillerKnown)
 		}
 	})
 
@@ -191,8 +191,8 @@ func TestExitKillerWithoutGenerate(t *testing.T) {
 		t.Fatalf("victim ended by %v, want SIGUSR1", sig)
 	}
 	ev, _ := col.waitFor(t, 0, "exit of the victim", exitOf(victim.pid()))
-	if ev.Sig != int(syscall.SIGUSR1) || !ev.KillerKnown || ev.Sender.PID != uint32(os.Getpid()) {
+	if ev.Sig != int(syscall.SIGUSR1) || !ev.Exit.KillerKnown || ev.Exit.Killer.Sender.PID != uint32(os.Getpid()) {
 		t.Errorf("exit %s killer known %v pid %d, want SIGUSR1 from this test process %d",
-			signals.Name(ev.Sig), ev.KillerKnown, ev.Sender.PID, os.Getpid())
+			signals.Name(ev.Sig), ev.Exit.KillerKnown, ev.Exit.Killer.Sender.PID, os.Getpid())
 	}
 }

@@ -253,8 +253,8 @@ func TestDeathSurvivesFlood(t *testing.T) {
 			exit := rd.col.since(0, func(e *Event) bool { return e.Type == TypeExit && e.Target.PID == vpid })
 			var lost, shed uint64
 			for _, e := range rd.col.since(0, func(e *Event) bool { return e.Type == TypeLost }) {
-				lost += e.Lost
-				shed += e.Shed
+				lost += e.Lost.Count
+				shed += e.Lost.Shed
 			}
 			t.Logf("stats %+v; generate %d, deliver %d, exit %d; lost events say %d (%d shed)", st, len(gen), len(del), len(exit), lost, shed)
 			if lost < st.Dropped() {
@@ -268,7 +268,7 @@ func TestDeathSurvivesFlood(t *testing.T) {
 				}
 				return
 			}
-			if len(gen) != 1 || gen[0].Sender.PID != uint32(os.Getpid()) {
+			if len(gen) != 1 || gen[0].Generate.Sender.PID != uint32(os.Getpid()) {
 				t.Errorf("want the one SIGTERM from this test to the victim, got %d", len(gen))
 			}
 			if len(del) == 0 {
@@ -277,8 +277,8 @@ func TestDeathSurvivesFlood(t *testing.T) {
 			if len(exit) != 1 {
 				t.Fatalf("want one exit of the victim, got %d", len(exit))
 			}
-			if e := exit[0]; e.ExitSignal != int(syscall.SIGTERM) || !e.KillerKnown || e.Sender.PID != uint32(os.Getpid()) {
-				t.Errorf("exit: signal %d, killer known %v (pid %d), want SIGTERM from %d", e.ExitSignal, e.KillerKnown, e.Sender.PID, os.Getpid())
+			if e := exit[0]; e.Sig != int(syscall.SIGTERM) || !e.Exit.KillerKnown || e.Exit.Killer.Sender.PID != uint32(os.Getpid()) {
+				t.Errorf("exit: signal %d, killer known %v (pid %d), want SIGTERM from %d", e.Sig, e.Exit.KillerKnown, e.Exit.Killer.Sender.PID, os.Getpid())
 			}
 			if shed == 0 {
 				t.Error("no record was shed: the flood never reached the reserve")

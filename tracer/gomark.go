@@ -115,14 +115,14 @@ func (m *goMarker) prescan() {
 // then, and without that it may not be judged at all. Its EXIT row names
 // the killer either way (the re-raise join).
 func (m *goMarker) mark(ev *Event) {
-	if ev.Type != TypeGenerate || ev.Disposition != DispHandler || ev.KernelSender || ev.Sender.PID == ev.Target.PID {
+	if ev.Type != TypeGenerate || ev.Generate.Disposition != DispHandler || ev.Generate.KernelSender || ev.Generate.Sender.PID == ev.Target.PID {
 		return
 	}
 	p := m.lookup(ev.Target.PID, ev.Time)
 	// Only a signal the kernel hands to the handler now: not one that is
 	// blocked, waited for, merged, dropped, or sent to a group already
 	// exiting (whose verdict the kernel decides).
-	if !p.isGo || !ev.DefaultAction.Kills() || ev.Kind != VerdictHandled || ev.SigWait || ev.TargetExiting {
+	if !p.isGo || !ev.Generate.DefaultAction.Kills() || ev.Generate.Kind != VerdictHandled || ev.Generate.SigWait || ev.Generate.TargetExiting {
 		return
 	}
 	// A mask that lacks the signal but was read before it was sent may
@@ -137,11 +137,11 @@ func (m *goMarker) mark(ev *Event) {
 	}
 	g := GoRuntime{Met: true, Action: goruntime.Unnotified(ev.Sig), MaskKnown: p.maskKnown}
 	g.Notified = p.maskKnown && p.wanted.Has(ev.Sig)
-	ev.Go = g
+	ev.Generate.Go = g
 	// Only a mask read from its memory decides: without it the program
 	// may have asked, and the verdict stays what the handler says.
 	if g.MaskKnown && !g.Notified && g.Action.Kills() {
-		ev.Verdict = Verdict{Kind: VerdictFatal, Fatal: true, Unprepared: true}
+		ev.Generate.Verdict = Verdict{Kind: VerdictFatal, Fatal: true, Unprepared: true}
 	}
 }
 

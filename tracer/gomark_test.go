@@ -37,8 +37,8 @@ func TestGoRuntimeRunningBeforeTracing(t *testing.T) {
 		t.Fatalf("ended by %v, want SIGHUP", got)
 	}
 	ev, _ := col.waitFor(t, 0, "SIGHUP", genTo(c.pid(), syscall.SIGHUP))
-	if !ev.Go.Met || ev.Go.Action != goruntime.Exit || ev.Go.Notified || !ev.Go.MaskKnown || !ev.Fatal {
-		t.Errorf("go runtime %+v fatal %v, want the runtime's exit, fatal", ev.Go, ev.Fatal)
+	if !ev.Generate.Go.Met || ev.Generate.Go.Action != goruntime.Exit || ev.Generate.Go.Notified || !ev.Generate.Go.MaskKnown || !ev.Generate.Fatal {
+		t.Errorf("go runtime %+v fatal %v, want the runtime's exit, fatal", ev.Generate.Go, ev.Generate.Fatal)
 	}
 }
 
@@ -73,11 +73,11 @@ func TestGoRuntimeAtTraceTime(t *testing.T) {
 			col.waitFor(t, from, "SIGWINCH", genTo(c.pid(), syscall.SIGWINCH))
 			must(t, syscall.Kill(c.pid(), tc.sig))
 			ev, _ := col.waitFor(t, from, "the signal", genTo(c.pid(), tc.sig))
-			if !ev.Go.Met || ev.Go.Action != tc.action || ev.Go.Notified != tc.notified || !ev.Go.MaskKnown {
-				t.Errorf("go runtime %+v, want met, action %v, notified %v, mask known", ev.Go, tc.action, tc.notified)
+			if !ev.Generate.Go.Met || ev.Generate.Go.Action != tc.action || ev.Generate.Go.Notified != tc.notified || !ev.Generate.Go.MaskKnown {
+				t.Errorf("go runtime %+v, want met, action %v, notified %v, mask known", ev.Generate.Go, tc.action, tc.notified)
 			}
-			if ev.Kind != tc.verdict || ev.Fatal != tc.dies {
-				t.Errorf("verdict %v fatal %v, want %v fatal %v", ev.Kind, ev.Fatal, tc.verdict, tc.dies)
+			if ev.Generate.Kind != tc.verdict || ev.Generate.Fatal != tc.dies {
+				t.Errorf("verdict %v fatal %v, want %v fatal %v", ev.Generate.Kind, ev.Generate.Fatal, tc.verdict, tc.dies)
 			}
 			// What the kernel then does agrees.
 			if tc.dies {
@@ -96,10 +96,18 @@ func TestGoRuntimeAtTraceTime(t *testing.T) {
 func TestGoMarkRules(t *testing.T) {
 	now := time.Now()
 	handled := func(f func(*Event)) Event {
-		ev := Event{Type: TypeGenerate, Time: now, Sig: int(syscall.SIGHUP), Disposition: DispHandler,
-			Result: ResultDelivered, Verdict: Verdict{Kind: VerdictHandled}}
-		ev.Sender.PID, ev.Target.PID = 50, 100
-		ev.DefaultAction = signals.DefaultAction(ev.Sig)
+		ev := Event{
+			Type: TypeGenerate,
+			Time: now,
+			Sig:  int(syscall.SIGHUP),
+			Generate: Generate{
+				Setup:   Setup{Disposition: DispHandler},
+				Result:  ResultDelivered,
+				Verdict: Verdict{Kind: VerdictHandled},
+			},
+		}
+		ev.Generate.Sender.PID, ev.Target.PID = 50, 100
+		ev.Generate.DefaultAction = signals.DefaultAction(ev.Sig)
 		if f != nil {
 			f(&ev)
 		}
@@ -116,13 +124,13 @@ func TestGoMarkRules(t *testing.T) {
 		{"SIGHUP asked for", handled(nil), goProc{isGo: true, maskKnown: true, wanted: signals.Set(0).With(1)}, true, VerdictHandled},
 		{"mask unreadable: the handler's verdict stands", handled(nil), goProc{isGo: true}, true, VerdictHandled},
 		{"SIGUSR1 is dropped, not fatal", handled(func(e *Event) { e.Sig = 10 }), goProc{isGo: true, maskKnown: true}, true, VerdictHandled},
-		{"SIGQUIT: exits 2", handled(func(e *Event) { e.Sig = 3; e.DefaultAction = signals.DefaultAction(3) }), goProc{isGo: true, maskKnown: true}, true, VerdictFatal},
+		{"SIGQUIT: exits 2", handled(func(e *Event) { e.Sig = 3; e.Generate.DefaultAction = signals.DefaultAction(3) }), goProc{isGo: true, maskKnown: true}, true, VerdictFatal},
 		{"not a Go program", handled(nil), goProc{maskKnown: true}, false, VerdictHandled},
-		{"sent to itself (a re-raise)", handled(func(e *Event) { e.Sender.PID = 100 }), goProc{isGo: true, maskKnown: true}, false, VerdictHandled},
-		{"from the kernel", handled(func(e *Event) { e.KernelSender = true; e.Sender.PID = 0 }), goProc{isGo: true, maskKnown: true}, false, VerdictHandled},
-		{"blocked", handled(func(e *Event) { e.Blocked = true; e.Kind = VerdictBlocked }), goProc{isGo: true, maskKnown: true}, false, VerdictBlocked},
-		{"target already exiting", handled(func(e *Event) { e.TargetExiting = true; e.Kind = VerdictIgnored }), goProc{isGo: true, maskKnown: true}, false, VerdictIgnored},
-		{"merged", handled(func(e *Event) { e.Result = ResultAlreadyPending; e.Kind = VerdictMerged }), goProc{isGo: true, maskKnown: true}, false, VerdictMerged},
+		{"sent to itself (a re-raise)", handled(func(e *Event) { e.Generate.Sender.PID = 100 }), goProc{isGo: true, maskKnown: true}, false, VerdictHandled},
+		{"from the kernel", handled(func(e *Event) { e.Generate.KernelSender = true; e.Generate.Sender.PID = 0 }), goProc{isGo: true, maskKnown: true}, false, VerdictHandled},
+		{"blocked", handled(func(e *Event) { e.Generate.Blocked = true; e.Generate.Kind = VerdictBlocked }), goProc{isGo: true, maskKnown: true}, false, VerdictBlocked},
+		{"target already exiting", handled(func(e *Event) { e.Generate.TargetExiting = true; e.Generate.Kind = VerdictIgnored }), goProc{isGo: true, maskKnown: true}, false, VerdictIgnored},
+		{"merged", handled(func(e *Event) { e.Generate.Result = ResultAlreadyPending; e.Generate.Kind = VerdictMerged }), goProc{isGo: true, maskKnown: true}, false, VerdictMerged},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := newGoMarker()
@@ -131,11 +139,11 @@ func TestGoMarkRules(t *testing.T) {
 			m.procs[100] = &p
 			ev := tc.ev
 			m.mark(&ev)
-			if ev.Go.Met != tc.met || ev.Kind != tc.verdict {
-				t.Errorf("met %v verdict %v, want met %v verdict %v", ev.Go.Met, ev.Kind, tc.met, tc.verdict)
+			if ev.Generate.Go.Met != tc.met || ev.Generate.Kind != tc.verdict {
+				t.Errorf("met %v verdict %v, want met %v verdict %v", ev.Generate.Go.Met, ev.Generate.Kind, tc.met, tc.verdict)
 			}
-			if ev.Fatal != (tc.verdict == VerdictFatal) {
-				t.Errorf("fatal %v with verdict %v", ev.Fatal, ev.Kind)
+			if ev.Generate.Fatal != (tc.verdict == VerdictFatal) {
+				t.Errorf("fatal %v with verdict %v", ev.Generate.Fatal, ev.Generate.Kind)
 			}
 		})
 	}
@@ -190,8 +198,8 @@ func TestGoRuntimeLateNotify(t *testing.T) {
 	time.Sleep(2 * goRecheck) // past the bound on re-reads, which this test is not about
 	must(t, syscall.Kill(c.pid(), syscall.SIGHUP))
 	ev, _ := col.waitFor(t, 0, "SIGHUP", genTo(c.pid(), syscall.SIGHUP))
-	if !ev.Go.Met || !ev.Go.Notified || !ev.Go.MaskKnown || ev.Fatal || ev.Kind != VerdictHandled {
-		t.Errorf("go runtime %+v, verdict %v fatal %v: want notified, handled", ev.Go, ev.Kind, ev.Fatal)
+	if !ev.Generate.Go.Met || !ev.Generate.Go.Notified || !ev.Generate.Go.MaskKnown || ev.Generate.Fatal || ev.Generate.Kind != VerdictHandled {
+		t.Errorf("go runtime %+v, verdict %v fatal %v: want notified, handled", ev.Generate.Go, ev.Generate.Kind, ev.Generate.Fatal)
 	}
 	if !c.alive(t) {
 		t.Error("the daemon died of a SIGHUP it asked for")
@@ -220,9 +228,17 @@ func TestGoMarkRereads(t *testing.T) {
 			m.procRoot = t.TempDir() // the process is gone: what was known stands
 			m.procs[100] = &goProc{isGo: true, maskKnown: true, checked: checked}
 			for i := 0; i < 100; i++ {
-				ev := Event{Type: TypeGenerate, Time: checked.Add(tc.after), Sig: int(tc.sig), Disposition: DispHandler,
-					Result: ResultDelivered, Verdict: Verdict{Kind: VerdictHandled}, DefaultAction: signals.DefaultAction(int(tc.sig))}
-				ev.Sender.PID, ev.Target.PID = 50, 100
+				ev := Event{
+					Type: TypeGenerate,
+					Time: checked.Add(tc.after),
+					Sig:  int(tc.sig),
+					Generate: Generate{
+						Setup:   Setup{Disposition: DispHandler, DefaultAction: signals.DefaultAction(int(tc.sig))},
+						Result:  ResultDelivered,
+						Verdict: Verdict{Kind: VerdictHandled},
+					},
+				}
+				ev.Generate.Sender.PID, ev.Target.PID = 50, 100
 				m.mark(&ev)
 			}
 			if m.reads > tc.reads {

@@ -533,7 +533,7 @@ func barrier(t testing.TB, col *collector, from int) int {
 		t.Fatal(err)
 	}
 	_, i := col.waitFor(t, from, "barrier SIGWINCH", func(e *Event) bool {
-		return e.Type == TypeGenerate && e.Sig == int(syscall.SIGWINCH) && e.Target.PID == self && e.Sender.PID == self
+		return e.Type == TypeGenerate && e.Sig == int(syscall.SIGWINCH) && e.Target.PID == self && e.Generate.Sender.PID == self
 	})
 	return i + 1
 }

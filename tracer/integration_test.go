@@ -49,27 +49,27 @@ func TestPkillFromCronScriptKillsUnpreparedDaemon(t *testing.T) {
 	}
 
 	ev, _ := col.waitFor(t, 0, "SIGHUP to the daemon", genTo(daemon.pid(), syscall.SIGHUP))
-	if ev.KernelSender {
-		t.Fatalf("sender is the kernel (%s), want pkill", ev.KernelReason)
+	if ev.Generate.KernelSender {
+		t.Fatalf("sender is the kernel (%s), want pkill", ev.Generate.KernelReason)
 	}
-	if got := ev.Sender.CommString(); got != "pkill" {
+	if got := ev.Generate.Sender.CommString(); got != "pkill" {
 		t.Errorf("sender comm = %q, want pkill", got)
 	}
-	argv := ev.Sender.ArgvStrings()
+	argv := ev.Generate.Sender.ArgvStrings()
 	if !contains(argv, name) || !contains(argv, "-HUP") {
 		t.Errorf("sender argv = %q, want it to hold -HUP and %s", argv, name)
 	}
-	if len(ev.Sender.Ancestry) == 0 || commOf(ev.Sender.Ancestry[0]) != "nightlyjob" {
-		t.Errorf("ancestry = %v, want nightlyjob first", ancestryNames(ev.Sender.Ancestry))
+	if len(ev.Generate.Sender.Ancestry) == 0 || commOf(ev.Generate.Sender.Ancestry[0]) != "nightlyjob" {
+		t.Errorf("ancestry = %v, want nightlyjob first", ancestryNames(ev.Generate.Sender.Ancestry))
 	}
-	if ev.Code != signals.SIUser || ev.Scope != ScopeProcess || ev.Result != ResultDelivered {
-		t.Errorf("code %d scope %v result %v, want SI_USER process delivered", ev.Code, ev.Scope, ev.Result)
+	if ev.Code != signals.SIUser || ev.Scope != ScopeProcess || ev.Generate.Result != ResultDelivered {
+		t.Errorf("code %d scope %v result %v, want SI_USER process delivered", ev.Code, ev.Scope, ev.Generate.Result)
 	}
-	if ev.Disposition != DispDefault || ev.Blocked {
-		t.Errorf("disposition %v blocked %v, want default unblocked", ev.Disposition, ev.Blocked)
+	if ev.Generate.Disposition != DispDefault || ev.Generate.Blocked {
+		t.Errorf("disposition %v blocked %v, want default unblocked", ev.Generate.Disposition, ev.Generate.Blocked)
 	}
-	if ev.Kind != VerdictFatal || !ev.Fatal || !ev.Unprepared {
-		t.Errorf("verdict %+v, want fatal and unprepared", ev.Verdict)
+	if ev.Generate.Kind != VerdictFatal || !ev.Generate.Fatal || !ev.Generate.Unprepared {
+		t.Errorf("verdict %+v, want fatal and unprepared", ev.Generate.Verdict)
 	}
 	if sig := killedBy(daemon.wait(t)); sig != syscall.SIGHUP {
 		t.Errorf("daemon ended by %v, want SIGHUP", sig)
@@ -84,8 +84,8 @@ func TestDispositions(t *testing.T) {
 		from := col.len()
 		must(t, syscall.Kill(c.pid(), syscall.SIGUSR1))
 		ev, _ := col.waitFor(t, from, "SIGUSR1 to handler", genTo(c.pid(), syscall.SIGUSR1))
-		if ev.Disposition != DispHandler || ev.Handler < 2 || ev.Kind != VerdictHandled || ev.Fatal {
-			t.Errorf("got disposition %v handler %#x verdict %+v, want handled", ev.Disposition, ev.Handler, ev.Verdict)
+		if ev.Generate.Disposition != DispHandler || ev.Generate.Handler < 2 || ev.Generate.Kind != VerdictHandled || ev.Generate.Fatal {
+			t.Errorf("got disposition %v handler %#x verdict %+v, want handled", ev.Generate.Disposition, ev.Generate.Handler, ev.Generate.Verdict)
 		}
 		if !c.alive(t) {
 			t.Error("receiver died")
@@ -97,8 +97,8 @@ func TestDispositions(t *testing.T) {
 		from := col.len()
 		must(t, syscall.Kill(c.pid(), syscall.SIGUSR1))
 		ev, _ := col.waitFor(t, from, "SIGUSR1 to SIG_IGN", genTo(c.pid(), syscall.SIGUSR1))
-		if ev.Disposition != DispIgnore || ev.Result != ResultIgnored || ev.Kind != VerdictIgnored || ev.Fatal {
-			t.Errorf("got disposition %v result %v verdict %+v, want ignored", ev.Disposition, ev.Result, ev.Verdict)
+		if ev.Generate.Disposition != DispIgnore || ev.Generate.Result != ResultIgnored || ev.Generate.Kind != VerdictIgnored || ev.Generate.Fatal {
+			t.Errorf("got disposition %v result %v verdict %+v, want ignored", ev.Generate.Disposition, ev.Generate.Result, ev.Generate.Verdict)
 		}
 		if !c.alive(t) {
 			t.Error("receiver died")
@@ -114,16 +114,16 @@ func TestDispositions(t *testing.T) {
 		got := col.since(from, genTo(c.pid(), syscall.SIGTERM))
 		if len(got) != 2 {
 			for _, e := range got {
-				t.Logf("%s sender %d %s code %d result %v blocked %v scope %v", e.Time.Format("15:04:05.000000"), e.Sender.PID, e.Sender.CommString(), e.Code, e.Result, e.Blocked, e.Scope)
+				t.Logf("%s sender %d %s code %d result %v blocked %v scope %v", e.Time.Format("15:04:05.000000"), e.Generate.Sender.PID, e.Generate.Sender.CommString(), e.Code, e.Generate.Result, e.Generate.Blocked, e.Scope)
 			}
 			t.Fatalf("got %d SIGTERM generate events, want exactly 2", len(got))
 		}
 		first, second := got[0], got[1]
-		if first.Result != ResultDelivered || !first.Blocked || first.Kind != VerdictBlocked || !first.FatalWhenUnblocked || first.Fatal {
-			t.Errorf("first: result %v blocked %v verdict %+v, want blocked, fatal when unblocked", first.Result, first.Blocked, first.Verdict)
+		if first.Generate.Result != ResultDelivered || !first.Generate.Blocked || first.Generate.Kind != VerdictBlocked || !first.Generate.FatalWhenUnblocked || first.Generate.Fatal {
+			t.Errorf("first: result %v blocked %v verdict %+v, want blocked, fatal when unblocked", first.Generate.Result, first.Generate.Blocked, first.Generate.Verdict)
 		}
-		if second.Result != ResultAlreadyPending || second.Kind != VerdictMerged {
-			t.Errorf("second: result %v verdict %+v, want already_pending/merged", second.Result, second.Verdict)
+		if second.Generate.Result != ResultAlreadyPending || second.Generate.Kind != VerdictMerged {
+			t.Errorf("second: result %v verdict %+v, want already_pending/merged", second.Generate.Result, second.Generate.Verdict)
 		}
 		if n := len(col.since(from, func(e *Event) bool {
 			return e.Type == TypeDeliver && e.Target.PID == uint32(c.pid()) && int(e.Sig) == int(syscall.SIGTERM)
@@ -146,11 +146,11 @@ func TestKernelOriginSignals(t *testing.T) {
 	t.Run("alarm", func(t *testing.T) {
 		c := spawn(t, "alarm")
 		ev, _ := col.waitFor(t, 0, "SIGALRM", genTo(c.pid(), syscall.SIGALRM))
-		if !ev.KernelSender || ev.Code != signals.SIKernel {
-			t.Errorf("kernel %v (%q) code %s, want a kernel SI_KERNEL sender", ev.KernelSender, ev.KernelReason, signals.CodeName(ev.Sig, ev.Code))
+		if !ev.Generate.KernelSender || ev.Code != signals.SIKernel {
+			t.Errorf("kernel %v (%q) code %s, want a kernel SI_KERNEL sender", ev.Generate.KernelSender, ev.Generate.KernelReason, signals.CodeName(ev.Sig, ev.Code))
 		}
-		if !ev.Fatal || !ev.Unprepared {
-			t.Errorf("verdict %+v, want fatal unprepared", ev.Verdict)
+		if !ev.Generate.Fatal || !ev.Generate.Unprepared {
+			t.Errorf("verdict %+v, want fatal unprepared", ev.Generate.Verdict)
 		}
 		if sig := killedBy(c.wait(t)); sig != syscall.SIGALRM {
 			t.Errorf("ended by %v, want SIGALRM", sig)
@@ -160,11 +160,11 @@ func TestKernelOriginSignals(t *testing.T) {
 	t.Run("null dereference", func(t *testing.T) {
 		c := spawn(t, "segv")
 		ev, _ := col.waitFor(t, 0, "SIGSEGV", genTo(c.pid(), syscall.SIGSEGV))
-		if !ev.KernelSender || signals.CodeName(ev.Sig, ev.Code) != "SEGV_MAPERR" {
-			t.Errorf("kernel %v code %s, want kernel SEGV_MAPERR", ev.KernelSender, signals.CodeName(ev.Sig, ev.Code))
+		if !ev.Generate.KernelSender || signals.CodeName(ev.Sig, ev.Code) != "SEGV_MAPERR" {
+			t.Errorf("kernel %v code %s, want kernel SEGV_MAPERR", ev.Generate.KernelSender, signals.CodeName(ev.Sig, ev.Code))
 		}
-		if ev.DefaultAction != signals.Core || !ev.Fatal || ev.Scope != ScopeThread {
-			t.Errorf("default %v verdict %+v scope %v, want core, fatal, thread", ev.DefaultAction, ev.Verdict, ev.Scope)
+		if ev.Generate.DefaultAction != signals.Core || !ev.Generate.Fatal || ev.Scope != ScopeThread {
+			t.Errorf("default %v verdict %+v scope %v, want core, fatal, thread", ev.Generate.DefaultAction, ev.Generate.Verdict, ev.Scope)
 		}
 		if sig := killedBy(c.wait(t)); sig != syscall.SIGSEGV {
 			t.Errorf("ended by %v, want SIGSEGV", sig)
@@ -185,11 +185,11 @@ func TestKernelOriginSignals(t *testing.T) {
 		_ = head.Wait()
 		_ = yes.Wait()
 		ev, _ := col.waitFor(t, 0, "SIGPIPE to yes", genTo(yes.Process.Pid, syscall.SIGPIPE))
-		if !ev.KernelSender || !strings.Contains(ev.KernelReason, "broken pipe") {
-			t.Errorf("kernel %v reason %q, want the kernel (broken pipe)", ev.KernelSender, ev.KernelReason)
+		if !ev.Generate.KernelSender || !strings.Contains(ev.Generate.KernelReason, "broken pipe") {
+			t.Errorf("kernel %v reason %q, want the kernel (broken pipe)", ev.Generate.KernelSender, ev.Generate.KernelReason)
 		}
-		if !ev.Fatal || !ev.Unprepared {
-			t.Errorf("verdict %+v, want fatal unprepared", ev.Verdict)
+		if !ev.Generate.Fatal || !ev.Generate.Unprepared {
+			t.Errorf("verdict %+v, want fatal unprepared", ev.Generate.Verdict)
 		}
 		if sig := killedBy(yes.ProcessState); sig != syscall.SIGPIPE {
 			t.Errorf("yes ended by %v, want SIGPIPE", sig)
@@ -205,11 +205,11 @@ func TestSenderKinds(t *testing.T) {
 		c := spawn(t, "daemon")
 		must(t, syscall.Kill(c.pid(), syscall.SIGKILL))
 		ev, _ := col.waitFor(t, 0, "SIGKILL", genTo(c.pid(), syscall.SIGKILL))
-		if ev.KernelSender || ev.Sender.PID != self {
-			t.Errorf("sender %d (kernel %v), want this test process %d", ev.Sender.PID, ev.KernelSender, self)
+		if ev.Generate.KernelSender || ev.Generate.Sender.PID != self {
+			t.Errorf("sender %d (kernel %v), want this test process %d", ev.Generate.Sender.PID, ev.Generate.KernelSender, self)
 		}
-		if !ev.Fatal || ev.Unprepared {
-			t.Errorf("verdict %+v, want fatal and not unprepared (SIGKILL cannot be caught)", ev.Verdict)
+		if !ev.Generate.Fatal || ev.Generate.Unprepared {
+			t.Errorf("verdict %+v, want fatal and not unprepared (SIGKILL cannot be caught)", ev.Generate.Verdict)
 		}
 		if sig := killedBy(c.wait(t)); sig != syscall.SIGKILL {
 			t.Errorf("ended by %v", sig)
@@ -228,8 +228,8 @@ func TestSenderKinds(t *testing.T) {
 		if ev.Scope != ScopeThread || ev.Target.TID != uint32(tid) || ev.Target.TID == ev.Target.PID {
 			t.Errorf("scope %v target %d/%d, want thread scope and tid %d", ev.Scope, ev.Target.PID, ev.Target.TID, tid)
 		}
-		if ev.Code != signals.SITKill || ev.Kind != VerdictHandled {
-			t.Errorf("code %d verdict %+v, want SI_TKILL handled", ev.Code, ev.Verdict)
+		if ev.Code != signals.SITKill || ev.Generate.Kind != VerdictHandled {
+			t.Errorf("code %d verdict %+v, want SI_TKILL handled", ev.Code, ev.Generate.Verdict)
 		}
 	})
 
@@ -237,8 +237,8 @@ func TestSenderKinds(t *testing.T) {
 		c := spawn(t, "daemon", withEnv("SIGTRACE_HANDLE="+sigList(syscall.SIGUSR2)))
 		must(t, sigqueue(c.pid(), syscall.SIGUSR2, 42))
 		ev, _ := col.waitFor(t, 0, "sigqueue SIGUSR2", genTo(c.pid(), syscall.SIGUSR2))
-		if ev.Code != signals.SIQueue || ev.KernelSender || ev.Sender.PID != self {
-			t.Errorf("code %s kernel %v sender %d, want SI_QUEUE from %d", signals.CodeName(ev.Sig, ev.Code), ev.KernelSender, ev.Sender.PID, self)
+		if ev.Code != signals.SIQueue || ev.Generate.KernelSender || ev.Generate.Sender.PID != self {
+			t.Errorf("code %s kernel %v sender %d, want SI_QUEUE from %d", signals.CodeName(ev.Sig, ev.Code), ev.Generate.KernelSender, ev.Generate.Sender.PID, self)
 		}
 	})
 
@@ -248,11 +248,11 @@ func TestSenderKinds(t *testing.T) {
 			withSysProcAttr(&syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID}))
 		must(t, syscall.Kill(c.pid(), syscall.SIGUSR1))
 		ev, _ := col.waitFor(t, 0, "SIGUSR1 to a namespace init", genTo(c.pid(), syscall.SIGUSR1))
-		if ev.Result != ResultIgnored || ev.Kind != VerdictIgnored || ev.Fatal {
-			t.Errorf("result %v verdict %+v, want ignored and not fatal", ev.Result, ev.Verdict)
+		if ev.Generate.Result != ResultIgnored || ev.Generate.Kind != VerdictIgnored || ev.Generate.Fatal {
+			t.Errorf("result %v verdict %+v, want ignored and not fatal", ev.Generate.Result, ev.Generate.Verdict)
 		}
-		if !ev.Unkillable || ev.Disposition != DispDefault {
-			t.Errorf("unkillable %v disposition %v, want an unkillable init with no handler", ev.Unkillable, ev.Disposition)
+		if !ev.Generate.Unkillable || ev.Generate.Disposition != DispDefault {
+			t.Errorf("unkillable %v disposition %v, want an unkillable init with no handler", ev.Generate.Unkillable, ev.Generate.Disposition)
 		}
 		if !c.alive(t) {
 			t.Error("namespace init died")
@@ -367,7 +367,7 @@ func TestKernelFilters(t *testing.T) {
 		col.waitFor(t, 0, "SIGUSR1 from this process", genTo(a.pid(), syscall.SIGUSR1))
 		self := uint32(os.Getpid())
 		check(t, tr, col, before, 0, genTo(a.pid(), syscall.SIGUSR1),
-			func(e *Event) bool { return e.Sender.PID != self })
+			func(e *Event) bool { return e.Generate.Sender.PID != self })
 	})
 
 	t.Run("comm", func(t *testing.T) {
@@ -397,8 +397,8 @@ func TestDeliverEvents(t *testing.T) {
 		ev, _ := col.waitFor(t, 0, "deliver SIGUSR1", func(e *Event) bool {
 			return e.Type == TypeDeliver && e.Target.PID == uint32(c.pid()) && e.Sig == int(syscall.SIGUSR1)
 		})
-		if ev.Disposition != DispHandler || ev.SAFlags&0x4 == 0 { // Go's handlers use SA_SIGINFO
-			t.Errorf("deliver disposition %v flags %#x, want a SA_SIGINFO handler", ev.Disposition, ev.SAFlags)
+		if ev.Deliver.Disposition != DispHandler || ev.Deliver.SAFlags&0x4 == 0 { // Go's handlers use SA_SIGINFO
+			t.Errorf("deliver disposition %v flags %#x, want a SA_SIGINFO handler", ev.Deliver.Disposition, ev.Deliver.SAFlags)
 		}
 		if ev.Code != signals.SIUser {
 			t.Errorf("deliver code %d, want SI_USER", ev.Code)
@@ -410,10 +410,10 @@ func TestDeliverEvents(t *testing.T) {
 		// complete_signal() turns the fatal SIGHUP into SIGKILL for every
 		// thread; the deliver event must still name SIGHUP as the cause.
 		ev, _ := col.waitFor(t, 0, "deliver to the dying daemon", func(e *Event) bool {
-			return e.Type == TypeDeliver && e.Target.PID == uint32(c.pid()) && e.GroupExit
+			return e.Type == TypeDeliver && e.Target.PID == uint32(c.pid()) && e.Deliver.GroupExit
 		})
-		if ev.Sig != int(syscall.SIGKILL) || ev.ExitSignal != int(syscall.SIGHUP) {
-			t.Errorf("deliver sig %d exit signal %d, want SIGKILL with cause SIGHUP", ev.Sig, ev.ExitSignal)
+		if ev.Sig != int(syscall.SIGKILL) || ev.Deliver.ExitSignal != int(syscall.SIGHUP) {
+			t.Errorf("deliver sig %d exit signal %d, want SIGKILL with cause SIGHUP", ev.Sig, ev.Deliver.ExitSignal)
 		}
 		if sig := killedBy(c.wait(t)); sig != syscall.SIGHUP {
 			t.Errorf("ended by %v", sig)
@@ -473,10 +473,10 @@ func TestVerdictTruth(t *testing.T) {
 		alive := c.alive(t)
 		died := killedBy(c.wait(t))
 		actuallyFatal := died == syscall.Signal(sig) || (died == syscall.SIGKILL && !alive)
-		if ev.Fatal != actuallyFatal {
+		if ev.Generate.Fatal != actuallyFatal {
 			mismatches++
 			t.Errorf("child %d: %s disposition %v blocked %v: predicted fatal=%v (%v), waitpid says ended by %v",
-				i, signals.Name(sig), ev.Disposition, ev.Blocked, ev.Fatal, ev.Kind, died)
+				i, signals.Name(sig), ev.Generate.Disposition, ev.Generate.Blocked, ev.Generate.Fatal, ev.Generate.Kind, died)
 		}
 		if actuallyFatal {
 			fatalSeen++

@@ -44,7 +44,7 @@ func TestLostEventsReported(t *testing.T) {
 				if lost == 0 {
 					close(sawLost)
 				}
-				lost += ev.Lost
+				lost += ev.Lost.Count
 			}
 			return nil
 		}, nil)

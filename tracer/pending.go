@@ -80,7 +80,7 @@ func (k *tracker) observe(ev *Event) {
 	case TypeGenerate:
 		// Only signals the kernel queued: the rest were discarded
 		// (ignored) or merged into one already tracked.
-		if ev.Result != ResultDelivered && ev.Result != ResultLoseInfo {
+		if ev.Generate.Result != ResultDelivered && ev.Generate.Result != ResultLoseInfo {
 			return
 		}
 		if k.n >= MaxTracked {
@@ -92,7 +92,7 @@ func (k *tracker) observe(ev *Event) {
 			key = makeKey(ev.Target.TID, ev.Sig, true)
 		}
 		e := pendingEntry{gen: ev.bootNs, pid: ev.Target.PID, tid: ev.Target.TID,
-			uid: ev.Target.UID, comm: ev.Target.Comm, blocked: ev.Blocked, whenUnblocked: ev.WhenUnblocked}
+			uid: ev.Target.UID, comm: ev.Target.Comm, blocked: ev.Generate.Blocked, whenUnblocked: ev.Generate.WhenUnblocked}
 		q, ok := k.queues[key]
 		switch {
 		case !ok:
@@ -105,7 +105,7 @@ func (k *tracker) observe(ev *Event) {
 		}
 		k.n++
 	case TypeDeliver:
-		if ev.GroupExit {
+		if ev.Deliver.GroupExit {
 			// The group dies of ExitSignal: nothing of it will be delivered.
 			k.forget(ev.Target.PID)
 			return
@@ -121,8 +121,8 @@ func (k *tracker) observe(ev *Event) {
 			}
 			// From the kernel's stamps: a wall clock stepped in between
 			// (clock.go) changes neither.
-			ev.LatencyNs = ev.bootNs - q.first.gen
-			ev.HasLatency = true
+			ev.Deliver.LatencyNs = ev.bootNs - q.first.gen
+			ev.Deliver.HasLatency = true
 			if len(q.more) == 0 {
 				delete(k.queues, key)
 			} else {
@@ -198,25 +198,25 @@ func (k *tracker) sweep(now time.Time, emit func(*Event) error) error {
 		q.first.reported = true
 		k.queues[key] = q
 		ev := Event{
-			Type:      TypePending,
-			Time:      now,
-			Sig:       key.sig(),
-			Target:    Process{PID: e.pid, TID: e.tid, UID: e.uid, HasUID: true, Comm: e.comm},
-			PendingNs: age.Nanoseconds(),
-			Scope:     ScopeProcess,
+			Type:    TypePending,
+			Time:    now,
+			Sig:     key.sig(),
+			Target:  Process{PID: e.pid, TID: e.tid, UID: e.uid, HasUID: true, Comm: e.comm},
+			Scope:   ScopeProcess,
+			Pending: Pending{Ns: age.Nanoseconds()},
 		}
 		if key.thread() {
 			ev.Scope = ScopeThread
 		}
-		ev.PendingReason = pendingReason(state, blocked || e.blocked)
-		if ev.PendingReason == PendingBlocked {
-			ev.WhenUnblocked = e.whenUnblocked
+		ev.Pending.Reason = pendingReason(state, blocked || e.blocked)
+		if ev.Pending.Reason == PendingBlocked {
+			ev.Pending.WhenUnblocked = e.whenUnblocked
 		}
-		if ev.PendingReason == PendingUninterruptible {
+		if ev.Pending.Reason == PendingUninterruptible {
 			// Read right after the state that said D: "waits in
 			// D" alone does not tell a stuck NFS mount from a
 			// vfork() parent or a disk flush.
-			ev.Wait = k.waitSite(e.pid, e.tid)
+			ev.Pending.Wait = k.waitSite(e.pid, e.tid)
 		}
 		if err := emit(&ev); err != nil {
 			return err

@@ -25,11 +25,11 @@ func TestPendingSignals(t *testing.T) {
 		sent := time.Now()
 		must(t, syscall.Kill(c.pid(), syscall.SIGTERM))
 		ev, _ := col.waitFor(t, 0, "pending SIGTERM", pendingOf(c.pid(), syscall.SIGTERM))
-		if ev.PendingReason != PendingBlocked || ev.WhenUnblocked != UnblockedTerminate {
-			t.Errorf("reason %v, when unblocked %q; want blocked, terminate", ev.PendingReason, ev.WhenUnblocked)
+		if ev.Pending.Reason != PendingBlocked || ev.Pending.WhenUnblocked != UnblockedTerminate {
+			t.Errorf("reason %v, when unblocked %q; want blocked, terminate", ev.Pending.Reason, ev.Pending.WhenUnblocked)
 		}
-		if ev.PendingNs < after.Nanoseconds() || time.Duration(ev.PendingNs) > time.Since(sent)+time.Second {
-			t.Errorf("pending_ns %v, want at least %v and about the time since sending", time.Duration(ev.PendingNs), after)
+		if ev.Pending.Ns < after.Nanoseconds() || time.Duration(ev.Pending.Ns) > time.Since(sent)+time.Second {
+			t.Errorf("pending_ns %v, want at least %v and about the time since sending", time.Duration(ev.Pending.Ns), after)
 		}
 		if !c.alive(t) {
 			t.Error("receiver died")
@@ -46,8 +46,8 @@ func TestPendingSignals(t *testing.T) {
 		}
 		must(t, syscall.Kill(c.pid(), syscall.SIGTERM))
 		ev, _ := col.waitFor(t, 0, "pending SIGTERM to a stopped process", pendingOf(c.pid(), syscall.SIGTERM))
-		if ev.PendingReason != PendingStopped {
-			t.Errorf("reason %v, want stopped", ev.PendingReason)
+		if ev.Pending.Reason != PendingStopped {
+			t.Errorf("reason %v, want stopped", ev.Pending.Reason)
 		}
 		_ = syscall.Kill(c.pid(), syscall.SIGKILL)
 	})
@@ -58,8 +58,8 @@ func TestPendingSignals(t *testing.T) {
 		ev, _ := col.waitFor(t, 0, "deliver SIGUSR1", func(e *Event) bool {
 			return e.Type == TypeDeliver && e.Target.PID == uint32(c.pid()) && e.Sig == int(syscall.SIGUSR1)
 		})
-		if !ev.HasLatency || ev.LatencyNs <= 0 || ev.LatencyNs >= int64(time.Second) {
-			t.Errorf("latency %v (known %v), want positive and below a second", time.Duration(ev.LatencyNs), ev.HasLatency)
+		if !ev.Deliver.HasLatency || ev.Deliver.LatencyNs <= 0 || ev.Deliver.LatencyNs >= int64(time.Second) {
+			t.Errorf("latency %v (known %v), want positive and below a second", time.Duration(ev.Deliver.LatencyNs), ev.Deliver.HasLatency)
 		}
 		// Past the threshold and a sweep, nothing may be reported for it.
 		other := spawn(t, "exec", withEnv("SIGTRACE_BLOCK="+sigList(syscall.SIGTERM)))

@@ -39,7 +39,7 @@ func (t *Tracer) Run(ctx context.Context, h Handler, tick Tick) error {
 			return err
 		}
 		if d := st.Dropped(); d > lastLost {
-			lost := Event{Type: TypeLost, Time: time.Now(), Lost: d - lastLost, Shed: st.Shed - lastShed}
+			lost := Event{Type: TypeLost, Time: time.Now(), Lost: Lost{Count: d - lastLost, Shed: st.Shed - lastShed}}
 			lastLost, lastShed = d, st.Shed
 			return h(&lost)
 		}

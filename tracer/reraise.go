@@ -35,18 +35,14 @@ const (
 // showed it: who sent it (a process with argv and ancestry, or the
 // kernel), with which code, when, and what it met (a handler).
 type Original struct {
-	Time         time.Time
-	Code         int32
-	Sender       Process
-	KernelSender bool
-	KernelReason string
-	// DetailID names Sender's argv and ancestry as Event.DetailID does:
-	// the original event's own.
-	DetailID      uint64
-	ArgvTruncated bool
-	Scope         Scope
-	Disposition   Disposition
-	Handler       uint64
+	Time time.Time
+	Code int32
+	// From is the original generate event's sender; its DetailID names
+	// the sender's argv and ancestry as the event's did.
+	From
+	Scope       Scope
+	Disposition Disposition
+	Handler     uint64
 }
 
 // KillerVia says how an exit event's killer was found.
@@ -124,14 +120,14 @@ func processCode(code int32) bool {
 func (r *reraises) observe(ev *Event) {
 	switch ev.Type {
 	case TypeGenerate:
-		if !ev.DefaultAction.Kills() {
+		if !ev.Generate.DefaultAction.Kills() {
 			return
 		}
-		if ev.KernelSender || ev.Sender.PID != ev.Target.PID {
+		if ev.Generate.KernelSender || ev.Generate.Sender.PID != ev.Target.PID {
 			// Only a signal that reaches a handler can be re-raised;
 			// one the kernel did not queue (ignored, merged, dropped)
 			// never reaches it.
-			if ev.Disposition == DispHandler && (ev.Result == ResultDelivered || ev.Result == ResultLoseInfo) {
+			if ev.Generate.Disposition == DispHandler && (ev.Generate.Result == ResultDelivered || ev.Generate.Result == ResultLoseInfo) {
 				r.remember(ev)
 			}
 			return
@@ -140,10 +136,10 @@ func (r *reraises) observe(ev *Event) {
 			return
 		}
 		if e := r.find(ev.Target.PID, ev.Sig, ev.Time); e != nil {
-			ev.ReraiseOf = &e.orig
+			ev.Generate.ReraiseOf = &e.orig
 		}
 	case TypeDeliver:
-		if ev.Disposition != DispHandler || !ev.DefaultAction.Kills() {
+		if ev.Deliver.Disposition != DispHandler || !ev.Deliver.DefaultAction.Kills() {
 			return
 		}
 		// The first delivery after the original is the original's
@@ -156,16 +152,14 @@ func (r *reraises) observe(ev *Event) {
 			}
 		}
 	case TypeExit:
-		if ev.KillerKnown && !ev.KernelSender && ev.Sender.PID == ev.Target.PID && processCode(ev.Code) {
+		if ev.Exit.KillerKnown && !ev.Exit.Killer.KernelSender && ev.Exit.Killer.Sender.PID == ev.Target.PID && processCode(ev.Code) {
 			if e := r.find(ev.Target.PID, ev.Sig, ev.Time); e != nil {
 				o := &e.orig
 				ev.Code = o.Code
-				ev.Sender = o.Sender
-				ev.KernelSender, ev.KernelReason = o.KernelSender, o.KernelReason
-				ev.DetailID, ev.ArgvTruncated = o.DetailID, o.ArgvTruncated
+				ev.Exit.Killer = o.From
 				ev.Scope = o.Scope
-				ev.Disposition, ev.Handler = o.Disposition, o.Handler
-				ev.KillerVia = KillerReraise
+				ev.Exit.Disposition, ev.Exit.Handler = o.Disposition, o.Handler
+				ev.Exit.KillerVia = KillerReraise
 			}
 		}
 		r.forget(ev.Target.PID)
@@ -204,20 +198,17 @@ func (r *reraises) remember(ev *Event) {
 	e.gen = ev.Time.UnixNano()
 	e.delivered = 0
 	o := &e.orig
-	if ev.KernelSender || ev.DetailID == 0 || ev.DetailID != o.DetailID {
-		e.ancN = copy(e.anc[:], ev.Sender.Ancestry)
-		e.argvLen = copy(e.argv[:], ev.Sender.Argv)
+	if ev.Generate.KernelSender || ev.Generate.DetailID == 0 || ev.Generate.DetailID != o.DetailID {
+		e.ancN = copy(e.anc[:], ev.Generate.Sender.Ancestry)
+		e.argvLen = copy(e.argv[:], ev.Generate.Sender.Argv)
 	}
 	*o = Original{
-		Time: ev.Time, Code: ev.Code,
-		Sender:       ev.Sender,
-		KernelSender: ev.KernelSender, KernelReason: ev.KernelReason,
-		DetailID: ev.DetailID, ArgvTruncated: ev.ArgvTruncated,
-		Scope: ev.Scope, Disposition: ev.Disposition, Handler: ev.Handler,
+		Time: ev.Time, Code: ev.Code, From: ev.Generate.From,
+		Scope: ev.Scope, Disposition: ev.Generate.Disposition, Handler: ev.Generate.Handler,
 	}
 	o.Sender.Ancestry = e.anc[:e.ancN:e.ancN]
 	o.Sender.Argv = e.argv[:e.argvLen:e.argvLen]
-	if ev.KernelSender {
+	if ev.Generate.KernelSender {
 		o.DetailID = 0
 	}
 }

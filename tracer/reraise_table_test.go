@@ -33,29 +33,51 @@ var (
 
 // rrGen: sender sends sig to target, which has disp for it.
 func rrGen(at time.Duration, sig int, code int32, sender, target Process, disp Disposition) Event {
-	ev := Event{Type: TypeGenerate, Time: rrAt(at), Sig: sig, Code: code, Sender: sender, Target: target,
-		Disposition: disp, DefaultAction: signals.DefaultAction(sig), DetailID: uint64(sender.PID)}
+	ev := Event{
+		Type:     TypeGenerate,
+		Time:     rrAt(at),
+		Sig:      sig,
+		Code:     code,
+		Target:   target,
+		Generate: Generate{From: From{Sender: sender, DetailID: uint64(sender.PID)}, Setup: Setup{Disposition: disp, DefaultAction: signals.DefaultAction(sig)}},
+	}
 	if disp == DispHandler {
-		ev.Handler = 0x4567
+		ev.Generate.Handler = 0x4567
 	}
 	return ev
 }
 
 func rrKernel(at time.Duration, sig int, target Process) Event {
 	ev := rrGen(at, sig, signals.SIKernel, Process{}, target, DispHandler)
-	ev.KernelSender, ev.KernelReason, ev.DetailID = true, "timer expired (alarm/setitimer)", 0
+	ev.Generate.KernelSender, ev.Generate.KernelReason, ev.Generate.DetailID = true, "timer expired (alarm/setitimer)", 0
 	return ev
 }
 
 func rrDeliver(at time.Duration, sig int, target Process, disp Disposition) Event {
-	return Event{Type: TypeDeliver, Time: rrAt(at), Sig: sig, Target: target, Scope: ScopeThread,
-		Disposition: disp, DefaultAction: signals.DefaultAction(sig)}
+	return Event{
+		Type:    TypeDeliver,
+		Time:    rrAt(at),
+		Sig:     sig,
+		Target:  target,
+		Scope:   ScopeThread,
+		Deliver: Deliver{Setup: Setup{Disposition: disp, DefaultAction: signals.DefaultAction(sig)}},
+	}
 }
 
 // rrExit: target died of sig; the kernel joined killer (code) to it.
 func rrExit(at time.Duration, sig int, code int32, killer, target Process) Event {
-	return Event{Type: TypeExit, Time: rrAt(at), Sig: sig, ExitSignal: sig, Code: code, KillerKnown: true,
-		Sender: killer, Target: target, DefaultAction: signals.DefaultAction(sig), DetailID: 0}
+	return Event{
+		Type:    TypeExit,
+		Time:    rrAt(at),
+		Sig:     sig,
+		Code:    code,
+		Target:  target,
+		Exit: Exit{
+			KillerKnown: true,
+			Killer:      From{Sender: killer, DetailID: 0},
+			Setup:       Setup{DefaultAction: signals.DefaultAction(sig)},
+		},
+	}
 }
 
 func with(ev Event, f func(*Event)) Event { f(&ev); return ev }
@@ -120,11 +142,11 @@ func TestReraiseTable(t *testing.T) {
 		}, 50, false},
 		{"a merged one (already pending) does not replace the one delivered", []Event{
 			rrGen(0, hup, user, rrPkill, rrApp, DispHandler),
-			with(rrGen(time.Millisecond, hup, user, rrKill, rrApp, DispHandler), func(e *Event) { e.Result = ResultAlreadyPending }),
+			with(rrGen(time.Millisecond, hup, user, rrKill, rrApp, DispHandler), func(e *Event) { e.Generate.Result = ResultAlreadyPending }),
 			rrGen(2*time.Millisecond, hup, tkill, rrApp, rrApp, DispDefault),
 		}, 50, false},
 		{"within the window of the delivery, though not of the send", []Event{
-			with(rrGen(0, term, user, rrKill, rrApp, DispHandler), func(e *Event) { e.Blocked = true }),
+			with(rrGen(0, term, user, rrKill, rrApp, DispHandler), func(e *Event) { e.Generate.Blocked = true }),
 			rrDeliver(9*time.Second, term, rrApp, DispHandler),
 			rrGen(15*time.Second, term, user, rrApp, rrApp, DispDefault),
 		}, 60, false},
@@ -166,7 +188,7 @@ func TestReraiseTable(t *testing.T) {
 			rrGen(time.Millisecond, hup, tkill, rrApp, rrApp, DispDefault),
 		}, 0, false},
 		{"the original was ignored by the kernel", []Event{
-			with(rrGen(0, hup, user, rrPkill, rrApp, DispHandler), func(e *Event) { e.Result = ResultIgnored }),
+			with(rrGen(0, hup, user, rrPkill, rrApp, DispHandler), func(e *Event) { e.Generate.Result = ResultIgnored }),
 			rrGen(time.Millisecond, hup, tkill, rrApp, rrApp, DispDefault),
 		}, 0, false},
 		{"a signal whose default does not kill is never re-raised to die", []Event{
@@ -176,7 +198,7 @@ func TestReraiseTable(t *testing.T) {
 		{"a kernel-made signal on itself (SIGPIPE from a write) is no re-raise", []Event{
 			rrGen(0, 13, user, rrKill, rrApp, DispHandler),
 			with(rrGen(time.Millisecond, 13, user, rrApp, rrApp, DispDefault), func(e *Event) {
-				e.KernelSender, e.KernelReason = true, "broken pipe: write with no reader"
+				e.Generate.KernelSender, e.Generate.KernelReason = true, "broken pipe: write with no reader"
 			}),
 		}, 0, false},
 		{"a kernel code on a self-send is no re-raise", []Event{
@@ -206,19 +228,19 @@ func TestReraiseTable(t *testing.T) {
 			var gotKernel bool
 			switch last.Type {
 			case TypeGenerate:
-				if o := last.ReraiseOf; o != nil {
+				if o := last.Generate.ReraiseOf; o != nil {
 					gotPID, gotKernel = o.Sender.PID, o.KernelSender
 				}
 			case TypeExit:
-				gotPID, gotKernel = last.Sender.PID, last.KernelSender
+				gotPID, gotKernel = last.Exit.Killer.Sender.PID, last.Exit.Killer.KernelSender
 				if gotPID == last.Target.PID && !gotKernel {
 					gotPID = 0 // still the process itself
 				}
 				// Marked exactly when the killer was replaced.
 				in := c.events[len(c.events)-1]
-				replaced := in.Sender.PID == in.Target.PID && (gotKernel || gotPID != 0)
-				if via := last.KillerVia == KillerReraise; via != replaced {
-					t.Errorf("killer_via %s, killer replaced: %v", last.KillerVia, replaced)
+				replaced := in.Exit.Killer.Sender.PID == in.Target.PID && (gotKernel || gotPID != 0)
+				if via := last.Exit.KillerVia == KillerReraise; via != replaced {
+					t.Errorf("killer_via %s, killer replaced: %v", last.Exit.KillerVia, replaced)
 				}
 			}
 			if gotPID != c.wantPID || gotKernel != c.wantKernel {
@@ -237,8 +259,8 @@ func TestReraiseExitTakesOriginal(t *testing.T) {
 	argv := append([]byte(nil), rrPkill.Argv...)
 	anc := append([]Ancestor(nil), rrPkill.Ancestry...)
 	orig := rrGen(0, hup, signals.SIUser, rrPkill, rrApp, DispHandler)
-	orig.Sender.Argv, orig.Sender.Ancestry = argv, anc
-	orig.ArgvTruncated = true
+	orig.Generate.Sender.Argv, orig.Generate.Sender.Ancestry = argv, anc
+	orig.Generate.ArgvTruncated = true
 	r.observe(&orig)
 	for i := range argv {
 		argv[i] = 'X' // the decoder's next record
@@ -249,16 +271,16 @@ func TestReraiseExitTakesOriginal(t *testing.T) {
 	exit.Scope = ScopeProcess
 	r.observe(&exit)
 	switch {
-	case exit.KillerVia != KillerReraise:
-		t.Errorf("killer_via %s", exit.KillerVia)
+	case exit.Exit.KillerVia != KillerReraise:
+		t.Errorf("killer_via %s", exit.Exit.KillerVia)
 	case exit.Code != signals.SIUser:
 		t.Errorf("code %d, want the original's SI_USER", exit.Code)
-	case string(exit.Sender.Argv) != string(rrPkill.Argv) || len(exit.Sender.Ancestry) != 1 || exit.Sender.Ancestry[0].PID != 49:
-		t.Errorf("killer detail %q %v, want pkill's as it was sent", exit.Sender.Argv, exit.Sender.Ancestry)
-	case exit.DetailID != orig.DetailID || !exit.ArgvTruncated:
-		t.Errorf("detail id %d truncated %v, want %d true", exit.DetailID, exit.ArgvTruncated, orig.DetailID)
-	case exit.Disposition != DispHandler || exit.Handler != 0x4567:
-		t.Errorf("disposition %s %#x, want the handler the original met", exit.Disposition, exit.Handler)
+	case string(exit.Exit.Killer.Sender.Argv) != string(rrPkill.Argv) || len(exit.Exit.Killer.Sender.Ancestry) != 1 || exit.Exit.Killer.Sender.Ancestry[0].PID != 49:
+		t.Errorf("killer detail %q %v, want pkill's as it was sent", exit.Exit.Killer.Sender.Argv, exit.Exit.Killer.Sender.Ancestry)
+	case exit.Exit.Killer.DetailID != orig.Generate.DetailID || !exit.Exit.Killer.ArgvTruncated:
+		t.Errorf("detail id %d truncated %v, want %d true", exit.Exit.Killer.DetailID, exit.Exit.Killer.ArgvTruncated, orig.Generate.DetailID)
+	case exit.Exit.Disposition != DispHandler || exit.Exit.Handler != 0x4567:
+		t.Errorf("disposition %s %#x, want the handler the original met", exit.Exit.Disposition, exit.Exit.Handler)
 	case exit.Sig != hup || exit.Target.PID != rrApp.PID:
 		t.Errorf("exit of %d by %d changed", exit.Target.PID, exit.Sig)
 	}
@@ -273,20 +295,20 @@ func TestReraiseDetailByID(t *testing.T) {
 	ev := rrGen(0, hup, signals.SIUser, rrPkill, rrApp, DispHandler)
 	r.observe(&ev)
 	same := ev
-	same.Sender.Argv = []byte("stale\x00") // same ID: the decoder's slot, as sent
+	same.Generate.Sender.Argv = []byte("stale\x00") // same ID: the decoder's slot, as sent
 	r.observe(&same)
 	re := rrGen(time.Millisecond, hup, signals.SITKill, rrApp, rrApp, DispDefault)
 	r.observe(&re)
-	if re.ReraiseOf == nil || string(re.ReraiseOf.Sender.Argv) != string(rrPkill.Argv) {
-		t.Fatalf("argv after a same-ID original: %v", re.ReraiseOf)
+	if re.Generate.ReraiseOf == nil || string(re.Generate.ReraiseOf.Sender.Argv) != string(rrPkill.Argv) {
+		t.Fatalf("argv after a same-ID original: %v", re.Generate.ReraiseOf)
 	}
 	other := rrGen(2*time.Millisecond, hup, signals.SIUser, rrKill, rrApp, DispHandler)
-	other.Sender.Argv = []byte("kill\x00-HUP\x00100\x00")
+	other.Generate.Sender.Argv = []byte("kill\x00-HUP\x00100\x00")
 	r.observe(&other)
 	re = rrGen(3*time.Millisecond, hup, signals.SITKill, rrApp, rrApp, DispDefault)
 	r.observe(&re)
-	if re.ReraiseOf == nil || string(re.ReraiseOf.Sender.Argv) != string(other.Sender.Argv) || len(re.ReraiseOf.Sender.Ancestry) != 0 {
-		t.Fatalf("after a new ID: %+v", re.ReraiseOf)
+	if re.Generate.ReraiseOf == nil || string(re.Generate.ReraiseOf.Sender.Argv) != string(other.Generate.Sender.Argv) || len(re.Generate.ReraiseOf.Sender.Ancestry) != 0 {
+		t.Fatalf("after a new ID: %+v", re.Generate.ReraiseOf)
 	}
 }
 
@@ -307,8 +329,8 @@ func TestReraiseBounded(t *testing.T) {
 		p := rrProc(uint32(1000+c.i), "d")
 		re := rrGen(time.Millisecond, hup, signals.SITKill, p, p, DispDefault)
 		r.observe(&re)
-		if (re.ReraiseOf != nil) != c.kept {
-			t.Errorf("process %d: remembered %v, want %v", c.i, re.ReraiseOf != nil, c.kept)
+		if (re.Generate.ReraiseOf != nil) != c.kept {
+			t.Errorf("process %d: remembered %v, want %v", c.i, re.Generate.ReraiseOf != nil, c.kept)
 		}
 	}
 }
@@ -326,15 +348,15 @@ func TestReraiseAllocs(t *testing.T) {
 	warm := func() {
 		o, d, x, e := orig, del, re, exit
 		id++
-		o.DetailID = id
+		o.Generate.DetailID = id
 		r.observe(&o)
 		r.observe(&d)
 		r.observe(&x)
-		if x.ReraiseOf == nil {
+		if x.Generate.ReraiseOf == nil {
 			t.Fatal("no re-raise")
 		}
 		r.observe(&e)
-		if e.KillerVia != KillerReraise {
+		if e.Exit.KillerVia != KillerReraise {
 			t.Fatal("exit not joined")
 		}
 	}
@@ -365,10 +387,10 @@ func TestCloneOwnsReraiseOf(t *testing.T) {
 	re := rrGen(time.Millisecond, hup, signals.SITKill, rrApp, rrApp, DispDefault)
 	r.observe(&re)
 	c := re.Clone()
-	re.ReraiseOf.Sender.Argv[0] = 'X'
-	re.ReraiseOf.Sender.Ancestry[0].PID = 7
-	re.ReraiseOf.Sender.PID = 8
-	if o := c.ReraiseOf; o == re.ReraiseOf || string(o.Sender.Argv) != string(rrPkill.Argv) || o.Sender.Ancestry[0].PID != 49 || o.Sender.PID != 50 {
+	re.Generate.ReraiseOf.Sender.Argv[0] = 'X'
+	re.Generate.ReraiseOf.Sender.Ancestry[0].PID = 7
+	re.Generate.ReraiseOf.Sender.PID = 8
+	if o := c.Generate.ReraiseOf; o == re.Generate.ReraiseOf || string(o.Sender.Argv) != string(rrPkill.Argv) || o.Sender.Ancestry[0].PID != 49 || o.Sender.PID != 50 {
 		t.Errorf("the clone shares the table's entry: %+v", o)
 	}
 }

@@ -75,7 +75,7 @@ var reraiseHelpers = map[string]func() int{
 // selfSent matches generate events in which pid sends itself sig.
 func selfSent(pid int, sig syscall.Signal) func(*Event) bool {
 	return func(e *Event) bool {
-		return genTo(pid, sig)(e) && !e.KernelSender && e.Sender.PID == uint32(pid)
+		return genTo(pid, sig)(e) && !e.Generate.KernelSender && e.Generate.Sender.PID == uint32(pid)
 	}
 }
 
@@ -92,19 +92,19 @@ func checkReraises(t *testing.T, col *collector, pid int, sig syscall.Signal, wa
 		if e.Code != wantCode {
 			t.Errorf("re-raise %d: code %s, want %s", i, signals.CodeName(e.Sig, e.Code), signals.CodeName(e.Sig, wantCode))
 		}
-		if e.ReraiseOf == nil {
-			t.Errorf("re-raise %d (%s, verdict %s) names no original", i, signals.CodeName(e.Sig, e.Code), e.Kind)
+		if e.Generate.ReraiseOf == nil {
+			t.Errorf("re-raise %d (%s, verdict %s) names no original", i, signals.CodeName(e.Sig, e.Code), e.Generate.Kind)
 			continue
 		}
-		if msg := want(e.ReraiseOf); msg != "" {
+		if msg := want(e.Generate.ReraiseOf); msg != "" {
 			t.Errorf("re-raise %d: %s", i, msg)
 		}
-		if e.ReraiseOf.Time.After(e.Time) {
-			t.Errorf("re-raise %d at %v names an original from later, %v", i, e.Time, e.ReraiseOf.Time)
+		if e.Generate.ReraiseOf.Time.After(e.Time) {
+			t.Errorf("re-raise %d at %v names an original from later, %v", i, e.Time, e.Generate.ReraiseOf.Time)
 		}
 	}
-	if last := re[len(re)-1]; !last.Fatal || last.Disposition != DispDefault {
-		t.Errorf("last re-raise: verdict %s disposition %s, want fatal at SIG_DFL", last.Kind, last.Disposition)
+	if last := re[len(re)-1]; !last.Generate.Fatal || last.Generate.Disposition != DispDefault {
+		t.Errorf("last re-raise: verdict %s disposition %s, want fatal at SIG_DFL", last.Generate.Kind, last.Generate.Disposition)
 	}
 }
 
@@ -119,18 +119,18 @@ func checkExitVia(t *testing.T, col *collector, pid int, sig syscall.Signal, wan
 		t.Fatalf("%d exit events, want 1", len(exits))
 	}
 	ev := exits[0]
-	if ev.Sig != int(sig) || !ev.KillerKnown {
-		t.Fatalf("exit by %s, killer known %v; want %s with its killer", signals.Name(ev.Sig), ev.KillerKnown, signals.Name(int(sig)))
+	if ev.Sig != int(sig) || !ev.Exit.KillerKnown {
+		t.Fatalf("exit by %s, killer known %v; want %s with its killer", signals.Name(ev.Sig), ev.Exit.KillerKnown, signals.Name(int(sig)))
 	}
-	if ev.KillerVia != KillerReraise {
-		t.Errorf("killer_via %s, want reraise", ev.KillerVia)
+	if ev.Exit.KillerVia != KillerReraise {
+		t.Errorf("killer_via %s, want reraise", ev.Exit.KillerVia)
 	}
-	o := Original{Code: ev.Code, Sender: ev.Sender, KernelSender: ev.KernelSender, KernelReason: ev.KernelReason, Disposition: ev.Disposition}
+	o := Original{Code: ev.Code, From: ev.Exit.Killer, Disposition: ev.Exit.Disposition}
 	if msg := want(&o); msg != "" {
 		t.Errorf("exit killer: %s", msg)
 	}
-	if ev.Disposition != DispHandler {
-		t.Errorf("exit disposition %s, want handler (what the original met)", ev.Disposition)
+	if ev.Exit.Disposition != DispHandler {
+		t.Errorf("exit disposition %s, want handler (what the original met)", ev.Exit.Disposition)
 	}
 }
 
@@ -160,7 +160,7 @@ func TestReraise(t *testing.T) {
 		barrier(t, col, 0)
 
 		fromPkill := col.since(0, func(e *Event) bool {
-			return genTo(c.pid(), syscall.SIGHUP)(e) && e.Sender.CommString() == "pkill"
+			return genTo(c.pid(), syscall.SIGHUP)(e) && e.Generate.Sender.CommString() == "pkill"
 		})
 		if len(fromPkill) != 1 {
 			t.Fatalf("%d SIGHUPs from pkill, want 1", len(fromPkill))
@@ -170,16 +170,16 @@ func TestReraise(t *testing.T) {
 		// it fatal when the daemon's notify mask could be read (a test
 		// binary with a symbol table, as go test -c builds it).
 		want := VerdictHandled
-		if orig.Go.Met && orig.Go.MaskKnown {
+		if orig.Generate.Go.Met && orig.Generate.Go.MaskKnown {
 			want = VerdictFatal
 		}
-		if orig.Disposition != DispHandler || orig.Kind != want || orig.ReraiseOf != nil {
+		if orig.Generate.Disposition != DispHandler || orig.Generate.Kind != want || orig.Generate.ReraiseOf != nil {
 			t.Errorf("pkill's SIGHUP: disposition %s verdict %s re-raise %v; want the Go runtime's handler, %s, no re-raise",
-				orig.Disposition, orig.Kind, orig.ReraiseOf != nil, want)
+				orig.Generate.Disposition, orig.Generate.Kind, orig.Generate.ReraiseOf != nil, want)
 		}
 		isPkill := func(o *Original) string {
 			switch {
-			case o.KernelSender || o.Sender.PID != orig.Sender.PID || o.Sender.CommString() != "pkill":
+			case o.KernelSender || o.Sender.PID != orig.Generate.Sender.PID || o.Sender.CommString() != "pkill":
 				return "original is not pkill " + o.Sender.CommString()
 			case o.Code != signals.SIUser:
 				return "original code " + signals.CodeName(1, o.Code) + ", want SI_USER"
@@ -245,16 +245,16 @@ func TestReraise(t *testing.T) {
 			if len(got) != 1 {
 				t.Fatalf("%d %ss to itself, want 1", len(got), signals.Name(int(sig)))
 			}
-			if got[0].ReraiseOf != nil {
-				t.Errorf("%s to itself called a re-raise of one from pid %d", signals.Name(int(sig)), got[0].ReraiseOf.Sender.PID)
+			if got[0].Generate.ReraiseOf != nil {
+				t.Errorf("%s to itself called a re-raise of one from pid %d", signals.Name(int(sig)), got[0].Generate.ReraiseOf.Sender.PID)
 			}
 		}
 		exits := col.since(0, exitOf(c.pid()))
 		if len(exits) != 1 {
 			t.Fatalf("%d exits, want 1", len(exits))
 		}
-		if ev := exits[0]; !ev.KillerKnown || ev.Sender.PID != uint32(c.pid()) || ev.KillerVia != KillerDirect {
-			t.Errorf("exit killer known %v pid %d via %s; want the process itself (%d), direct", ev.KillerKnown, ev.Sender.PID, ev.KillerVia, c.pid())
+		if ev := exits[0]; !ev.Exit.KillerKnown || ev.Exit.Killer.Sender.PID != uint32(c.pid()) || ev.Exit.KillerVia != KillerDirect {
+			t.Errorf("exit killer known %v pid %d via %s; want the process itself (%d), direct", ev.Exit.KillerKnown, ev.Exit.Killer.Sender.PID, ev.Exit.KillerVia, c.pid())
 		}
 	})
 }
@@ -281,18 +281,20 @@ func TestReraiseOriginalFilteredOut(t *testing.T) {
 	}
 	col.waitFor(t, 0, "exit", exitOf(c.pid()))
 	barrier(t, col, 0)
-	if got := col.since(0, func(e *Event) bool { return genTo(c.pid(), syscall.SIGTERM)(e) && e.Sender.PID != uint32(c.pid()) }); len(got) != 0 {
+	if got := col.since(0, func(e *Event) bool {
+		return genTo(c.pid(), syscall.SIGTERM)(e) && e.Generate.Sender.PID != uint32(c.pid())
+	}); len(got) != 0 {
 		t.Fatal("the original arrived through the filter; the test proves nothing")
 	}
 	re := col.since(0, selfSent(c.pid(), syscall.SIGTERM))
-	if len(re) != 1 || re[0].ReraiseOf != nil {
-		t.Errorf("%d self-sent SIGTERMs (want 1), naming an original: %v", len(re), len(re) == 1 && re[0].ReraiseOf != nil)
+	if len(re) != 1 || re[0].Generate.ReraiseOf != nil {
+		t.Errorf("%d self-sent SIGTERMs (want 1), naming an original: %v", len(re), len(re) == 1 && re[0].Generate.ReraiseOf != nil)
 	}
 	exits := col.since(0, exitOf(c.pid()))
 	if len(exits) != 1 {
 		t.Fatalf("%d exits, want 1", len(exits))
 	}
-	if ev := exits[0]; ev.Sender.PID != uint32(c.pid()) || ev.KillerVia != KillerDirect {
-		t.Errorf("exit killer %d via %s, want the process itself (%d), direct", ev.Sender.PID, ev.KillerVia, c.pid())
+	if ev := exits[0]; ev.Exit.Killer.Sender.PID != uint32(c.pid()) || ev.Exit.KillerVia != KillerDirect {
+		t.Errorf("exit killer %d via %s, want the process itself (%d), direct", ev.Exit.Killer.Sender.PID, ev.Exit.KillerVia, c.pid())
 	}
 }

@@ -24,7 +24,7 @@ func TestHideSelf(t *testing.T) {
 	k := spawn(t, "kill", withEnv("SIGTRACE_KILL_TARGET="+strconv.Itoa(os.Getpid())))
 	kpid := uint32(k.pid())
 	col.waitFor(t, 0, "SIGWINCH from the helper", func(e *Event) bool {
-		return e.Type == TypeGenerate && e.Sig == int(syscall.SIGWINCH) && e.Sender.PID == kpid && e.Target.PID == self
+		return e.Type == TypeGenerate && e.Sig == int(syscall.SIGWINCH) && e.Generate.Sender.PID == kpid && e.Target.PID == self
 	})
 	col.waitFor(t, 0, "SIGWINCH from the helper delivered", func(e *Event) bool {
 		return e.Type == TypeDeliver && e.Sig == int(syscall.SIGWINCH) && e.Target.PID == self
@@ -39,7 +39,7 @@ func TestHideSelf(t *testing.T) {
 
 	for _, e := range col.since(0, func(e *Event) bool { return e.Target.PID == self }) {
 		switch {
-		case e.Type == TypeGenerate && e.Sender.PID == self:
+		case e.Type == TypeGenerate && e.Generate.Sender.PID == self:
 			t.Errorf("generate %d from this process to itself was reported", e.Sig)
 		case e.Type == TypeDeliver && e.Sig == int(syscall.SIGURG):
 			t.Errorf("deliver of this process's own SIGURG was reported")

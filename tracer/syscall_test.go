@@ -65,11 +65,11 @@ func TestInterruptedRead(t *testing.T) {
 			ev, _ := col.waitFor(t, 0, "deliver to the reader", func(e *Event) bool {
 				return e.Type == TypeDeliver && e.Target.TID == uint32(tid) && e.Sig == int(syscall.SIGUSR1)
 			})
-			if !ev.HasSyscall || syscalls.Name(ev.SyscallNr) != "read" || ev.SyscallOutcome != tc.want {
-				t.Errorf("syscall %v %s %v, want read %v", ev.HasSyscall, syscalls.Name(ev.SyscallNr), ev.SyscallOutcome, tc.want)
+			if !ev.Deliver.HasSyscall || syscalls.Name(ev.Deliver.SyscallNr) != "read" || ev.Deliver.SyscallOutcome != tc.want {
+				t.Errorf("syscall %v %s %v, want read %v", ev.Deliver.HasSyscall, syscalls.Name(ev.Deliver.SyscallNr), ev.Deliver.SyscallOutcome, tc.want)
 			}
-			if !ev.HasLatency || ev.LatencyNs <= 0 || ev.LatencyNs >= int64(time.Second) {
-				t.Errorf("latency %v (known %v), want positive and below a second", time.Duration(ev.LatencyNs), ev.HasLatency)
+			if !ev.Deliver.HasLatency || ev.Deliver.LatencyNs <= 0 || ev.Deliver.LatencyNs >= int64(time.Second) {
+				t.Errorf("latency %v (known %v), want positive and below a second", time.Duration(ev.Deliver.LatencyNs), ev.Deliver.HasLatency)
 			}
 		})
 	}

@@ -10,14 +10,21 @@ import (
 func BenchmarkTrackerPair(b *testing.B) {
 	k := newTracker(0)
 	now := time.Now()
-	gen := Event{Type: TypeGenerate, Time: now, bootNs: 5e9, Sig: 10, Result: ResultDelivered, Scope: ScopeProcess,
-		Target: Process{PID: 4242, TID: 4242}}
+	gen := Event{
+		Type:     TypeGenerate,
+		Time:     now,
+		bootNs:   5e9,
+		Sig:      10,
+		Scope:    ScopeProcess,
+		Target:   Process{PID: 4242, TID: 4242},
+		Generate: Generate{Result: ResultDelivered},
+	}
 	del := Event{Type: TypeDeliver, Time: now.Add(time.Microsecond), bootNs: 5e9 + 1000, Sig: 10, Target: Process{PID: 4242, TID: 4242}}
 	b.ReportAllocs()
 	for b.Loop() {
 		k.observe(&gen)
 		k.observe(&del)
-		if !del.HasLatency {
+		if !del.Deliver.HasLatency {
 			b.Fatal("not joined")
 		}
 	}

@@ -10,16 +10,22 @@ import (
 func TestTrackerJoinAllocs(t *testing.T) {
 	k := newTracker(0)
 	now := time.Now()
-	gen := Event{Type: TypeGenerate, Sig: 10, Result: ResultDelivered, Time: now, bootNs: 5e9,
-		Target: Process{PID: 100, TID: 100}}
+	gen := Event{
+		Type:     TypeGenerate,
+		Sig:      10,
+		Time:     now,
+		bootNs:   5e9,
+		Target:   Process{PID: 100, TID: 100},
+		Generate: Generate{Result: ResultDelivered},
+	}
 	del := Event{Type: TypeDeliver, Sig: 10, Time: now.Add(time.Microsecond), bootNs: 5e9 + 1000,
 		Target: Process{PID: 100, TID: 100}, Scope: ScopeThread}
 	allocs := testing.AllocsPerRun(1000, func() {
 		k.observe(&gen)
 		d := del
 		k.observe(&d)
-		if !d.HasLatency || d.LatencyNs != 1000 {
-			t.Fatalf("latency %d (known %v), want 1000", d.LatencyNs, d.HasLatency)
+		if !d.Deliver.HasLatency || d.Deliver.LatencyNs != 1000 {
+			t.Fatalf("latency %d (known %v), want 1000", d.Deliver.LatencyNs, d.Deliver.HasLatency)
 		}
 	})
 	if allocs != 0 {
@@ -35,7 +41,7 @@ func TestTrackerJoinAllocs(t *testing.T) {
 func TestTrackerBounded(t *testing.T) {
 	k := newTracker(0)
 	for i := 0; i < MaxTracked+10; i++ {
-		k.observe(&Event{Type: TypeGenerate, Sig: 10, Result: ResultDelivered, Target: Process{PID: uint32(i + 1), TID: uint32(i + 1)}})
+		k.observe(&Event{Type: TypeGenerate, Sig: 10, Target: Process{PID: uint32(i + 1), TID: uint32(i + 1)}, Generate: Generate{Result: ResultDelivered}})
 	}
 	if k.n != MaxTracked || k.untracked != 10 {
 		t.Errorf("tracked %d, untracked %d; want %d and 10", k.n, k.untracked, MaxTracked)
@@ -55,13 +61,19 @@ func TestTrackerClockStep(t *testing.T) {
 	boot := int64(100e9)
 	k.boot = func() int64 { return boot }
 	now := time.Now()
-	k.observe(&Event{Type: TypeGenerate, Sig: 10, Result: ResultDelivered, Time: now, bootNs: 90e9,
-		Target: Process{PID: 100, TID: 100}})
+	k.observe(&Event{
+		Type:     TypeGenerate,
+		Sig:      10,
+		Time:     now,
+		bootNs:   90e9,
+		Target:   Process{PID: 100, TID: 100},
+		Generate: Generate{Result: ResultDelivered},
+	})
 	d := Event{Type: TypeDeliver, Sig: 10, Time: now.Add(-18600 * time.Millisecond), bootNs: 90e9 + 2500,
 		Target: Process{PID: 100, TID: 100}, Scope: ScopeThread}
 	k.observe(&d)
-	if !d.HasLatency || d.LatencyNs != 2500 {
-		t.Errorf("latency across a clock step: %d (known %v), want 2500", d.LatencyNs, d.HasLatency)
+	if !d.Deliver.HasLatency || d.Deliver.LatencyNs != 2500 {
+		t.Errorf("latency across a clock step: %d (known %v), want 2500", d.Deliver.LatencyNs, d.Deliver.HasLatency)
 	}
 
 	// A signal's age in the sweep is also boot-clock time: 0.5 s after
@@ -70,8 +82,14 @@ func TestTrackerClockStep(t *testing.T) {
 	// with no such process under procRoot, forgets it at the sweep after:
 	// its delivery may still be in the ring).
 	k.procRoot = t.TempDir()
-	k.observe(&Event{Type: TypeGenerate, Sig: 12, Result: ResultDelivered, Time: now, bootNs: 90e9,
-		Target: Process{PID: 200, TID: 200}})
+	k.observe(&Event{
+		Type:     TypeGenerate,
+		Sig:      12,
+		Time:     now,
+		bootNs:   90e9,
+		Target:   Process{PID: 200, TID: 200},
+		Generate: Generate{Result: ResultDelivered},
+	})
 	noEvents := func(ev *Event) error { t.Errorf("unexpected %v event", ev.Type); return nil }
 	boot = 90e9 + int64(500*time.Millisecond)
 	if err := k.sweep(now.Add(time.Hour), noEvents); err != nil {
@@ -105,8 +123,15 @@ func TestTrackerDeliveryBehindSweep(t *testing.T) {
 	boot := int64(100e9)
 	k.boot = func() int64 { return boot }
 	now := time.Now()
-	k.observe(&Event{Type: TypeGenerate, Sig: 10, Result: ResultDelivered, Time: now, bootNs: boot,
-		Target: Process{PID: 300, TID: 301}, Scope: ScopeThread})
+	k.observe(&Event{
+		Type:     TypeGenerate,
+		Sig:      10,
+		Time:     now,
+		bootNs:   boot,
+		Target:   Process{PID: 300, TID: 301},
+		Scope:    ScopeThread,
+		Generate: Generate{Result: ResultDelivered},
+	})
 	boot += int64(time.Second)
 	if err := k.sweep(now.Add(time.Second), func(*Event) error { return nil }); err != nil {
 		t.Fatal(err)
@@ -114,8 +139,8 @@ func TestTrackerDeliveryBehindSweep(t *testing.T) {
 	d := Event{Type: TypeDeliver, Sig: 10, Time: now.Add(time.Second), bootNs: boot - int64(time.Millisecond),
 		Target: Process{PID: 300, TID: 301}, Scope: ScopeThread}
 	k.observe(&d)
-	if !d.HasLatency || time.Duration(d.LatencyNs) != time.Second-time.Millisecond {
-		t.Errorf("latency %v (known %v), want %v", time.Duration(d.LatencyNs), d.HasLatency, time.Second-time.Millisecond)
+	if !d.Deliver.HasLatency || time.Duration(d.Deliver.LatencyNs) != time.Second-time.Millisecond {
+		t.Errorf("latency %v (known %v), want %v", time.Duration(d.Deliver.LatencyNs), d.Deliver.HasLatency, time.Second-time.Millisecond)
 	}
 	if k.n != 0 {
 		t.Errorf("tracked %d after the delivery", k.n)

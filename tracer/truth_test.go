@@ -225,18 +225,18 @@ func TestProcessNamesNotThreads(t *testing.T) {
 		child, err := strconv.Atoi(c.fields[0])
 		must(t, err)
 		ev, _ := col.waitFor(t, 0, "SIGWINCH from the named thread", func(e *Event) bool {
-			return e.Type == TypeGenerate && e.Sender.PID == uint32(c.pid()) && e.Target.PID == uint32(self)
+			return e.Type == TypeGenerate && e.Generate.Sender.PID == uint32(c.pid()) && e.Target.PID == uint32(self)
 		})
-		if ev.Sender.CommString() != name || commString(ev.Sender.ThreadComm[:]) != "forkthr" {
-			t.Errorf("sender comm %q thread %q, want %q and thread forkthr", ev.Sender.CommString(), commString(ev.Sender.ThreadComm[:]), name)
+		if ev.Generate.Sender.CommString() != name || commString(ev.Generate.Sender.ThreadComm[:]) != "forkthr" {
+			t.Errorf("sender comm %q thread %q, want %q and thread forkthr", ev.Generate.Sender.CommString(), commString(ev.Generate.Sender.ThreadComm[:]), name)
 		}
 		ev, _ = col.waitFor(t, 0, "SIGWINCH from the child", func(e *Event) bool {
-			return e.Type == TypeGenerate && e.Sender.PID == uint32(child) && e.Target.PID == uint32(self)
+			return e.Type == TypeGenerate && e.Generate.Sender.PID == uint32(child) && e.Target.PID == uint32(self)
 		})
-		if len(ev.Sender.Ancestry) == 0 {
+		if len(ev.Generate.Sender.Ancestry) == 0 {
 			t.Fatal("child's signal has no ancestry")
 		}
-		if a := ev.Sender.Ancestry[0]; a.PID != uint32(c.pid()) || commOf(a) != name {
+		if a := ev.Generate.Sender.Ancestry[0]; a.PID != uint32(c.pid()) || commOf(a) != name {
 			t.Errorf("child's parent %d %q, want %d %q (the process, not its thread forkthr)", a.PID, commOf(a), c.pid(), name)
 		}
 	})
@@ -260,8 +260,8 @@ func TestKernelMadeKills(t *testing.T) {
 			ev, _ := col.waitFor(t, from, "internal SIGKILL", func(e *Event) bool {
 				return e.Type == TypeDeliver && e.Target.PID == uint32(c.pid())
 			})
-			if ev.KillCause != tc.want {
-				t.Errorf("deliver of SIGKILL to thread %d: cause %v, want %v", ev.Target.TID, ev.KillCause, tc.want)
+			if ev.Deliver.KillCause != tc.want {
+				t.Errorf("deliver of SIGKILL to thread %d: cause %v, want %v", ev.Target.TID, ev.Deliver.KillCause, tc.want)
 			}
 			if tc.mode == "exec-threads" && !c.alive(t) {
 				t.Fatal("cat did not take over")
@@ -272,8 +272,8 @@ func TestKernelMadeKills(t *testing.T) {
 				switch {
 				case e.Type == TypeGenerate:
 					t.Errorf("a generate event for SIGKILL to %d: nobody sent one", c.pid())
-				case e.Type == TypeDeliver && e.KillCause != tc.want:
-					t.Errorf("deliver to thread %d with cause %v, want %v", e.Target.TID, e.KillCause, tc.want)
+				case e.Type == TypeDeliver && e.Deliver.KillCause != tc.want:
+					t.Errorf("deliver to thread %d with cause %v, want %v", e.Target.TID, e.Deliver.KillCause, tc.want)
 				}
 			}
 		})
@@ -298,8 +298,8 @@ func TestCoredumpKills(t *testing.T) {
 		t.Fatal("no internal SIGKILL delivered to the other threads")
 	}
 	for _, e := range kills {
-		if e.KillCause != KillCoredump || e.ExitSignal != int(syscall.SIGSEGV) {
-			t.Errorf("thread %d: cause %v of %v, want coredump of SIGSEGV", e.Target.TID, e.KillCause, e.ExitSignal)
+		if e.Deliver.KillCause != KillCoredump || e.Deliver.ExitSignal != int(syscall.SIGSEGV) {
+			t.Errorf("thread %d: cause %v of %v, want coredump of SIGSEGV", e.Target.TID, e.Deliver.KillCause, e.Deliver.ExitSignal)
 		}
 	}
 }
@@ -311,12 +311,12 @@ func TestKernelKillReasons(t *testing.T) {
 		gen, _ := col.waitFor(t, from, "SI_KERNEL SIGKILL", func(e *Event) bool {
 			return e.Type == TypeGenerate && e.Target.PID == uint32(pid)
 		})
-		if !gen.KernelSender || gen.KernelReason != reason {
-			t.Errorf("generate: kernel %v reason %q, want %q", gen.KernelSender, gen.KernelReason, reason)
+		if !gen.Generate.KernelSender || gen.Generate.KernelReason != reason {
+			t.Errorf("generate: kernel %v reason %q, want %q", gen.Generate.KernelSender, gen.Generate.KernelReason, reason)
 		}
 		ex, _ := col.waitFor(t, from, "exit", exitOf(pid))
-		if !ex.KillerKnown || !ex.KernelSender || ex.KernelReason != reason {
-			t.Errorf("exit: killer known %v kernel %v reason %q, want %q", ex.KillerKnown, ex.KernelSender, ex.KernelReason, reason)
+		if !ex.Exit.KillerKnown || !ex.Exit.Killer.KernelSender || ex.Exit.Killer.KernelReason != reason {
+			t.Errorf("exit: killer known %v kernel %v reason %q, want %q", ex.Exit.KillerKnown, ex.Exit.Killer.KernelSender, ex.Exit.Killer.KernelReason, reason)
 		}
 		return gen
 	}
@@ -355,8 +355,8 @@ func TestKernelKillReasons(t *testing.T) {
 			t.Fatalf("memhog ended by %v, want SIGKILL", got)
 		}
 		gen := check(t, c.pid(), from, "OOM killer")
-		if gen.MemCgroup != rel {
-			t.Errorf("victim's memory cgroup %q, want %q", gen.MemCgroup, rel)
+		if gen.Generate.MemCgroup != rel {
+			t.Errorf("victim's memory cgroup %q, want %q", gen.Generate.MemCgroup, rel)
 		}
 	})
 }
@@ -451,8 +451,8 @@ func TestTargetAlreadyExiting(t *testing.T) {
 	ev, _ := col.waitFor(t, from, "SIGTERM to the exiting process", genTo(pid, syscall.SIGTERM))
 	// Since 5.17 the kernel drops it (result ignored); before, it queued it
 	// to a group that would never take it. Either way it is lost.
-	if !ev.TargetExiting || ev.Kind != VerdictIgnored {
-		t.Errorf("result %v target_exiting %v verdict %v, want verdict ignored because the target is exiting", ev.Result, ev.TargetExiting, ev.Kind)
+	if !ev.Generate.TargetExiting || ev.Generate.Kind != VerdictIgnored {
+		t.Errorf("result %v target_exiting %v verdict %v, want verdict ignored because the target is exiting", ev.Generate.Result, ev.Generate.TargetExiting, ev.Generate.Kind)
 	}
 	must(t, syscall.PtraceDetach(pid))
 	var ws syscall.WaitStatus
@@ -515,13 +515,13 @@ func TestSendSyscallAndGroups(t *testing.T) {
 			from := col.len()
 			must(t, tc.send())
 			ev, _ := col.waitFor(t, from, "SIGWINCH", func(e *Event) bool {
-				return e.Type == TypeGenerate && e.Target.PID == uint32(pid) && e.Sender.PID == uint32(self)
+				return e.Type == TypeGenerate && e.Target.PID == uint32(pid) && e.Generate.Sender.PID == uint32(self)
 			})
-			if !ev.HasSendSyscall || ev.SendSyscallNr != tc.nr {
-				t.Errorf("send syscall %v %d, want %d (%s)", ev.HasSendSyscall, ev.SendSyscallNr, tc.nr, tc.name)
+			if !ev.Generate.HasSendSyscall || ev.Generate.SendSyscallNr != tc.nr {
+				t.Errorf("send syscall %v %d, want %d (%s)", ev.Generate.HasSendSyscall, ev.Generate.SendSyscallNr, tc.nr, tc.name)
 			}
-			if ev.GroupSend != tc.group || int(ev.GroupID) != tc.groupID {
-				t.Errorf("group send %v %d, want %v %d", ev.GroupSend, ev.GroupID, tc.group, tc.groupID)
+			if ev.Generate.GroupSend != tc.group || int(ev.Generate.GroupID) != tc.groupID {
+				t.Errorf("group send %v %d, want %v %d", ev.Generate.GroupSend, ev.Generate.GroupID, tc.group, tc.groupID)
 			}
 		})
 	}
@@ -535,10 +535,10 @@ func TestSendSyscallAndGroups(t *testing.T) {
 		}
 		must(t, syscall.Kill(ns.pid(), syscall.SIGUSR1))
 		ev, _ := col.waitFor(t, from, "SIGWINCH from kill(-1)", func(e *Event) bool {
-			return e.Type == TypeGenerate && e.Sender.PID == uint32(ns.pid())
+			return e.Type == TypeGenerate && e.Generate.Sender.PID == uint32(ns.pid())
 		})
-		if ev.Target.PID != uint32(kids[0]) || ev.GroupSend != GroupSendBroadcast || ev.SendSyscallNr != unix.SYS_KILL {
-			t.Errorf("to %d group send %v via %d, want %d, broadcast, via kill", ev.Target.PID, ev.GroupSend, ev.SendSyscallNr, kids[0])
+		if ev.Target.PID != uint32(kids[0]) || ev.Generate.GroupSend != GroupSendBroadcast || ev.Generate.SendSyscallNr != unix.SYS_KILL {
+			t.Errorf("to %d group send %v via %d, want %d, broadcast, via kill", ev.Target.PID, ev.Generate.GroupSend, ev.Generate.SendSyscallNr, kids[0])
 		}
 	})
 
@@ -546,10 +546,10 @@ func TestSendSyscallAndGroups(t *testing.T) {
 		from := col.len()
 		k := spawn(t, "kill", withEnv("SIGTRACE_KILL_TARGET=0"), withSysProcAttr(&syscall.SysProcAttr{Setpgid: true}))
 		ev, _ := col.waitFor(t, from, "SIGWINCH to its own group", func(e *Event) bool {
-			return e.Type == TypeGenerate && e.Sender.PID == uint32(k.pid())
+			return e.Type == TypeGenerate && e.Generate.Sender.PID == uint32(k.pid())
 		})
-		if ev.GroupSend != GroupSendPgrp || int(ev.GroupID) != k.pid() || ev.SendSyscallNr != unix.SYS_KILL {
-			t.Errorf("group send %v %d via %d, want process group %d via kill", ev.GroupSend, ev.GroupID, ev.SendSyscallNr, k.pid())
+		if ev.Generate.GroupSend != GroupSendPgrp || int(ev.Generate.GroupID) != k.pid() || ev.Generate.SendSyscallNr != unix.SYS_KILL {
+			t.Errorf("group send %v %d via %d, want process group %d via kill", ev.Generate.GroupSend, ev.Generate.GroupID, ev.Generate.SendSyscallNr, k.pid())
 		}
 	})
 }

@@ -28,8 +28,8 @@ func TestWhenUnblocked(t *testing.T) {
 		from := col.len()
 		tgkill(t, c.pid(), tid, sig)
 		ev, _ := col.waitFor(t, from, "generate "+signals.Name(int(sig)), genTo(c.pid(), sig))
-		if ev.Kind != VerdictBlocked || !ev.Blocked || ev.WhenUnblocked != want || ev.FatalWhenUnblocked != want.Kills() {
-			t.Errorf("verdict %+v blocked %v, want blocked with when_unblocked %q", ev.Verdict, ev.Blocked, want)
+		if ev.Generate.Kind != VerdictBlocked || !ev.Generate.Blocked || ev.Generate.WhenUnblocked != want || ev.Generate.FatalWhenUnblocked != want.Kills() {
+			t.Errorf("verdict %+v blocked %v, want blocked with when_unblocked %q", ev.Generate.Verdict, ev.Generate.Blocked, want)
 		}
 		return c, from
 	}
@@ -64,8 +64,8 @@ func TestWhenUnblocked(t *testing.T) {
 		from := col.len()
 		tgkill(t, c.pid(), c.helperTID(t), syscall.SIGTSTP)
 		ev, _ := col.waitFor(t, from, "generate SIGTSTP", genTo(c.pid(), syscall.SIGTSTP))
-		if ev.WhenUnblocked != UnblockedStop {
-			t.Errorf("when_unblocked %q, want stop (the orphaned group is not known at generation)", ev.WhenUnblocked)
+		if ev.Generate.WhenUnblocked != UnblockedStop {
+			t.Errorf("when_unblocked %q, want stop (the orphaned group is not known at generation)", ev.Generate.WhenUnblocked)
 		}
 		unblock(t, c)
 		// A stop would happen before the helper could write this.
@@ -116,8 +116,8 @@ func TestWhenUnblocked(t *testing.T) {
 				t.Fatalf("helper said %q (alive %v), want it to go on", line, ok)
 			}
 			ev, _ := col.waitFor(t, from, "deliver "+signals.Name(int(tc.sig)), deliverTo(c.pid(), tc.sig))
-			if ev.Disposition != tc.disp {
-				t.Errorf("delivered to disposition %v, want %v", ev.Disposition, tc.disp)
+			if ev.Deliver.Disposition != tc.disp {
+				t.Errorf("delivered to disposition %v, want %v", ev.Deliver.Disposition, tc.disp)
 			}
 			if !c.alive(t) {
 				t.Error("receiver died")

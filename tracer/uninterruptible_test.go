@@ -49,20 +49,20 @@ func TestPendingUninterruptible(t *testing.T) {
 	blk, _ := col.waitFor(t, from, "pending SIGUSR2 at the vfork parent", func(e *Event) bool {
 		return e.Type == TypePending && e.Target.TID == uint32(tid) && e.Sig == int(syscall.SIGUSR2)
 	})
-	if blk.PendingReason != PendingBlocked || blk.WhenUnblocked != UnblockedTerminate || blk.Wait != nil {
+	if blk.Pending.Reason != PendingBlocked || blk.Pending.WhenUnblocked != UnblockedTerminate || blk.Pending.Wait != nil {
 		t.Errorf("blocked SIGUSR2 at a task in D state: reason %v, when unblocked %q, wait %+v; want blocked, terminate, no wait site",
-			blk.PendingReason, blk.WhenUnblocked, blk.Wait)
+			blk.Pending.Reason, blk.Pending.WhenUnblocked, blk.Pending.Wait)
 	}
 	ev, _ := col.waitFor(t, from, "pending SIGUSR1 at the vfork parent", func(e *Event) bool {
 		return e.Type == TypePending && e.Target.TID == uint32(tid) && e.Sig == int(syscall.SIGUSR1)
 	})
-	if ev.PendingReason != PendingUninterruptible || ev.Scope != ScopeThread {
-		t.Errorf("reason %v scope %v, want uninterruptible, thread", ev.PendingReason, ev.Scope)
+	if ev.Pending.Reason != PendingUninterruptible || ev.Scope != ScopeThread {
+		t.Errorf("reason %v scope %v, want uninterruptible, thread", ev.Pending.Reason, ev.Scope)
 	}
-	if ev.PendingNs < after.Nanoseconds() {
-		t.Errorf("pending_ns %v, want at least %v", time.Duration(ev.PendingNs), after)
+	if ev.Pending.Ns < after.Nanoseconds() {
+		t.Errorf("pending_ns %v, want at least %v", time.Duration(ev.Pending.Ns), after)
 	}
-	w := ev.Wait
+	w := ev.Pending.Wait
 	if w == nil {
 		t.Fatal("pending uninterruptible event without a wait site")
 	}
@@ -105,8 +105,8 @@ func TestPendingUninterruptible(t *testing.T) {
 	del, _ := col.waitFor(t, from, "deliver SIGUSR1 after the vfork", func(e *Event) bool {
 		return e.Type == TypeDeliver && e.Target.TID == uint32(tid) && e.Sig == int(syscall.SIGUSR1)
 	})
-	if !del.HasLatency || time.Duration(del.LatencyNs) < after || time.Duration(del.LatencyNs) > time.Since(sent) {
-		t.Errorf("latency %v (known %v), want between %v and %v", time.Duration(del.LatencyNs), del.HasLatency, after, time.Since(sent))
+	if !del.Deliver.HasLatency || time.Duration(del.Deliver.LatencyNs) < after || time.Duration(del.Deliver.LatencyNs) > time.Since(sent) {
+		t.Errorf("latency %v (known %v), want between %v and %v", time.Duration(del.Deliver.LatencyNs), del.Deliver.HasLatency, after, time.Since(sent))
 	}
 	if !c.alive(t) {
 		t.Error("the vfork parent died")

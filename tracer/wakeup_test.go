@@ -161,13 +161,13 @@ func TestRepeatedSenderKeepsDetail(t *testing.T) {
 	wantArgv := string(cmdline[:min(len(cmdline), 256)])
 	ids := map[uint64]bool{}
 	for i, ev := range col.since(0, func(*Event) bool { return true }) {
-		if got := string(ev.Sender.Argv); got != wantArgv {
+		if got := string(ev.Generate.Sender.Argv); got != wantArgv {
 			t.Fatalf("event %d: argv %q, want %q", i, got, wantArgv)
 		}
-		if len(ev.Sender.Ancestry) == 0 || ev.Sender.Ancestry[0].PID != uint32(os.Getppid()) {
-			t.Fatalf("event %d: ancestry %v, want it to start with our parent %d", i, ev.Sender.Ancestry, os.Getppid())
+		if len(ev.Generate.Sender.Ancestry) == 0 || ev.Generate.Sender.Ancestry[0].PID != uint32(os.Getppid()) {
+			t.Fatalf("event %d: ancestry %v, want it to start with our parent %d", i, ev.Generate.Sender.Ancestry, os.Getppid())
 		}
-		ids[ev.DetailID] = true
+		ids[ev.Generate.DetailID] = true
 	}
 	// One copy per CPU we ran on, and one more per second (detail_ttl_ns).
 	if len(ids) > sends/4 {

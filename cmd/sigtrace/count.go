@@ -79,10 +79,10 @@ func (c *signalCounter) admit(ev *tracer.Event) (show, done bool) {
 func (c *signalCounter) start(ev *tracer.Event) {
 	// The kernel did not queue it (ignored, merged, dropped): nothing
 	// more comes of it. lose_info is queued, without its siginfo.
-	if ev.Result != tracer.ResultDelivered && ev.Result != tracer.ResultLoseInfo {
+	if ev.Generate.Result != tracer.ResultDelivered && ev.Generate.Result != tracer.ResultLoseInfo {
 		return
 	}
-	s := story{pid: ev.Target.PID, sig: ev.Sig, endExit: ev.Fatal || ev.FatalWhenUnblocked}
+	s := story{pid: ev.Target.PID, sig: ev.Sig, endExit: ev.Generate.Fatal || ev.Generate.FatalWhenUnblocked}
 	if s.endExit && !c.exitRows || !s.endExit && !c.deliverRows {
 		return // its last row would not be shown
 	}
@@ -109,7 +109,7 @@ func (c *signalCounter) finish(ev *tracer.Event) bool {
 		case tracer.TypeDeliver:
 			// A fatal default action reaches every thread as SIGKILL
 			// (complete_signal() in kernel/signal.c).
-			if ev.Sig == s.sig || s.endExit && ev.GroupExit && ev.ExitSignal == s.sig {
+			if ev.Sig == s.sig || s.endExit && ev.Deliver.GroupExit && ev.Deliver.ExitSignal == s.sig {
 				belongs = true
 				ends = !s.endExit
 			}

@@ -7,8 +7,8 @@ import (
 )
 
 func cGen(pid uint32, sig int, r tracer.Result, fatal bool) tracer.Event {
-	ev := tracer.Event{Type: tracer.TypeGenerate, Sig: sig, Result: r, Target: tracer.Process{PID: pid, TID: pid}}
-	ev.Fatal = fatal
+	ev := tracer.Event{Type: tracer.TypeGenerate, Sig: sig, Target: tracer.Process{PID: pid, TID: pid}, Generate: tracer.Generate{Result: r}}
+	ev.Generate.Fatal = fatal
 	return ev
 }
 
@@ -18,11 +18,11 @@ func cDel(pid uint32, sig int) tracer.Event {
 
 // cKill is the SIGKILL a fatal default action becomes in each thread.
 func cKill(pid, tid uint32, cause int) tracer.Event {
-	return tracer.Event{Type: tracer.TypeDeliver, Sig: 9, GroupExit: true, ExitSignal: cause, Target: tracer.Process{PID: pid, TID: tid}}
+	return tracer.Event{Type: tracer.TypeDeliver, Sig: 9, Target: tracer.Process{PID: pid, TID: tid}, Deliver: tracer.Deliver{GroupExit: true, ExitSignal: cause}}
 }
 
 func cExit(pid uint32, sig int) tracer.Event {
-	return tracer.Event{Type: tracer.TypeExit, Sig: sig, ExitSignal: sig, Target: tracer.Process{PID: pid, TID: pid}}
+	return tracer.Event{Type: tracer.TypeExit, Sig: sig, Target: tracer.Process{PID: pid, TID: pid}}
 }
 
 const (
@@ -46,9 +46,9 @@ type step struct {
 
 func TestSignalCounter(t *testing.T) {
 	blockedFatal := cGen(30, term, queued, false)
-	blockedFatal.Blocked, blockedFatal.FatalWhenUnblocked = true, true
+	blockedFatal.Generate.Blocked, blockedFatal.Generate.FatalWhenUnblocked = true, true
 	pending := tracer.Event{Type: tracer.TypePending, Sig: term, Target: tracer.Process{PID: 30, TID: 30}}
-	lost := tracer.Event{Type: tracer.TypeLost, Lost: 7}
+	lost := tracer.Event{Type: tracer.TypeLost, Lost: tracer.Lost{Count: 7}}
 
 	for _, tc := range []struct {
 		name  string

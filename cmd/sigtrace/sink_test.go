@@ -258,17 +258,16 @@ func benchEvent() tracer.Event {
 		return tracer.Ancestor{PID: pid, Comm: comm(name)}
 	}
 	return tracer.Event{
-		Time: time.Date(2026, 12, 1, 22, 42, 36, 706403000, time.UTC),
-		Type: tracer.TypeGenerate, Sig: 1,
-		Sender: tracer.Process{
+		Time:   time.Date(2026, 12, 1, 22, 42, 36, 706403000, time.UTC),
+		Type:   tracer.TypeGenerate,
+		Sig:    1,
+		Target: tracer.Process{PID: 3003, TID: 3003, UID: 998, HasUID: true, Comm: comm("logdeviced")},
+		Scope:  tracer.ScopeProcess,
+		Generate: tracer.Generate{From: tracer.From{Sender: tracer.Process{
 			PID: 5001, TID: 5001, HasUID: true, Comm: comm("pkill"),
 			Argv:     []byte("pkill\x00-HUP\x00-x\x00logdeviced\x00"),
 			Ancestry: []tracer.Ancestor{anc(5000, "sh"), anc(4990, "nightlyjob"), anc(800, "cron"), anc(1, "systemd")},
-		},
-		Target:        tracer.Process{PID: 3003, TID: 3003, UID: 998, HasUID: true, Comm: comm("logdeviced")},
-		Scope:         tracer.ScopeProcess,
-		DefaultAction: signals.DefaultAction(1),
-		DetailID:      1,
+		}, DetailID: 1}, Setup: tracer.Setup{DefaultAction: signals.DefaultAction(1)}},
 	}
 }
 

@@ -229,8 +229,8 @@ func stopWatchdog(ctx context.Context, finished <-chan struct{}, out *sink, lost
 type lostCount struct{ lost, shed atomic.Int64 }
 
 func (l *lostCount) add(ev *tracer.Event) {
-	l.lost.Add(int64(ev.Lost))
-	l.shed.Add(int64(ev.Shed))
+	l.lost.Add(int64(ev.Lost.Count))
+	l.shed.Add(int64(ev.Lost.Shed))
 }
 
 // report gives the total of lost events, if any, on stderr at exit.

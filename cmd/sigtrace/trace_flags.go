@@ -196,17 +196,17 @@ func (f *traceFlags) match(ev *tracer.Event) bool {
 	// threads down with an internal SIGKILL, which in a table reads like
 	// kill -9 for every exiting compiler.
 	if f.output == "table" && !f.threadKills && ev.Type == tracer.TypeDeliver &&
-		(ev.KillCause == tracer.KillExitGroup || ev.KillCause == tracer.KillExec) {
+		(ev.Deliver.KillCause == tracer.KillExitGroup || ev.Deliver.KillCause == tracer.KillExec) {
 		return false
 	}
 	if f.fatal {
 		switch ev.Type {
 		case tracer.TypeGenerate:
-			if !ev.Fatal && !ev.FatalWhenUnblocked {
+			if !ev.Generate.Fatal && !ev.Generate.FatalWhenUnblocked {
 				return false
 			}
 		case tracer.TypeDeliver:
-			if !ev.GroupExit {
+			if !ev.Deliver.GroupExit {
 				return false
 			}
 		}
@@ -219,7 +219,7 @@ func (f *traceFlags) match(ev *tracer.Event) bool {
 		if ev.Type != tracer.TypeGenerate {
 			return false
 		}
-		switch ev.Result {
+		switch ev.Generate.Result {
 		case tracer.ResultIgnored, tracer.ResultAlreadyPending, tracer.ResultOverflow:
 		default:
 			return false
