@@ -92,12 +92,12 @@ func reraiseFixtures() []namedEvent {
 		},
 	})
 	add("the death, its killer passed on through the re-raise", tracer.Event{
-		Time:    at(1400),
-		Type:    tracer.TypeExit,
-		Sig:     1,
-		Code:    signals.SIUser,
-		Target:  goapp,
-		Scope:   tracer.ScopeProcess,
+		Time:   at(1400),
+		Type:   tracer.TypeExit,
+		Sig:    1,
+		Code:   signals.SIUser,
+		Target: goapp,
+		Scope:  tracer.ScopeProcess,
 		Exit: tracer.Exit{
 			Killer: tracer.From{Sender: pkill, DetailID: 4001},
 			Setup: tracer.Setup{
@@ -124,12 +124,12 @@ func reraiseFixtures() []namedEvent {
 		},
 	})
 	add("its death, from the kernel through the re-raise", tracer.Event{
-		Time:    at(25200),
-		Type:    tracer.TypeExit,
-		Sig:     14,
-		Code:    signals.SIKernel,
-		Target:  legacy,
-		Scope:   tracer.ScopeProcess,
+		Time:   at(25200),
+		Type:   tracer.TypeExit,
+		Sig:    14,
+		Code:   signals.SIKernel,
+		Target: legacy,
+		Scope:  tracer.ScopeProcess,
 		Exit: tracer.Exit{
 			Killer: tracer.From{KernelSender: true, KernelReason: "timer expired (alarm/setitimer)"},
 			Setup: tracer.Setup{
@@ -142,12 +142,12 @@ func reraiseFixtures() []namedEvent {
 		},
 	})
 	add("a death by a signal to itself that re-raised nothing", tracer.Event{
-		Time:    at(30000),
-		Type:    tracer.TypeExit,
-		Sig:     12,
-		Code:    signals.SIUser,
-		Target:  legacy,
-		Scope:   tracer.ScopeProcess,
+		Time:   at(30000),
+		Type:   tracer.TypeExit,
+		Sig:    12,
+		Code:   signals.SIUser,
+		Target: legacy,
+		Scope:  tracer.ScopeProcess,
 		Exit: tracer.Exit{
 			Killer:      tracer.From{Sender: legacy},
 			Setup:       tracer.Setup{Disposition: tracer.DispDefault, DefaultAction: signals.Terminate},

@@ -67,11 +67,11 @@ func rrDeliver(at time.Duration, sig int, target Process, disp Disposition) Even
 // rrExit: target died of sig; the kernel joined killer (code) to it.
 func rrExit(at time.Duration, sig int, code int32, killer, target Process) Event {
 	return Event{
-		Type:    TypeExit,
-		Time:    rrAt(at),
-		Sig:     sig,
-		Code:    code,
-		Target:  target,
+		Type:   TypeExit,
+		Time:   rrAt(at),
+		Sig:    sig,
+		Code:   code,
+		Target: target,
 		Exit: Exit{
 			KillerKnown: true,
 			Killer:      From{Sender: killer, DetailID: 0},
