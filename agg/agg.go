@@ -39,6 +39,11 @@ type Aggregator struct {
 	entries map[string]*entry
 	kb      KeyBuilder
 	tmp     []byte
+
+	// What AppendJSON reuses: the count event it writes a row as, and
+	// its keys' values.
+	countEv tracer.Event
+	vals    []byte
 }
 
 // entry is one key's counts since the last Reset.

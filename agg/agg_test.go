@@ -102,9 +102,9 @@ func TestCountJSON(t *testing.T) {
 	a.Add(gen("kill", "app", 12))
 	a.Add(del("app", 1))
 	end := time.Date(2024, 1, 1, 10, 11, 12, 5, time.UTC)
-	got := string(a.AppendJSON(nil, a.Snapshot(0, true), end))
-	want := `{"type":"count","keys":{"sender.comm":"kill","target.pid":2,"fatal":false},"count":2,"interval_end":"2024-01-01T10:11:12.000000005Z"}
-{"type":"count","keys":{"sender.comm":null,"target.pid":2,"fatal":null},"count":1,"interval_end":"2024-01-01T10:11:12.000000005Z"}
+	got := string(a.AppendJSON(nil, a.Snapshot(0, true), end, end))
+	want := `{"time":"2024-01-01T10:11:12.000000005Z","type":"count","keys":{"sender.comm":"kill","target.pid":2,"fatal":false},"count":2,"interval_end":"2024-01-01T10:11:12.000000005Z"}
+{"time":"2024-01-01T10:11:12.000000005Z","type":"count","keys":{"sender.comm":null,"target.pid":2,"fatal":null},"count":1,"interval_end":"2024-01-01T10:11:12.000000005Z"}
 `
 	if got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
@@ -153,7 +153,7 @@ func TestHist(t *testing.T) {
 			t.Errorf("no %q in\n%s", want, got)
 		}
 	}
-	js := string(a.AppendJSON(nil, rows, time.Time{}))
+	js := string(a.AppendJSON(nil, rows, time.Unix(5, 0), time.Time{}))
 	if !strings.Contains(js, `"count":8,"hist":{"field":"latency_ns","buckets":[{"min":0,"max":0,"count":1},{"min":1,"max":1,"count":1},{"min":2,"max":3,"count":2},{"min":1024,"max":2047,"count":2},{"min":2048,"max":4095,"count":1},{"min":1048576,"max":2097151,"count":1}]}}`) {
 		t.Errorf("json: %s", js)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/sigtrace/sigtrace/fields"
 	"github.com/sigtrace/sigtrace/output"
+	"github.com/sigtrace/sigtrace/tracer"
 )
 
 // barWidth is bpftrace's: the widest bar of a histogram.
@@ -187,67 +188,69 @@ func BucketRange(i int) (lo, hi uint64) {
 	return (1 << i) >> 1, 1 << i
 }
 
-// AppendJSON writes one SPEC count record per row:
+// AppendJSON writes one SPEC count record per row, as output writes a
+// count event (the one writer of the schema):
 //
-//	{"type":"count","keys":{"sender.comm":"kill","target.comm":"app"},"count":3}
+//	{"time":"...","type":"count","keys":{"sender.comm":"kill","target.comm":"app"},"count":3}
 //
-// keys by field name (a field the event did not carry: null), and
-// interval_end when the counts are an interval's (end not zero). With a
-// histogram, "hist" holds the field and the buckets that hold values:
+// keys by field name (a field the event did not carry: null), time when
+// the counts were taken (now), and interval_end when they are an
+// interval's (end not zero). With a histogram, "hist" holds the field and
+// the buckets that hold values:
 // {"field":"latency_ns","buckets":[{"min":1024,"max":2047,"count":12}]}
 // (a negative value's bucket has no min and max -1).
-func (a *Aggregator) AppendJSON(b []byte, rows []Row, end time.Time) []byte {
+func (a *Aggregator) AppendJSON(b []byte, rows []Row, now, end time.Time) []byte {
+	ev := &a.countEv
+	ev.Type, ev.Time = tracer.TypeCount, now
+	ev.Count.IntervalEnd = end
 	for _, r := range rows {
-		b = append(b, `{"type":"count","keys":{`...)
+		ev.Count.N = r.Count
+		ev.Count.Keys = ev.Count.Keys[:0]
+		a.vals = a.vals[:0]
 		for i, f := range a.keys {
-			if i > 0 {
+			start := len(a.vals)
+			a.vals = appendJSONValue(a.vals, r.Values[i])
+			if !r.Values[i].Present {
+				a.vals = a.vals[:start] // null
+			}
+			ev.Count.Keys = append(ev.Count.Keys, tracer.CountValue{Field: f.Name, Value: a.vals[start:len(a.vals):len(a.vals)]})
+		}
+		b = output.AppendJSON(b, ev)
+		if a.hist == nil {
+			continue
+		}
+		b = b[:len(b)-2] // "}\n": the histogram goes inside
+		b = append(b, `,"hist":{"field":`...)
+		b = output.AppendJSONString(b, []byte(a.hist.Name))
+		b = append(b, `,"buckets":[`...)
+		first := true
+		if r.Neg > 0 {
+			b = append(b, `{"max":-1,"count":`...)
+			b = strconv.AppendUint(b, r.Neg, 10)
+			b = append(b, '}')
+			first = false
+		}
+		for i, n := range r.Buckets {
+			if n == 0 {
+				continue
+			}
+			if !first {
 				b = append(b, ',')
 			}
-			b = output.AppendJSONString(b, []byte(f.Name))
-			b = append(b, ':')
-			b = appendJSONValue(b, r.Values[i])
-		}
-		b = append(b, `},"count":`...)
-		b = strconv.AppendUint(b, r.Count, 10)
-		if !end.IsZero() {
-			b = append(b, `,"interval_end":"`...)
-			b = end.AppendFormat(b, fields.TimeLayout)
-			b = append(b, '"')
-		}
-		if a.hist != nil {
-			b = append(b, `,"hist":{"field":`...)
-			b = output.AppendJSONString(b, []byte(a.hist.Name))
-			b = append(b, `,"buckets":[`...)
-			first := true
-			if r.Neg > 0 {
-				b = append(b, `{"max":-1,"count":`...)
-				b = strconv.AppendUint(b, r.Neg, 10)
-				b = append(b, '}')
-				first = false
+			first = false
+			lo, hi := BucketRange(i)
+			if i < 64 {
+				hi--
 			}
-			for i, n := range r.Buckets {
-				if n == 0 {
-					continue
-				}
-				if !first {
-					b = append(b, ',')
-				}
-				first = false
-				lo, hi := BucketRange(i)
-				if i < 64 {
-					hi--
-				}
-				b = append(b, `{"min":`...)
-				b = strconv.AppendUint(b, lo, 10)
-				b = append(b, `,"max":`...)
-				b = strconv.AppendUint(b, hi, 10)
-				b = append(b, `,"count":`...)
-				b = strconv.AppendUint(b, n, 10)
-				b = append(b, '}')
-			}
-			b = append(b, "]}"...)
+			b = append(b, `{"min":`...)
+			b = strconv.AppendUint(b, lo, 10)
+			b = append(b, `,"max":`...)
+			b = strconv.AppendUint(b, hi, 10)
+			b = append(b, `,"count":`...)
+			b = strconv.AppendUint(b, n, 10)
+			b = append(b, '}')
 		}
-		b = append(b, "}\n"...)
+		b = append(b, "]}}\n"...)
 	}
 	return b
 }

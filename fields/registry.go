@@ -19,7 +19,9 @@ var (
 	kExit     = KindsOf(tracer.TypeExit)
 	kPending  = KindsOf(tracer.TypePending)
 	kLost     = KindsOf(tracer.TypeLost)
-	kSignal   = AllKinds &^ kLost // every event about one signal
+	kCount    = KindsOf(tracer.TypeCount)
+	kGap      = KindsOf(tracer.TypeGap)
+	kSignal   = AllKinds &^ (kLost | kCount | kGap) // every event about one signal
 )
 
 // registry is every field, in the order the JSON appender writes them.
@@ -36,12 +38,33 @@ func buildRegistry() []Field {
 	}, Field{
 		Name: "type", Type: String, Kinds: AllKinds, Kernel: true,
 		Values: kindNames(),
-		Doc:    "what happened: a signal was sent (generate), taken by a thread (deliver), a process died of one (exit), one is still not delivered (pending), or events were lost",
+		Doc:    "what happened: a signal was sent (generate), taken by a thread (deliver), a process died of one (exit), one is still not delivered (pending), events were lost (lost), counts instead of events (count), or a recording could not write some (gap)",
 		Str:    static(func(ev *tracer.Event) string { return ev.Type.String() }),
 	}, Field{
-		Name: "count", Type: Uint, Kinds: kLost,
-		Doc:  "events the kernel could not hand over (ring buffer full) since the previous lost record",
-		Uint: func(ev *tracer.Event) uint64 { return ev.Lost.Count },
+		Name: "count", Type: Uint, Kinds: kLost | kCount | kGap,
+		Doc:  "lost: events the kernel could not hand over (ring buffer full) since the previous lost record; count: the events that had the values of `keys` (an object of the counted fields by name: null where the events did not carry one); gap: the events a recording could not write",
+		Uint: func(ev *tracer.Event) uint64 {
+			switch ev.Type {
+			case tracer.TypeCount:
+				return ev.Count.N
+			case tracer.TypeGap:
+				return ev.Gap.Count
+			}
+			return ev.Lost.Count
+		},
+	}, Field{
+		Name: "interval_end", Type: Time, Kinds: kCount,
+		Doc:     "with --interval: the end of the interval the counts are of",
+		Present: func(ev *tracer.Event) bool { return !ev.Count.IntervalEnd.IsZero() },
+		Time:    func(ev *tracer.Event) time.Time { return ev.Count.IntervalEnd },
+	}, Field{
+		Name: "from", Type: Time, Kinds: kGap,
+		Doc:  "the first event a recording could not write",
+		Time: func(ev *tracer.Event) time.Time { return ev.Gap.From },
+	}, Field{
+		Name: "to", Type: Time, Kinds: kGap,
+		Doc:  "the last event a recording could not write",
+		Time: func(ev *tracer.Event) time.Time { return ev.Gap.To },
 	}, Field{
 		Name: "shed", Type: Uint, Kinds: kLost,
 		Doc:     "of count, the records dropped while the ring was into the room it keeps for deaths (fatal signals, their delivery, exits); absent when none",

@@ -298,7 +298,7 @@ func TestPushdown(t *testing.T) {
 		{`target.comm == "a" || sender.comm == "b"`, "signals [] target [] sender [] comms [a b] kinds generate,deliver,exit,pending"},
 		{`target.thread_comm == "a"`, "signals [] target [] sender [] comms [] kinds generate,deliver,exit,pending"},
 		{`target.comm in ["", "a"]`, "signals [] target [] sender [] comms [] kinds generate,deliver,exit,pending"},
-		{`type != "deliver" && type != "pending"`, "signals [] target [] sender [] comms [] kinds generate,exit,lost"},
+		{`type != "deliver" && type != "pending"`, "signals [] target [] sender [] comms [] kinds generate,exit,lost,count,gap"},
 	} {
 		f, err := Compile(tc.expr)
 		if err != nil {

@@ -580,6 +580,34 @@ func fixtures() []namedEvent {
 		},
 	})
 
+	add("count of a storm, summarised", tracer.Event{
+		Time: at(42),
+		Type: tracer.TypeCount,
+		Count: tracer.Count{
+			Keys: []tracer.CountValue{
+				{Field: "sender.comm", Value: []byte(`"storm"`)},
+				{Field: "target.pid", Value: []byte("3003")},
+				{Field: "signal.name", Value: []byte(`"SIGUSR1"`)},
+				{Field: "verdict", Value: []byte(`"ignored"`)},
+			},
+			N:           184467,
+			IntervalEnd: at(42),
+		},
+	})
+	add("count with a field the events did not carry", tracer.Event{
+		Time: at(43),
+		Type: tracer.TypeCount,
+		Count: tracer.Count{
+			Keys: []tracer.CountValue{{Field: "sender.comm"}, {Field: "fatal", Value: []byte("true")}},
+			N:    2,
+		},
+	})
+	add("gap in a recording", tracer.Event{
+		Time: at(44),
+		Type: tracer.TypeGap,
+		Gap:  tracer.Gap{Count: 5120, From: at(30), To: at(44)},
+	})
+
 	// The re-raises (reraise_test.go), after the rest.
 	return append(out, reraiseFixtures()...)
 }

@@ -40,6 +40,18 @@ func appendJSON(b []byte, ev *tracer.Event, st *jsonState) []byte {
 	b = append(b, `","type":"`...)
 	b = append(b, ev.Type.String()...)
 	b = append(b, '"')
+	switch ev.Type {
+	case tracer.TypeCount:
+		return appendCount(b, &ev.Count)
+	case tracer.TypeGap:
+		b = append(b, `,"count":`...)
+		b = strconv.AppendUint(b, ev.Gap.Count, 10)
+		b = append(b, `,"from":"`...)
+		b = ev.Gap.From.AppendFormat(b, TimeLayout)
+		b = append(b, `","to":"`...)
+		b = ev.Gap.To.AppendFormat(b, TimeLayout)
+		return append(b, "\"}\n"...)
+	}
 	if ev.Type == tracer.TypeLost {
 		b = append(b, `,"count":`...)
 		b = strconv.AppendUint(b, ev.Lost.Count, 10)
@@ -214,6 +226,35 @@ func appendReraiseOf(b []byte, sig int, o *tracer.Original, st *jsonState) []byt
 	b = append(b, `,"time":"`...)
 	b = o.Time.AppendFormat(b, TimeLayout)
 	return append(b, `"}`...)
+}
+
+// appendCount writes the rest of a count event:
+//
+//	"keys":{"sender.comm":"kill","target.comm":"app"},"count":3
+//
+// and interval_end when the counts are an interval's.
+func appendCount(b []byte, c *tracer.Count) []byte {
+	b = append(b, `,"keys":{`...)
+	for i, k := range c.Keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = AppendJSONString(b, []byte(k.Field))
+		b = append(b, ':')
+		if len(k.Value) == 0 {
+			b = append(b, "null"...)
+		} else {
+			b = append(b, k.Value...)
+		}
+	}
+	b = append(b, `},"count":`...)
+	b = strconv.AppendUint(b, c.N, 10)
+	if !c.IntervalEnd.IsZero() {
+		b = append(b, `,"interval_end":"`...)
+		b = c.IntervalEnd.AppendFormat(b, TimeLayout)
+		b = append(b, '"')
+	}
+	return append(b, "}\n"...)
 }
 
 // appendExit writes the rest of an exit event: signal is the cause (from

@@ -223,6 +223,39 @@ func (s schema) check(obj map[string]any, ev *tracer.Event) {
 		}
 		return
 	}
+	switch typ {
+	case "count":
+		if got := s.num(obj, "count"); got != float64(ev.Count.N) {
+			s.errorf("count = %v, want %d", got, ev.Count.N)
+		}
+		keys := s.object(obj, "keys")
+		if len(keys) != len(ev.Count.Keys) {
+			s.errorf("%d keys, want %d", len(keys), len(ev.Count.Keys))
+		}
+		for _, k := range ev.Count.Keys {
+			v, ok := keys[k.Field]
+			switch {
+			case !ok:
+				s.errorf("no key %s", k.Field)
+			case len(k.Value) == 0 && v != nil:
+				s.errorf("key %s = %v, want null", k.Field, v)
+			}
+		}
+		if _, ok := obj["interval_end"]; ok == ev.Count.IntervalEnd.IsZero() {
+			s.errorf("interval_end present: %v, want %v", ok, !ev.Count.IntervalEnd.IsZero())
+		}
+		return
+	case "gap":
+		if got := s.num(obj, "count"); got != float64(ev.Gap.Count) {
+			s.errorf("count = %v, want %d", got, ev.Gap.Count)
+		}
+		for name, want := range map[string]time.Time{"from": ev.Gap.From, "to": ev.Gap.To} {
+			if tm, err := time.Parse(time.RFC3339Nano, s.str(obj, name)); err != nil || !tm.Equal(want) {
+				s.errorf("%s = %v (%v), want %v", name, tm, err, want)
+			}
+		}
+		return
+	}
 	sig := s.object(obj, "signal")
 	if got := s.num(sig, "num"); got != float64(ev.Sig) {
 		s.errorf("signal.num = %v, want %d", got, ev.Sig)

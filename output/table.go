@@ -2,6 +2,7 @@ package output
 
 import (
 	"bytes"
+	"encoding/json"
 	"strconv"
 
 	"github.com/sigtrace/sigtrace/goruntime"
@@ -82,6 +83,19 @@ func (t *Table) AppendRow(b []byte, ev *tracer.Event) []byte {
 	}
 
 	switch ev.Type {
+	case tracer.TypeCount:
+		return appendCountRow(b, &ev.Count)
+	case tracer.TypeGap:
+		b = t.color(b, ansiRed)
+		b = append(b, "GAP "...)
+		b = strconv.AppendUint(b, ev.Gap.Count, 10)
+		b = append(b, " events not recorded from "...)
+		b = ev.Gap.From.AppendFormat(b, "15:04:05.000000")
+		b = append(b, " to "...)
+		b = ev.Gap.To.AppendFormat(b, "15:04:05.000000")
+		b = append(b, " (the recording could not write them)"...)
+		b = t.color(b, ansiReset)
+		return append(b, '\n')
 	case tracer.TypeExit:
 		return t.appendExit(b, ev)
 	case tracer.TypePending:
@@ -128,6 +142,36 @@ func (t *Table) appendSender(b []byte, f *tracer.From) []byte {
 		return append(b, f.KernelReason...)
 	}
 	return appendChain(b, &f.Sender)
+}
+
+// appendCountRow writes a count event: COUNT 1200× sender.comm=kill
+// signal.name=SIGUSR1, and the interval's end when it is an interval's.
+// Values are written as JSON has them (strings quoted), through the one
+// policy for hostile text.
+func appendCountRow(b []byte, c *tracer.Count) []byte {
+	b = append(b, "COUNT "...)
+	b = strconv.AppendUint(b, c.N, 10)
+	b = append(b, "×"...)
+	for _, k := range c.Keys {
+		b = append(b, ' ')
+		b = appendComm(b, []byte(k.Field))
+		b = append(b, '=')
+		var text string
+		switch {
+		case len(k.Value) == 0:
+			b = append(b, '-')
+		case k.Value[0] == '"' && json.Unmarshal(k.Value, &text) == nil:
+			b = appendComm(b, []byte(text))
+		default:
+			b = appendComm(b, k.Value)
+		}
+	}
+	if !c.IntervalEnd.IsZero() {
+		b = append(b, " (interval to "...)
+		b = c.IntervalEnd.AppendFormat(b, "15:04:05")
+		b = append(b, ')')
+	}
+	return append(b, '\n')
 }
 
 // appendChain writes a sending process and its parents: pkill[789] ← sh

@@ -16,9 +16,25 @@ const (
 	TypeLost
 	TypeExit
 	TypePending
+	// TypeCount: counts of events instead of the events (--count-by, and
+	// repeated traffic summarised beyond a per-key rate). Made in Go,
+	// never by the kernel side.
+	TypeCount
+	// TypeGap: events a recording could not write (disk full).
+	TypeGap
 )
 
-var typeNames = [...]string{"", "generate", "deliver", "lost", "exit", "pending"}
+var typeNames = [...]string{"", "generate", "deliver", "lost", "exit", "pending", "count", "gap"}
+
+// ParseType is String backwards (false for a name no kind has).
+func ParseType(name string) (EventType, bool) {
+	for i, n := range typeNames {
+		if n == name && i > 0 {
+			return EventType(i), true
+		}
+	}
+	return 0, false
+}
 
 func (t EventType) String() string {
 	if int(t) < len(typeNames) {
@@ -200,6 +216,8 @@ type Event struct {
 	Exit     Exit
 	Pending  Pending
 	Lost     Lost
+	Count    Count
+	Gap      Gap
 }
 
 // From is who sent a signal: a process, or the kernel (KernelSender)
@@ -325,6 +343,30 @@ type Lost struct {
 	Shed  uint64
 }
 
+// Count is the payload of a count event: N events had the values Keys
+// give (in the order they were asked for), in the interval that ended at
+// IntervalEnd (zero: since the start).
+type Count struct {
+	Keys        []CountValue
+	N           uint64
+	IntervalEnd time.Time
+}
+
+// CountValue is one counted field and its value, as JSON writes it (a
+// quoted string, a number, true/false, or null when the events did not
+// carry the field).
+type CountValue struct {
+	Field string
+	Value []byte
+}
+
+// Gap is the payload of a gap event: Count events between From and To
+// that a recording could not write.
+type Gap struct {
+	Count    uint64
+	From, To time.Time
+}
+
 // From returns the event's sender: a generate's, or an exit's killer
 // (nil for other kinds, and for an exit whose killer is not known).
 func (ev *Event) From() *From {
@@ -370,6 +412,12 @@ func (ev *Event) Clone() Event {
 	c := *ev
 	c.Generate.Sender.own()
 	c.Exit.Killer.Sender.own()
+	if ev.Count.Keys != nil {
+		c.Count.Keys = make([]CountValue, len(ev.Count.Keys))
+		for i, k := range ev.Count.Keys {
+			c.Count.Keys[i] = CountValue{Field: k.Field, Value: append([]byte(nil), k.Value...)}
+		}
+	}
 	if ev.Generate.ReraiseOf != nil {
 		o := *ev.Generate.ReraiseOf
 		o.Sender.own()

@@ -47,7 +47,7 @@ still counts the exit of a process one killed), by the values of those fields (a
 field an event does not carry is "-", JSON null), and prints them when the
 trace ends (Ctrl-C, --duration, --count) and, with --interval D, every D
 (each interval's counts, from zero). The table is bpftrace's "@[kill, app]:
-3", largest first; -o json gives {"type":"count","keys":{...},"count":N}
+3", largest first; -o json gives {"time":...,"type":"count","keys":{...},"count":N}
 lines, with interval_end. --top N keeps the N largest. --hist FIELD makes
 a log2 histogram of a number (latency_ns of deliveries, pending_ns, a pid)
 instead, one per key with --count-by, of the events that carry it. Lost
@@ -211,7 +211,7 @@ func (s *sink) printCounts(now time.Time) error {
 	}
 	n := len(s.buf)
 	if sum.json {
-		s.buf = sum.a.AppendJSON(s.buf, rows, end)
+		s.buf = sum.a.AppendJSON(s.buf, rows, now, end)
 	} else {
 		if sum.printed {
 			s.buf = append(s.buf, '\n')
