@@ -107,6 +107,7 @@ func buildRegistry() []Field {
 		onlyTrue("traced", "the target is traced (ptrace): the tracer sees the signal first", kGenerate, func(ev *tracer.Event) bool { return ev.Generate.Traced }),
 		onlyTrue("sigwait", "the target waits for it in sigwaitinfo()/sigtimedwait(): consumed, never fatal", kGenerate, func(ev *tracer.Event) bool { return ev.Generate.SigWait }),
 		onlyTrue("target_exiting", "the target was already exiting, so the kernel dropped it", kGenerate, func(ev *tracer.Event) bool { return ev.Generate.TargetExiting }),
+		onlyTrue("unkillable", "the target is a pid namespace's init (or the kernel protects it otherwise): a signal it has no handler for is dropped, not fatal", kGenerate, func(ev *tracer.Event) bool { return ev.Generate.Unkillable }),
 		Field{
 			Name: "go_runtime.action", Type: String, Kinds: kGenerate,
 			Values:  values(int(goruntime.NoHandler), int(goruntime.Discard), func(i int) string { return goruntime.Action(i).String() }),

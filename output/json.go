@@ -109,6 +109,9 @@ func appendJSON(b []byte, ev *tracer.Event, st *jsonState) []byte {
 		if ev.Generate.TargetExiting {
 			b = append(b, `,"target_exiting":true`...)
 		}
+		if ev.Generate.Unkillable {
+			b = append(b, `,"unkillable":true`...)
+		}
 		if ev.Generate.Go.Met {
 			b = append(b, `,"go_runtime":{"action":"`...)
 			b = append(b, ev.Generate.Go.Action.String()...)
