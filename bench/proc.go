@@ -478,6 +478,7 @@ func countJSONL(path string) (events, lost int64, err error) {
 		})
 	}
 	lostCount := regexp.MustCompile(`"count":\s*(\d+)`)
+	summaryCount := regexp.MustCompile(`\},"count":(\d+)`)
 	for _, name := range files {
 		f, err := os.Open(name)
 		if err != nil {
@@ -492,6 +493,12 @@ func countJSONL(path string) (events, lost int64, err error) {
 					if m := lostCount.FindSubmatch(line); m != nil {
 						n, _ := strconv.ParseInt(string(m[1]), 10, 64)
 						lost += n
+					}
+				case bytes.Contains(line, []byte(`"type":"count"`)):
+					// Summarised: the events it stands for.
+					if m := summaryCount.FindSubmatch(line); m != nil {
+						n, _ := strconv.ParseInt(string(m[1]), 10, 64)
+						events += n
 					}
 				case bytes.Contains(line, []byte(`"type":"header"`)):
 				case bytes.HasPrefix(line, []byte("{")):

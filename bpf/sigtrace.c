@@ -21,6 +21,7 @@ const enum limits unused_limits __attribute__((unused));
 const enum pid_bits unused_pid_bits __attribute__((unused));
 const enum default_spares unused_default_spares __attribute__((unused));
 const enum count_fields unused_count_fields __attribute__((unused));
+const enum rate_limits unused_rate_limits __attribute__((unused));
 const struct count_key *unused_count_key __attribute__((unused));
 
 /* Kernel-side filters, set by the loader before the program is verified so
@@ -72,6 +73,13 @@ const volatile __u64 reserve_per_uid = 0;
  * for at most this long: copying pkill's argv from user memory is the
  * dearest part of a generate event (~400 ns of ~1 us). 0: always send. */
 const volatile __u64 detail_ttl_ns = 1000000000ULL;
+/* Repeated traffic: per rate_key, a burst of rate_burst events, then one
+ * per rate_interval_ns, are copied in full; the rest are only counted in
+ * rate_keys (userspace writes the counts as count records). A generic
+ * cell rate algorithm: one timestamp per key. 0: every event copied. Never
+ * applied to a signal that may kill, nor to a vital delivery. */
+const volatile __u64 rate_interval_ns = 0;
+const volatile __u64 rate_burst = 0;
 
 
 struct {
@@ -92,6 +100,13 @@ struct {
 	__type(key, __u32);
 	__type(value, __u8);
 } pid_filter SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_RATE_KEYS);
+	__type(key, struct rate_key);
+	__type(value, struct rate_val);
+} rate_keys SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -245,6 +260,38 @@ struct {
 } reader_state SEC(".maps");
 
 /* avail: the unread bytes, this record included. */
+/* rate_allows decides whether an event of key k is copied (true) or only
+ * counted (false), and keeps the key's state. A key the map has no room
+ * for is never summarised. The state is updated without atomics: two CPUs
+ * racing may let one event more through; the count itself is atomic, so
+ * every event is either copied or counted, exactly. */
+static __always_inline bool rate_allows(struct rate_key *k, __u64 now, const char *scomm, const char *tcomm,
+					__u32 suid, __u32 tuid)
+{
+	if (!rate_interval_ns)
+		return true;
+	struct rate_val *v = bpf_map_lookup_elem(&rate_keys, k);
+	if (!v) {
+		struct rate_val fresh = {.tat = now + rate_interval_ns, .sender_uid = suid, .target_uid = tuid};
+		if (scomm)
+			bpf_probe_read_kernel(fresh.sender_comm, TASK_COMM_LEN, scomm);
+		bpf_probe_read_kernel(fresh.target_comm, TASK_COMM_LEN, tcomm);
+		bpf_map_update_elem(&rate_keys, k, &fresh, BPF_NOEXIST);
+		return true;
+	}
+	__u64 tat = v->tat > now ? v->tat : now;
+	/* The key's first event made tat now + interval; each one copied
+	 * moves it on by one. Copied while it is at most burst - 1 intervals
+	 * ahead: burst events at once, then one per interval. */
+	if (tat - now > (rate_burst - 1) * rate_interval_ns) {
+		__sync_fetch_and_add(&v->summarised, 1);
+		count(STAT_SUMMARISED);
+		return false;
+	}
+	v->tat = tat + rate_interval_ns;
+	return true;
+}
+
 static __always_inline __u64 wakeup_flags(__u64 avail)
 {
 	__u32 zero = 0;
@@ -794,6 +841,20 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 		}
 		count_generate(trusted, cur, cur_leader, task, sig, cur_tgid, target_tgid, scomm, tcomm);
 		return 0;
+	}
+	if (rate_interval_ns && !may_kill) {
+		__u64 bit = 1ULL << (sig - 1);
+		struct rate_key rk = {
+			.sender_pid = cur_tgid,
+			.target_pid = target_tgid,
+			.sig = sig,
+			.result = result,
+			.disp = handler == 0 ? 0 : handler == 1 ? 1 : 2,
+			.blocked = (task->blocked.sig[0] & bit) != 0,
+		};
+		if (!rate_allows(&rk, bpf_ktime_get_boot_ns(), cur_leader->comm, task->group_leader->comm,
+				 current_uid(trusted, cur), task->real_cred->uid.val))
+			return 0;
 	}
 
 	__u32 flags = group ? F_GROUP : 0;

@@ -169,7 +169,34 @@ enum stat_index {
 	STAT_SHED_VITAL = 4, /* vital, dropped: its uid used its share of the reserve */
 	STAT_COUNT_FULL = 5, /* counting: a new key found the counts map full */
 	STAT_COUNTED = 6,    /* counting: generate events counted in the map */
-	STAT_MAX = 7,
+	STAT_SUMMARISED = 7, /* beyond a key's rate: counted in rate_keys, not copied */
+	STAT_MAX = 8,
+};
+
+/* Repeated traffic summarised beyond a per-key rate (record, trace): the
+ * key of a kind of event, whose first ones are kept in full and the rest
+ * counted. For a delivery, sender_pid is 0 and result RK_DELIVER. */
+enum rate_limits {
+	MAX_RATE_KEYS = 16384, /* entries of the rate_keys map */
+	RK_DELIVER = 0xff,
+};
+
+struct rate_key {
+	__u32 sender_pid;
+	__u32 target_pid;
+	__u8 sig;
+	__u8 result; /* the kernel's queueing verdict, or RK_DELIVER */
+	__u8 disp;   /* 0 default, 1 ignore, 2 handler */
+	__u8 blocked;
+};
+
+struct rate_val {
+	__u64 tat;        /* GCRA theoretical arrival time, boot ns */
+	__u64 summarised; /* events of the key counted, not copied: only grows */
+	__u32 sender_uid;
+	__u32 target_uid;
+	char sender_comm[TASK_COMM_LEN]; /* the processes' names when first seen */
+	char target_comm[TASK_COMM_LEN];
 };
 
 #endif

@@ -124,3 +124,6 @@ func (c *wallClock) at(boot uint64) time.Time { return time.Unix(0, c.offset+int
 
 // bootTime is the wall-clock time of boot, as the last measurement sees it.
 func (c *wallClock) bootTime() time.Time { return time.Unix(0, c.offset) }
+
+// bootNs is at backwards: the CLOCK_BOOTTIME stamp of wall time t.
+func (c *wallClock) bootNs(t time.Time) int64 { return t.UnixNano() - c.offset }

@@ -72,7 +72,15 @@ func (t *Tracer) Run(ctx context.Context, h Handler, tick Tick) error {
 				break
 			}
 			asleep = true
-			t.rd.SetDeadline(t.trk.nextSweep())
+			wake := t.trk.nextSweep()
+			if t.sum != nil {
+				// The summary of what the rate limit counted is due
+				// whether or not records come.
+				if due := t.sum.due(time.Now()); wake.IsZero() || due.Before(wake) {
+					wake = due
+				}
+			}
+			t.rd.SetDeadline(wake)
 			armed = false
 		case !armed:
 			// Once per period, not per record: while records flow
@@ -93,6 +101,11 @@ func (t *Tracer) Run(ctx context.Context, h Handler, tick Tick) error {
 				return err
 			}
 			if err := t.trk.sweep(time.Now(), h); err != nil {
+				return err
+			}
+			// Draining, the programs may still run: the final summary
+			// is read once the ring is empty, and Close detaches.
+			if err := t.summarise(time.Now(), h, draining); err != nil {
 				return err
 			}
 			if tick != nil {
@@ -140,6 +153,9 @@ func (t *Tracer) Run(ctx context.Context, h Handler, tick Tick) error {
 				return err
 			}
 			if err := t.trk.sweep(now, h); err != nil {
+				return err
+			}
+			if err := t.summarise(now, h, false); err != nil {
 				return err
 			}
 			if tick != nil {

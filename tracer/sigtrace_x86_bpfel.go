@@ -174,6 +174,33 @@ const (
 	sigtracePidBitsPID_ANY    sigtracePidBits = 4
 )
 
+type sigtraceRateKey struct {
+	_         structs.HostLayout
+	SenderPid uint32
+	TargetPid uint32
+	Sig       uint8
+	Result    uint8
+	Disp      uint8
+	Blocked   uint8
+}
+
+type sigtraceRateLimits uint32
+
+const (
+	sigtraceRateLimitsMAX_RATE_KEYS sigtraceRateLimits = 16384
+	sigtraceRateLimitsRK_DELIVER    sigtraceRateLimits = 255
+)
+
+type sigtraceRateVal struct {
+	_          structs.HostLayout
+	Tat        uint64
+	Summarised uint64
+	SenderUid  uint32
+	TargetUid  uint32
+	SenderComm [16]int8
+	TargetComm [16]int8
+}
+
 type sigtraceReserveUse struct {
 	_      structs.HostLayout
 	Window uint64
@@ -199,7 +226,8 @@ const (
 	sigtraceStatIndexSTAT_SHED_VITAL sigtraceStatIndex = 4
 	sigtraceStatIndexSTAT_COUNT_FULL sigtraceStatIndex = 5
 	sigtraceStatIndexSTAT_COUNTED    sigtraceStatIndex = 6
-	sigtraceStatIndexSTAT_MAX        sigtraceStatIndex = 7
+	sigtraceStatIndexSTAT_SUMMARISED sigtraceStatIndex = 7
+	sigtraceStatIndexSTAT_MAX        sigtraceStatIndex = 8
 )
 
 // Names of all BPF objects in the ELF.
@@ -214,6 +242,7 @@ const (
 	sigtraceMapKillers             = "killers"
 	sigtraceMapKstack              = "kstack"
 	sigtraceMapPidFilter           = "pid_filter"
+	sigtraceMapRateKeys            = "rate_keys"
 	sigtraceMapReaderState         = "reader_state"
 	sigtraceMapReserveUse          = "reserve_use"
 	sigtraceMapScratch             = "scratch"
@@ -230,6 +259,8 @@ const (
 	sigtraceVarFilterSigmask       = "filter_sigmask"
 	sigtraceVarFilterTargetPids    = "filter_target_pids"
 	sigtraceVarOomText             = "oom_text"
+	sigtraceVarRateBurst           = "rate_burst"
+	sigtraceVarRateIntervalNs      = "rate_interval_ns"
 	sigtraceVarReservePerUid       = "reserve_per_uid"
 	sigtraceVarRingBytes           = "ring_bytes"
 	sigtraceVarRingReserve         = "ring_reserve"
@@ -243,6 +274,7 @@ const (
 	sigtraceVarUnusedExitRecord    = "unused_exit_record"
 	sigtraceVarUnusedLimits        = "unused_limits"
 	sigtraceVarUnusedPidBits       = "unused_pid_bits"
+	sigtraceVarUnusedRateLimits    = "unused_rate_limits"
 	sigtraceVarUnusedStatIndex     = "unused_stat_index"
 	sigtraceVarWakeupBytes         = "wakeup_bytes"
 	sigtraceVarWantDeliver         = "want_deliver"
@@ -308,6 +340,7 @@ type sigtraceMapSpecs struct {
 	Killers     *ebpf.MapSpec `ebpf:"killers"`
 	Kstack      *ebpf.MapSpec `ebpf:"kstack"`
 	PidFilter   *ebpf.MapSpec `ebpf:"pid_filter"`
+	RateKeys    *ebpf.MapSpec `ebpf:"rate_keys"`
 	ReaderState *ebpf.MapSpec `ebpf:"reader_state"`
 	ReserveUse  *ebpf.MapSpec `ebpf:"reserve_use"`
 	Scratch     *ebpf.MapSpec `ebpf:"scratch"`
@@ -327,6 +360,8 @@ type sigtraceVariableSpecs struct {
 	FilterSigmask       *ebpf.VariableSpec `ebpf:"filter_sigmask"`
 	FilterTargetPids    *ebpf.VariableSpec `ebpf:"filter_target_pids"`
 	OomText             *ebpf.VariableSpec `ebpf:"oom_text"`
+	RateBurst           *ebpf.VariableSpec `ebpf:"rate_burst"`
+	RateIntervalNs      *ebpf.VariableSpec `ebpf:"rate_interval_ns"`
 	ReservePerUid       *ebpf.VariableSpec `ebpf:"reserve_per_uid"`
 	RingBytes           *ebpf.VariableSpec `ebpf:"ring_bytes"`
 	RingReserve         *ebpf.VariableSpec `ebpf:"ring_reserve"`
@@ -340,6 +375,7 @@ type sigtraceVariableSpecs struct {
 	UnusedExitRecord    *ebpf.VariableSpec `ebpf:"unused_exit_record"`
 	UnusedLimits        *ebpf.VariableSpec `ebpf:"unused_limits"`
 	UnusedPidBits       *ebpf.VariableSpec `ebpf:"unused_pid_bits"`
+	UnusedRateLimits    *ebpf.VariableSpec `ebpf:"unused_rate_limits"`
 	UnusedStatIndex     *ebpf.VariableSpec `ebpf:"unused_stat_index"`
 	WakeupBytes         *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 	WantDeliver         *ebpf.VariableSpec `ebpf:"want_deliver"`
@@ -374,6 +410,7 @@ type sigtraceMaps struct {
 	Killers     *ebpf.Map `ebpf:"killers"`
 	Kstack      *ebpf.Map `ebpf:"kstack"`
 	PidFilter   *ebpf.Map `ebpf:"pid_filter"`
+	RateKeys    *ebpf.Map `ebpf:"rate_keys"`
 	ReaderState *ebpf.Map `ebpf:"reader_state"`
 	ReserveUse  *ebpf.Map `ebpf:"reserve_use"`
 	Scratch     *ebpf.Map `ebpf:"scratch"`
@@ -390,6 +427,7 @@ func (m *sigtraceMaps) Close() error {
 		m.Killers,
 		m.Kstack,
 		m.PidFilter,
+		m.RateKeys,
 		m.ReaderState,
 		m.ReserveUse,
 		m.Scratch,
@@ -410,6 +448,8 @@ type sigtraceVariables struct {
 	FilterSigmask       *ebpf.Variable `ebpf:"filter_sigmask"`
 	FilterTargetPids    *ebpf.Variable `ebpf:"filter_target_pids"`
 	OomText             *ebpf.Variable `ebpf:"oom_text"`
+	RateBurst           *ebpf.Variable `ebpf:"rate_burst"`
+	RateIntervalNs      *ebpf.Variable `ebpf:"rate_interval_ns"`
 	ReservePerUid       *ebpf.Variable `ebpf:"reserve_per_uid"`
 	RingBytes           *ebpf.Variable `ebpf:"ring_bytes"`
 	RingReserve         *ebpf.Variable `ebpf:"ring_reserve"`
@@ -423,6 +463,7 @@ type sigtraceVariables struct {
 	UnusedExitRecord    *ebpf.Variable `ebpf:"unused_exit_record"`
 	UnusedLimits        *ebpf.Variable `ebpf:"unused_limits"`
 	UnusedPidBits       *ebpf.Variable `ebpf:"unused_pid_bits"`
+	UnusedRateLimits    *ebpf.Variable `ebpf:"unused_rate_limits"`
 	UnusedStatIndex     *ebpf.Variable `ebpf:"unused_stat_index"`
 	WakeupBytes         *ebpf.Variable `ebpf:"wakeup_bytes"`
 	WantDeliver         *ebpf.Variable `ebpf:"want_deliver"`

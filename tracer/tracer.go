@@ -41,7 +41,10 @@ type Options struct {
 	// kills now, its delivery, the exit): other records are shed once
 	// less would be left free. 0: RingSize/DefaultReserveDiv; <0: none.
 	Reserve int
-	Poll    time.Duration // reader deadline; 0: DefaultPoll
+	// RateLimit summarises repeated traffic: see RateLimit. Zero: every
+	// event is handed over.
+	RateLimit RateLimit
+	Poll      time.Duration // reader deadline; 0: DefaultPoll
 
 	// Debug keeps the verifier's full log in load errors.
 	Debug bool
@@ -87,6 +90,8 @@ type Tracer struct {
 	sleep *sleepFlag // nil: always poll on a deadline
 	// counting: generate events are counted in the kernel (CountKeys).
 	counting bool
+	// sum writes what the rate limit counted as count events.
+	sum *rateSummary
 }
 
 // New loads the BPF programs with the filters in opts and attaches them.
@@ -118,11 +123,14 @@ func New(opts Options) (*Tracer, error) {
 	if opts.CountKeys&^countAll != 0 {
 		return nil, fmt.Errorf("unknown count keys %#x", uint32(opts.CountKeys&^countAll))
 	}
+	if err := opts.RateLimit.check(); err != nil {
+		return nil, err
+	}
 	if opts.PendingAfter > 0 && opts.NoDeliver {
 		return nil, fmt.Errorf("pending signals are found from deliver events: --pending-after cannot go with --no-deliver")
 	}
 	t := &Tracer{poll: opts.Poll, dec: NewDecoder(), trk: newTracker(opts.PendingAfter), rr: newReraises(), gom: newGoMarker(),
-		counting: opts.CountKeys != 0}
+		counting: opts.CountKeys != 0, sum: newRateSummary(opts.RateLimit)}
 	if t.poll <= 0 {
 		t.poll = DefaultPoll
 	}
@@ -209,6 +217,8 @@ func configure(spec *ebpf.CollectionSpec, opts *Options) error {
 		{sigtraceVarReservePerUid, uint64(reserve / reservePerUIDDiv)},
 		{sigtraceVarSelfTgid, selfTgid(opts.HideSelf)},
 		{sigtraceVarOomText, oomText()},
+		{sigtraceVarRateIntervalNs, uint64(opts.RateLimit.Interval.Nanoseconds())},
+		{sigtraceVarRateBurst, uint64(opts.RateLimit.Burst)},
 	}
 	for _, s := range sets {
 		v, ok := spec.Variables[s.name]
@@ -294,6 +304,10 @@ type Stats struct {
 	// because a new key found the map full (lost too).
 	Counted   uint64
 	CountFull uint64
+	// Summarised: generate events beyond their key's rate
+	// (Options.RateLimit), counted in the kernel and handed over as
+	// count events, not copied.
+	Summarised uint64
 }
 
 // Dropped is every event the kernel side could not hand over or count.
@@ -310,6 +324,7 @@ func (t *Tracer) Stats() (Stats, error) {
 		sigtraceStatIndexSTAT_SHED_VITAL: &s.ShedVital,
 		sigtraceStatIndexSTAT_COUNTED:    &s.Counted,
 		sigtraceStatIndexSTAT_COUNT_FULL: &s.CountFull,
+		sigtraceStatIndexSTAT_SUMMARISED: &s.Summarised,
 	} {
 		var per []uint64
 		if err := t.objs.Stats.Lookup(uint32(idx), &per); err != nil {

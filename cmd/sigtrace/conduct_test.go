@@ -646,7 +646,7 @@ func TestUnprivileged(t *testing.T) {
 // a 1 MiB ring; the stream carries lost records and stderr the total.
 func TestLostReportedAtExit(t *testing.T) {
 	requireRoot(t)
-	p := startSigtrace(t, "trace", "-o", "json", "-s", "USR2", "--no-deliver", "--ring-size", "1")
+	p := startSigtrace(t, "trace", "-o", "json", "-s", "USR2", "--no-deliver", "--ring-size", "1", "--rate-limit", "0")
 	pid := p.cmd.Process.Pid
 	// Nobody reads stdout yet: the 64 KiB pipe fills, sigtrace blocks in
 	// write, and the ring (about 9,000 records) overflows.

@@ -51,7 +51,7 @@ func selfStorm() int {
 func TestDeathSurvivesFloodSlowReader(t *testing.T) {
 	requireRoot(t)
 	v := startVictim(t, "flooddaemon")
-	p := startSigtrace(t, "trace", "-o", "json", "-s", "USR1,HUP", "--ring-size", "2")
+	p := startSigtrace(t, "trace", "-o", "json", "-s", "USR1,HUP", "--ring-size", "2", "--rate-limit", "0")
 
 	// The flood, as nobody, from a copy of this binary nobody may run.
 	dir, err := os.MkdirTemp("", "sigtrace-flood")

@@ -146,9 +146,14 @@ func runTrace(parent context.Context, f *traceFlags, debug bool) error {
 	var grace *time.Timer
 	errEnough := errors.New("enough events")
 	runErr := tr.Run(ctx, func(ev *tracer.Event) error {
-		if ev.Type == tracer.TypeLost {
+		switch ev.Type {
+		case tracer.TypeLost:
 			lost.add(ev)
 			return out.write(ev) // lost events are never filtered out
+		case tracer.TypeCount:
+			// What the rate limit summarised: of events the kernel's
+			// part of the filter let through.
+			return out.write(ev)
 		}
 		if !f.match(ev) {
 			return nil

@@ -39,6 +39,7 @@ type traceFlags struct {
 	ringSizeMiB int
 	readyFile   string
 	pending     time.Duration
+	rateLimit   int
 	signalSet   bool           // -s was given, even as -s "": an empty set is an error
 	filter      *filter.Filter // the FILTER argument (trace_filter.go), or nil
 	fs          *pflag.FlagSet
@@ -62,6 +63,7 @@ func (f *traceFlags) register(cmd *cobra.Command) {
 	fl.DurationVar(&f.pending, "pending-after", 0, "report a signal still not delivered this long after it was sent (e.g. 500ms), with why; for a task in D state, where it waits (kernel stack, system call); off by default")
 	fl.IntVar(&f.count, "count", 0, fmt.Sprintf("stop after this many signals (generate rows; as tcpdump -c counts packets), once their delivery and exit rows are in (waiting at most %v for them)", countGrace))
 	fl.IntVar(&f.ringSizeMiB, "ring-size", tracer.DefaultRingSize>>20, fmt.Sprintf("ring buffer size in MiB (a power of two, at most %d): kernel memory that the reader also maps, and that is zeroed and faulted in at start", maxRingMiB))
+	fl.IntVar(&f.rateLimit, "rate-limit", tracer.DefaultRateBurst, "summarise repeated signals: of each sender, target, signal and verdict, show this many in full, then this many a minute, and count the rest (count rows, exact); never a signal that may kill, a delivery or a death; 0: show every one. Off by default with --count, --count-by, --hist, --format and pid or comm filters")
 	fl.StringVar(&f.readyFile, "ready-file", "", "write this file once probes are attached")
 	_ = fl.MarkHidden("ready-file")
 	f.registerFormat(cmd)
@@ -131,7 +133,31 @@ func (f *traceFlags) tracerOptions() (tracer.Options, error) {
 	if f.filter != nil {
 		f.filter.Narrow(&o) // the kernel's part of FILTER, intersected with the flags
 	}
+	if o.RateLimit, err = f.rateLimitOf(&o); err != nil {
+		return o, err
+	}
 	return o, nil
+}
+
+// rateLimitOf is --rate-limit as the tracer takes it. Unless given, it is
+// off where every event must be seen (counts, --count, a template, which
+// has no line for a count) or was asked for by pid or name.
+func (f *traceFlags) rateLimitOf(o *tracer.Options) (tracer.RateLimit, error) {
+	n := f.rateLimit
+	if n < 0 {
+		return tracer.RateLimit{}, fmt.Errorf("--rate-limit %d: want a number of signals (0: no limit)", n)
+	}
+	narrowed := len(o.AnyPIDs)+len(o.TargetPIDs)+len(o.SenderPIDs)+len(o.Comms) > 0
+	if !f.changed("rate-limit") && (narrowed || f.count > 0 || f.countBy != "" || f.hist != "" || f.format != "") {
+		n = 0
+	}
+	if n == 0 {
+		return tracer.RateLimit{}, nil
+	}
+	if f.countBy != "" || f.hist != "" {
+		return tracer.RateLimit{}, fmt.Errorf("--rate-limit with --count-by or --hist: counts must see every signal; drop --rate-limit")
+	}
+	return tracer.RateLimit{Burst: n, Interval: time.Minute / time.Duration(n)}, nil
 }
 
 // changed reports whether a flag was given on the command line.

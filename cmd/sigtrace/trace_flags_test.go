@@ -29,8 +29,13 @@ func tfParse(t *testing.T, args ...string) (tracer.Options, error) {
 }
 
 func TestTraceFlagsToOptions(t *testing.T) {
-	def := tracer.Options{RingSize: tracer.DefaultRingSize, HideSelf: true}
+	def := tracer.Options{RingSize: tracer.DefaultRingSize, HideSelf: true,
+		RateLimit: tracer.RateLimit{Burst: tracer.DefaultRateBurst, Interval: tracer.DefaultRateInterval}}
 	with := func(f func(*tracer.Options)) tracer.Options { o := def; f(&o); return o }
+	// Asked for by pid or name, or counted: every signal is shown.
+	narrow := func(f func(*tracer.Options)) tracer.Options {
+		return with(func(o *tracer.Options) { f(o); o.RateLimit = tracer.RateLimit{} })
+	}
 	for _, tc := range []struct {
 		args []string
 		want tracer.Options
@@ -46,22 +51,28 @@ func TestTraceFlagsToOptions(t *testing.T) {
 		{[]string{"-s", "RTMIN+3"}, with(func(o *tracer.Options) { o.Signals = []int{37} })},
 		{[]string{"-s", "SIGRTMIN+3,SIGRTMAX-2,rtmin"}, with(func(o *tracer.Options) { o.Signals = []int{37, 62, 34} })},
 		{[]string{"-s", "IOT,POLL"}, with(func(o *tracer.Options) { o.Signals = []int{6, 29} })},
-		{[]string{"-p", "1234"}, with(func(o *tracer.Options) { o.AnyPIDs = []uint32{1234} })},
-		{[]string{"-p", "1,2", "-p", "3"}, with(func(o *tracer.Options) { o.AnyPIDs = []uint32{1, 2, 3} })},
-		{[]string{"--target-pid", "10", "--sender-pid", "20,21"}, with(func(o *tracer.Options) {
+		{[]string{"-p", "1234"}, narrow(func(o *tracer.Options) { o.AnyPIDs = []uint32{1234} })},
+		{[]string{"-p", "1,2", "-p", "3"}, narrow(func(o *tracer.Options) { o.AnyPIDs = []uint32{1, 2, 3} })},
+		{[]string{"--target-pid", "10", "--sender-pid", "20,21"}, narrow(func(o *tracer.Options) {
 			o.TargetPIDs = []uint32{10}
 			o.SenderPIDs = []uint32{20, 21}
 		})},
-		{[]string{"--comm", "nginx"}, with(func(o *tracer.Options) { o.Comms = []string{"nginx"} })},
-		{[]string{"--comm", "nginx,cron", "--comm", " sshd "}, with(func(o *tracer.Options) { o.Comms = []string{"nginx", "cron", "sshd"} })},
+		{[]string{"--comm", "nginx"}, narrow(func(o *tracer.Options) { o.Comms = []string{"nginx"} })},
+		{[]string{"--comm", "nginx,cron", "--comm", " sshd "}, narrow(func(o *tracer.Options) { o.Comms = []string{"nginx", "cron", "sshd"} })},
 		{[]string{"--no-deliver"}, with(func(o *tracer.Options) { o.NoDeliver = true })},
 		{[]string{"--ring-size", "1"}, with(func(o *tracer.Options) { o.RingSize = 1 << 20 })},
 		{[]string{"--ring-size", "64"}, with(func(o *tracer.Options) { o.RingSize = 64 << 20 })},
 		{[]string{"--ring-size", "256"}, with(func(o *tracer.Options) { o.RingSize = 256 << 20 })},
-		{[]string{"--comm", "systemd-journal"}, with(func(o *tracer.Options) { o.Comms = []string{"systemd-journal"} })},
+		{[]string{"--comm", "systemd-journal"}, narrow(func(o *tracer.Options) { o.Comms = []string{"systemd-journal"} })},
 		// Verdict classes, counts and durations are applied in Go, not
 		// in the kernel: they leave the options alone.
-		{[]string{"--fatal", "--failed", "--count", "3", "--duration", "10s"}, def},
+		{[]string{"--fatal", "--failed", "--duration", "10s"}, def},
+		{[]string{"--count", "3"}, narrow(func(*tracer.Options) {})},
+		{[]string{"--rate-limit", "0"}, narrow(func(*tracer.Options) {})},
+		{[]string{"--rate-limit", "60", "-p", "1"}, with(func(o *tracer.Options) {
+			o.AnyPIDs = []uint32{1}
+			o.RateLimit = tracer.RateLimit{Burst: 60, Interval: time.Second}
+		})},
 	} {
 		got, err := tfParse(t, tc.args...)
 		if err != nil {

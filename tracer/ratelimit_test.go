@@ -1,0 +1,97 @@
+package tracer
+
+import (
+	"os"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// countOf sums the count events of one key (the counted field and value).
+func countOf(evs []Event, field, value string) uint64 {
+	var n uint64
+	for i := range evs {
+		for _, k := range evs[i].Count.Keys {
+			if k.Field == field && string(k.Value) == value {
+				n += evs[i].Count.N
+			}
+		}
+	}
+	return n
+}
+
+// TestRateLimitSummarises: beyond a key's burst, a storm of ignored
+// signals is counted in the kernel and handed over as count events that
+// add up, with the events kept in full, to exactly what was sent; a signal
+// that may kill (blocked, its default kills) is never summarised, however
+// often it repeats.
+func TestRateLimitSummarises(t *testing.T) {
+	const burst, storm, blockedSends = 5, 3000, 40
+	sink := spawn(t, "daemon", withEnv("SIGTRACE_IGN="+sigList(syscall.SIGUSR1)))
+	blocked := spawn(t, "exec", withEnv("SIGTRACE_BLOCK="+sigList(syscall.SIGTERM)))
+	tr, col := startTracer(t, Options{
+		TargetPIDs: []uint32{uint32(sink.pid()), uint32(blocked.pid()), uint32(os.Getpid())},
+		NoDeliver:  true,
+		// An hour between events once the burst is spent: what is not
+		// in the burst is counted, whatever the machine's speed.
+		RateLimit: RateLimit{Burst: burst, Interval: time.Hour, SummaryEvery: 100 * time.Millisecond},
+	})
+	for range storm {
+		if err := syscall.Kill(sink.pid(), syscall.SIGUSR1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range blockedSends {
+		if err := syscall.Kill(blocked.pid(), syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+	}
+	end := barrier(t, col, 0)
+	self := strconv.Itoa(os.Getpid())
+	isCount := func(e *Event) bool { return e.Type == TypeCount }
+	// The counts come with the next summary: wait for them to add up.
+	deadline := time.Now().Add(waitTimeout())
+	var counted uint64
+	for {
+		counted = countOf(col.since(0, isCount), "target.pid", strconv.Itoa(sink.pid()))
+		if counted >= storm-burst || time.Now().After(deadline) {
+			break
+		}
+		col.waitFor(t, col.len(), "count", isCount)
+	}
+	full := len(col.since(0, genTo(sink.pid(), syscall.SIGUSR1)))
+	if full != burst || counted != storm-burst {
+		t.Errorf("%d SIGUSR1 events in full and %d counted, want %d and %d (of %d sent)", full, counted, burst, storm-burst, storm)
+	}
+	if got := len(col.since(0, genTo(blocked.pid(), syscall.SIGTERM))); got != blockedSends {
+		t.Errorf("%d blocked SIGTERM events, want all %d: a signal that may kill is never summarised", got, blockedSends)
+	}
+	if n := countOf(col.since(0, isCount), "target.pid", strconv.Itoa(blocked.pid())); n != 0 {
+		t.Errorf("%d blocked SIGTERMs counted, want none", n)
+	}
+	for _, ev := range col.since(0, isCount) {
+		keys := map[string]string{}
+		for _, k := range ev.Count.Keys {
+			keys[k.Field] = string(k.Value)
+		}
+		if keys["target.pid"] != strconv.Itoa(sink.pid()) {
+			continue
+		}
+		want := map[string]string{"type": `"generate"`, "signal.num": "10", "sender.pid": self,
+			"result": `"ignored"`, "disposition": `"ignore"`, "verdict": `"ignored"`}
+		for f, v := range want {
+			if keys[f] != v {
+				t.Errorf("count event %s = %s, want %s (keys %v)", f, keys[f], v, keys)
+			}
+		}
+	}
+	st, err := tr.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Summarised < storm-burst {
+		t.Errorf("the kernel summarised %d, want at least %d", st.Summarised, storm-burst)
+	}
+	_ = end
+}
