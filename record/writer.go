@@ -143,7 +143,10 @@ type Writer struct {
 	nextRetry time.Time
 	lastWarn  time.Time
 	warned    bool
-	reset     bool // OnReset is due when Write returns
+	// toldFailing: a warning said lines are lost, and none since said
+	// that writing resumed.
+	toldFailing bool
+	reset       bool // OnReset is due when Write returns
 
 	stats Stats
 
@@ -535,16 +538,22 @@ func (w *Writer) fail(err error, lines int, from, now time.Time) {
 	w.warn(now, false)
 }
 
-// warn says on Warn that lines are being lost, at most once a minute.
+// warn says on Warn that lines are being lost, at most once a minute,
+// and that writing resumed once after each time it said so: a disk that
+// fills and empties by pages writes at most two lines a minute.
 func (w *Writer) warn(now time.Time, resumed bool) {
+	if resumed {
+		if !w.toldFailing {
+			return
+		}
+		w.toldFailing = false
+		fmt.Fprintf(w.opts.Warn, "sigtrace: warning: recording to %q again; %d lines could not be written (a gap record counts them)\n", w.dirName, w.gapCount)
+		return
+	}
 	if w.warned && now.Sub(w.lastWarn) < warnInterval {
 		return
 	}
-	w.warned, w.lastWarn = true, now
-	if resumed {
-		fmt.Fprintf(w.opts.Warn, "sigtrace: warning: recording to %q again; %d lines could not be written (a gap record says so)\n", w.dirName, w.stats.Dropped)
-		return
-	}
+	w.warned, w.lastWarn, w.toldFailing = true, now, true
 	fmt.Fprintf(w.opts.Warn, "sigtrace: warning: cannot write to %q: %v%s; recording goes on, counting what it cannot write (%d lines so far; said at most once a minute)\n",
 		w.dirName, w.lastErr, hint(w.lastErr), w.gapCount)
 }
@@ -590,9 +599,10 @@ func (w *Writer) resume(now time.Time) {
 	w.unsynced = 0
 	w.lastSync = now
 	w.fileLines++
-	w.failing, w.gapCount = false, 0
+	w.failing = false
 	w.reset = true
 	w.warn(now, true)
+	w.gapCount = 0
 }
 
 // gapRecord renders SPEC's gap record: {"type":"gap","count":N,...}. time
