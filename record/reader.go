@@ -28,6 +28,9 @@ type ReaderOptions struct {
 	OnFile func(path string, h Header) error
 	// maxLine is MaxLine unless a test makes it smaller.
 	maxLine int
+	// maxBytes, when set, bounds what one file may decompress to (the
+	// fuzz target's zstd bombs would take seconds each to read through).
+	maxBytes int64
 }
 
 // FileInfo is one file of a recording, in the order it is read.
@@ -210,7 +213,7 @@ func (r *Reader) open(p string) (*lineReader, error) {
 	if f, err = safeio.Regular(f); err != nil {
 		return nil, fmt.Errorf("recording %w", err)
 	}
-	lr, err := newLineReader(f, r.opts.maxLine)
+	lr, err := newLineReader(f, r.opts.maxLine, r.opts.maxBytes)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("recording %s: %w", quote(p), err)
@@ -294,7 +297,7 @@ func (r *Reader) Reject(why string) {
 func (r *Reader) corrupt(why string) {
 	r.stats.Corrupt++
 	if r.stats.FirstCorrupt == "" {
-		r.stats.FirstCorrupt = fmt.Sprintf("%s:%d: %s", r.info.Path, r.cur.lineNo, why)
+		r.stats.FirstCorrupt = fmt.Sprintf("%s:%d: %s", quote(r.info.Path), r.cur.lineNo, why)
 	}
 }
 
@@ -305,7 +308,7 @@ func (r *Reader) finish() {
 	}
 	r.done = true
 	if r.stats.Corrupt > 0 {
-		r.warnf("%d corrupt lines skipped (the first at %s)", r.stats.Corrupt, quote(r.stats.FirstCorrupt))
+		r.warnf("%d corrupt lines skipped (the first at %s)", r.stats.Corrupt, r.stats.FirstCorrupt)
 	}
 }
 
@@ -350,12 +353,36 @@ type lineReader struct {
 	lineNo int
 }
 
-func newLineReader(f *os.File, max int) (*lineReader, error) {
+func newLineReader(f *os.File, max int, maxBytes int64) (*lineReader, error) {
 	dec, err := openDecompressor(f)
 	if err != nil {
 		return nil, err
 	}
-	return &lineReader{f: f, dec: dec, br: bufio.NewReaderSize(dec, 64<<10), max: max}, nil
+	var src io.Reader = dec
+	if maxBytes > 0 {
+		src = &capReader{r: dec, left: maxBytes}
+	}
+	return &lineReader{f: f, dec: dec, br: bufio.NewReaderSize(src, 64<<10), max: max}, nil
+}
+
+// capReader fails once more than left bytes were read.
+type capReader struct {
+	r    io.Reader
+	left int64
+}
+
+var errTooMuch = errors.New("decompresses to more than the reader takes")
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		return 0, errTooMuch
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
 }
 
 // next returns the next line without its "\n"; complete is false for a
