@@ -16,22 +16,20 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Defaults for --max-size and --max-files. They are meant to hold a week
-// of a normal server's signals. What was assumed, and measured on
-// BenchmarkCompress's generated background and on a real capture (see the
-// README, "Always-on recording"):
+// Defaults for --max-size and --max-files: a week of a normal server's
+// signals (TestDefaultsHoldAWeek checks the arithmetic).
 //
-//   - a normal server, after the summarising of storms, records in the
-//     order of 10^5 to 10^6 lines a day (every exiting child's SIGCHLD,
-//     Go services preempting themselves with SIGURG a few times a second,
-//     a profiler's SIGPROF, cron jobs, the odd kill); take 500,000;
-//   - a `trace -o json` line is 300-700 bytes plain and 15-40 bytes
-//     compressed with zstd (ratios of 15-25);
+//   - Assumed: after storms are summarised, a normal server records about
+//     500,000 lines a day: every exiting child's SIGCHLD (sent and
+//     delivered), Go services preempting their threads with SIGURG, a
+//     profiler's SIGPROF, cron jobs, the odd kill.
+//   - Measured: `trace -o json` lines of this project's build hosts
+//     average 580 bytes; zstd at its default level compresses them 42-52
+//     times, generated background 22 times (BenchmarkCompress).
 //
-// so a week is 3.5 million lines: about 2 GiB plain, under 150 MiB
-// compressed. 64 MiB files and 40 of them keep 40 × 64 MiB = 2.5 GiB of
-// plain lines, on at most 64 MiB (the live file) + 39 × ~4 MiB ≈ 220
-// MiB of disk. A server that records more keeps less time, never more
+// A week is then 3.5 million lines, about 2 GiB plain: 40 files of 64
+// MiB hold 2.5 GiB, on at most 64 MiB (the live file) + 39 × 1.3-3 MiB,
+// about 180 MiB of disk. A busier server keeps less time, never more
 // disk: both bounds hold whatever arrives.
 const (
 	DefaultMaxSize  int64 = 64 << 20

@@ -519,3 +519,43 @@ func BenchmarkWrite(b *testing.B) {
 		i++
 	}
 }
+
+// TestDefaultsHoldAWeek checks the arithmetic of the defaults' comment
+// with the compression measured here, through the writer, on generated
+// background (the least compressible of the samples measured).
+func TestDefaultsHoldAWeek(t *testing.T) {
+	const (
+		linesPerDay  = 500_000
+		bytesPerLine = 580 // the real captures' average
+		diskBudget   = 256 << 20
+	)
+	dir := t.TempDir() + "/r"
+	w, err := Open(dir, Options{Clock: newFakeClock(), MaxSize: 2 << 20, Header: testHeader()})
+	must(t, err)
+	for _, l := range genLines(12000, 14) {
+		must(t, w.Write(l))
+	}
+	must(t, w.Close())
+	var plain, comp int64
+	for _, n := range dirNames(t, dir) {
+		if f, _ := parseName(n); f.compressed {
+			fi, err := os.Stat(filepath.Join(dir, n))
+			must(t, err)
+			comp += fi.Size()
+			for _, l := range readFileLines(t, filepath.Join(dir, n)) {
+				plain += int64(len(l))
+			}
+		}
+	}
+	// 2 MiB files compress a little worse than 64 MiB ones: a bound.
+	ratio := float64(plain) / float64(comp)
+	week := int64(7 * linesPerDay * bytesPerLine)
+	if capacity := DefaultMaxSize * DefaultMaxFiles; capacity < week {
+		t.Errorf("defaults keep %d MiB of lines, a week is %d MiB", capacity>>20, week>>20)
+	}
+	disk := float64(DefaultMaxSize) + float64(DefaultMaxFiles-1)*float64(DefaultMaxSize)/ratio
+	if disk > diskBudget {
+		t.Errorf("defaults take up to %.0f MiB of disk at a ratio of %.1f, more than %d MiB", disk/(1<<20), ratio, diskBudget>>20)
+	}
+	t.Logf("compression %.1fx; a week %d MiB plain, the defaults keep %d MiB on at most %.0f MiB", ratio, week>>20, (DefaultMaxSize*DefaultMaxFiles)>>20, disk/(1<<20))
+}
