@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -65,7 +66,8 @@ func diskFull(t *testing.T) {
 
 	clk := newFakeClock()
 	var warn bytes.Buffer
-	w, err := Open(mnt+"/rec", Options{Clock: clk, Warn: &warn, bufSize: 4096, Header: testHeader()})
+	resets := 0
+	w, err := Open(mnt+"/rec", Options{Clock: clk, Warn: &warn, bufSize: 4096, Header: testHeader(), OnReset: func() { resets++ }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,21 +86,7 @@ func diskFull(t *testing.T) {
 		t.Fatalf("before the disk is full: %+v", s)
 	}
 
-	// Fill what is left.
-	filler, err := os.OpenFile(mnt+"/filler", os.O_WRONLY|os.O_CREATE, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	chunk := make([]byte, 4096)
-	for {
-		if _, err := filler.Write(chunk); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatalf("filling: %v", err)
-			}
-			break
-		}
-	}
-	filler.Close()
+	fill(t, mnt+"/filler")
 
 	write(100) // 5 s of lines, many buffers' worth: every flush fails
 	s := w.Stats()
@@ -178,6 +166,9 @@ func diskFull(t *testing.T) {
 	if rs := r.Stats(); rs.Corrupt != 0 || rs.Torn != 0 {
 		t.Fatalf("the file is not whole lines: %+v", rs)
 	}
+	if resets != int(gaps) {
+		t.Fatalf("%d gaps but OnReset came %d times: the renderer would refer to detail lost in a gap", gaps, resets)
+	}
 	if gaps == 0 || counted != s.Dropped || uint64(len(got))+counted != uint64(next) {
 		t.Fatalf("%d lines read, %d gaps counting %d, %d dropped, %d written", len(got), gaps, counted, s.Dropped, next)
 	}
@@ -201,5 +192,38 @@ func diskFull(t *testing.T) {
 			t.Fatalf("line %d after the space came back is missing", i)
 		}
 	}
+	// Full again at the end, with files so small that every line starts a
+	// new one: no page is left for a header, so Close cannot write the gap
+	// record either, and says how many lines it lost.
+	w, err = Open(mnt+"/rec", Options{Clock: clk, Warn: io.Discard, Header: testHeader(), MaxSize: 1})
+	must(t, err)
+	fill(t, mnt+"/filler")
+	for _, l := range lines[:50] {
+		must(t, w.Write(l))
+	}
+	err = w.Close()
+	if s := w.Stats(); s.Dropped == 0 || err == nil || !errors.Is(err, syscall.ENOSPC) ||
+		!strings.Contains(err.Error(), fmt.Sprintf("record: %d lines could not be written to", s.Dropped)) {
+		t.Fatalf("Close on a full disk: %v (stats %+v)", err, s)
+	}
 	t.Logf("disk-full scenario done: %d lines, %d dropped in %d gaps from %v to %v", next, s.Dropped, gaps, first, last)
+}
+
+// fill writes path until the file system is full.
+func fill(t *testing.T, path string) {
+	t.Helper()
+	filler, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer filler.Close()
+	chunk := make([]byte, 4096)
+	for {
+		if _, err := filler.Write(chunk); err != nil {
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatalf("filling: %v", err)
+			}
+			return
+		}
+	}
 }

@@ -573,14 +573,16 @@ func hint(err error) string {
 // again after it.
 func (w *Writer) resume(now time.Time) {
 	w.nextRetry = now.Add(FlushInterval)
-	if w.f == nil || w.fileLines > 0 && w.size >= w.opts.MaxSize {
-		w.closeFile()
+	if w.f != nil && w.fileLines > 0 && w.size >= w.opts.MaxSize {
+		w.closeFile() // full: the gap record goes into the next one
+		w.stats.Rotations++
+	}
+	if w.f == nil {
 		if err := w.openFile(now); err != nil {
 			w.lastErr = err
 			w.warn(now, false)
 			return
 		}
-		w.stats.Rotations++
 		w.prune()
 	}
 	rec := w.gapRecord()
