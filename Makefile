@@ -4,13 +4,27 @@ CLANG   ?= clang-19
 STRIP   ?= llvm-strip-19
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN     := bin/sigtrace
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 
-.PHONY: all build run test test-unit test-integration generate check-generated test-kernels bench clean
+.PHONY: all build install run test test-unit test-integration generate check-generated test-kernels bench clean
 
 all: build
 
 build:
 	$(GO) build -trimpath -buildvcs=auto -o $(BIN) ./cmd/sigtrace
+
+# Installs the binary and the always-on recording unit (DESTDIR and PREFIX
+# as usual; systemd looks in /usr/local/lib/systemd/system too). The unit's
+# ExecStart is pointed at where the binary goes. Then:
+#   systemctl daemon-reload && systemctl enable --now sigtrace-record
+install: build
+	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(UNITDIR)"
+	install -m 0755 $(BIN) "$(DESTDIR)$(BINDIR)/sigtrace"
+	sed 's#/usr/local/bin/sigtrace#$(BINDIR)/sigtrace#g' contrib/sigtrace-record.service >"$(DESTDIR)$(UNITDIR)/.sigtrace-record.service.tmp"
+	chmod 0644 "$(DESTDIR)$(UNITDIR)/.sigtrace-record.service.tmp"
+	mv "$(DESTDIR)$(UNITDIR)/.sigtrace-record.service.tmp" "$(DESTDIR)$(UNITDIR)/sigtrace-record.service"
 
 # Builds and starts the live tracer (with sudo when not root).
 run: build
