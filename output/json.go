@@ -212,7 +212,7 @@ func appendSender(b []byte, f *tracer.From, st *jsonState) []byte {
 	}
 	b = appendProcessHead(b, &f.Sender)
 	if st == nil || f.DetailID == 0 {
-		b = appendProcessDetail(b, &f.Sender, f.ArgvTruncated)
+		b = appendProcessDetail(b, &f.Sender, f.ArgvTruncated, st)
 	} else {
 		b = append(b, st.detail(f.DetailID, &f.Sender, f.ArgvTruncated)...)
 	}
@@ -362,7 +362,7 @@ func appendCode(b []byte, sig int, code int32, st *jsonState) []byte {
 
 func appendProcess(b []byte, p *tracer.Process, argvTruncated bool) []byte {
 	b = appendProcessHead(b, p)
-	b = appendProcessDetail(b, p, argvTruncated)
+	b = appendProcessDetail(b, p, argvTruncated, nil)
 	return append(b, '}')
 }
 
@@ -398,10 +398,13 @@ func appendProcessHead(b []byte, p *tracer.Process) []byte {
 	return b
 }
 
+// redacted replaces what --redact-argv matches.
+var redacted = []byte("***")
+
 // appendProcessDetail continues a process object with its argv,
 // argv_truncated and ancestry, the part of a sender an event's DetailID
-// names.
-func appendProcessDetail(b []byte, p *tracer.Process, argvTruncated bool) []byte {
+// names. With st's redact set, what it matches in an argument is masked.
+func appendProcessDetail(b []byte, p *tracer.Process, argvTruncated bool, st *jsonState) []byte {
 	if len(p.Argv) > 0 {
 		b = append(b, `,"argv":[`...)
 		first := true
@@ -415,7 +418,11 @@ func appendProcessDetail(b []byte, p *tracer.Process, argvTruncated bool) []byte
 				b = append(b, ',')
 			}
 			first = false
-			b = appendBytesString(b, rest[:end])
+			if arg := rest[:end]; st != nil && st.redact != nil && st.redact.Match(arg) {
+				b = appendBytesString(b, st.redact.ReplaceAll(arg, redacted))
+			} else {
+				b = appendBytesString(b, arg)
+			}
 			if end == len(rest) {
 				break
 			}

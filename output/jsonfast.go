@@ -2,6 +2,7 @@ package output
 
 import (
 	"bytes"
+	"regexp"
 	"time"
 
 	"github.com/sigtrace/sigtrace/signals"
@@ -14,6 +15,8 @@ type jsonState struct {
 	time    timeCache
 	details [detailSlots]detailSlot
 	code    codeCache
+	// redact masks what it matches in arguments (--redact-argv).
+	redact *regexp.Regexp
 }
 
 // codeCache remembers the name of the last si_code looked up: a storm
@@ -65,7 +68,7 @@ func (st *jsonState) detail(id uint64, p *tracer.Process, argvTruncated bool) []
 				st.details[i].b = arena[i*detailSlotSize : i*detailSlotSize : (i+1)*detailSlotSize]
 			}
 		}
-		s.b = appendProcessDetail(s.b[:0], p, argvTruncated)
+		s.b = appendProcessDetail(s.b[:0], p, argvTruncated, st)
 		s.id = id
 	}
 	return s.b

@@ -2,6 +2,7 @@ package output
 
 import (
 	"fmt"
+	"regexp"
 
 	"github.com/sigtrace/sigtrace/tracer"
 )
@@ -23,6 +24,12 @@ type JSON struct {
 
 // NewJSON returns a JSON renderer with its caches.
 func NewJSON() JSON { return JSON{st: new(jsonState)} }
+
+// NewJSONRedacting returns a JSON renderer that masks what re matches in
+// every argv argument (a sender's, a killer's, a re-raise's original's)
+// with ***: passwords and tokens given on command lines stay out of a
+// recording.
+func NewJSONRedacting(re *regexp.Regexp) JSON { return JSON{st: &jsonState{redact: re}} }
 
 func (JSON) AppendHeader(b []byte) []byte { return b }
 

@@ -2,8 +2,10 @@ package output
 
 import (
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sigtrace/sigtrace/tracer"
 )
@@ -67,5 +69,29 @@ func BenchmarkParse(b *testing.B) {
 		if err := p.Parse(line, &ev); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestRedactArgv: what --redact-argv matches is masked in every argv the
+// JSON writes (the sender's, through the detail cache too, and a
+// re-raise's original's), and nothing else changes.
+func TestRedactArgv(t *testing.T) {
+	re := regexp.MustCompile(`(--password=|token:)\S+`)
+	ev := tracer.Event{Type: tracer.TypeGenerate, Sig: 1, Time: time.Unix(1, 0)}
+	ev.Generate.Sender = tracer.Process{PID: 1, TID: 1, Argv: []byte("mysql\x00--password=hunter2\x00-e\x00token:abc select\x00")}
+	ev.Generate.DetailID = 7
+	ev.Generate.ReraiseOf = &tracer.Original{Time: time.Unix(0, 0), From: tracer.From{Sender: ev.Generate.Sender}}
+	r := NewJSONRedacting(re)
+	for i := range 2 { // the second from the detail cache
+		line := string(r.AppendRow(nil, &ev))
+		if strings.Contains(line, "hunter2") || strings.Contains(line, "abc") {
+			t.Errorf("round %d: a secret is in %s", i, line)
+		}
+		if strings.Count(line, `["mysql","***","-e","*** select"]`) != 2 {
+			t.Errorf("round %d: argv not masked as asked in %s", i, line)
+		}
+	}
+	if line := string(AppendJSON(nil, &ev)); !strings.Contains(line, "hunter2") {
+		t.Errorf("an unredacting writer masked: %s", line)
 	}
 }
