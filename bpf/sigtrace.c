@@ -108,6 +108,24 @@ struct {
 	__type(value, struct rate_val);
 } rate_keys SEC(".maps");
 
+/* Which pending signals were summarised when sent, per queue: the
+ * target's thread (tid, group 0) or its process's shared queue (tgid,
+ * group 1). The delivery of such a signal is summarised too, and only
+ * then, so that a delivery in full always answers a generate in full
+ * (the reader joins the two for latency_ns). A standard signal has one
+ * instance per queue; an entry evicted loses nothing but that pairing. */
+struct summ_key {
+	__u32 id;
+	__u32 group;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MAX_RATE_KEYS);
+	__type(key, struct summ_key);
+	__type(value, __u64); /* bit sig-1 */
+} summ_pending SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MAX_COMMS);
@@ -204,7 +222,9 @@ struct {
 #define RLIMIT_CPU 0     /* include/uapi/asm-generic/resource.h */
 #define RLIMIT_RTTIME 15
 #define RLIM_INFINITY (~0UL)
-#define TRACE_SIGNAL_IGNORED 1 /* include/trace/events/signal.h */
+#define TRACE_SIGNAL_DELIVERED 0 /* enum trace_signal_result, include/trace/events/signal.h */
+#define TRACE_SIGNAL_IGNORED 1
+#define TRACE_SIGNAL_LOSE_INFO 4
 #define SI_USER 0
 #define SI_KERNEL 0x80
 #define SI_QUEUE -1
@@ -290,6 +310,58 @@ static __always_inline bool rate_allows(struct rate_key *k, __u64 now, const cha
 	}
 	v->tat = tat + rate_interval_ns;
 	return true;
+}
+
+/* mark_summarised notes that the signal just queued on (id, group) was
+ * summarised: its delivery will be too. */
+static __always_inline void mark_summarised(__u32 id, __u32 group, int sig)
+{
+	struct summ_key k = {.id = id, .group = group};
+	__u64 bit = 1ULL << (sig - 1);
+	__u64 *v = bpf_map_lookup_elem(&summ_pending, &k);
+	if (v) {
+		__sync_fetch_and_or(v, bit);
+		return;
+	}
+	bpf_map_update_elem(&summ_pending, &k, &bit, BPF_NOEXIST);
+}
+
+/* take_summarised reports whether the signal a thread is taking was
+ * summarised when sent, and forgets it: the thread's own queue is
+ * dequeued before the process's (kernel/signal.c dequeue_signal()). */
+static __always_inline bool take_summarised(__u32 tid, __u32 tgid, int sig)
+{
+	__u64 bit = 1ULL << (sig - 1);
+	struct summ_key k = {.id = tid, .group = 0};
+	__u64 *v = bpf_map_lookup_elem(&summ_pending, &k);
+	if (!v || !(*v & bit)) {
+		k.id = tgid;
+		k.group = 1;
+		v = bpf_map_lookup_elem(&summ_pending, &k);
+		if (!v || !(*v & bit))
+			return false;
+	}
+	__sync_fetch_and_and(v, ~bit);
+	return true;
+}
+
+/* count_summarised_delivery counts a delivery under its key (sender 0,
+ * result RK_DELIVER): the count records say how many were taken. */
+static __always_inline void count_summarised_delivery(__u32 tgid, int sig, __u64 handler, const char *tcomm, __u32 uid)
+{
+	struct rate_key k = {.target_pid = tgid, .sig = sig, .result = RK_DELIVER,
+			     .disp = handler == 0 ? 0 : handler == 1 ? 1 : 2};
+	struct rate_val *v = bpf_map_lookup_elem(&rate_keys, &k);
+	if (!v) {
+		struct rate_val fresh = {.target_uid = uid};
+		bpf_probe_read_kernel(fresh.target_comm, TASK_COMM_LEN, tcomm);
+		bpf_map_update_elem(&rate_keys, &k, &fresh, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&rate_keys, &k);
+		if (!v)
+			return;
+	}
+	__sync_fetch_and_add(&v->summarised, 1);
+	count(STAT_SUMMARISED);
 }
 
 static __always_inline __u64 wakeup_flags(__u64 avail)
@@ -853,8 +925,13 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 			.blocked = (task->blocked.sig[0] & bit) != 0,
 		};
 		if (!rate_allows(&rk, bpf_ktime_get_boot_ns(), cur_leader->comm, task->group_leader->comm,
-				 current_uid(trusted, cur), task->real_cred->uid.val))
+				 current_uid(trusted, cur), task->real_cred->uid.val)) {
+			/* Queued (not ignored, not merged): it will be
+			 * delivered, and that delivery is summarised too. */
+			if (want_deliver && (result == TRACE_SIGNAL_DELIVERED || result == TRACE_SIGNAL_LOSE_INFO))
+				mark_summarised(group ? target_tgid : task->pid, group ? 1 : 0, sig);
 			return 0;
+		}
 	}
 
 	__u32 flags = group ? F_GROUP : 0;
@@ -1142,6 +1219,10 @@ int BPF_PROG(on_deliver, int sig, struct kernel_siginfo *info, struct k_sigactio
 			vital = current_uid(trusted, cur);
 	} else if (!(flags & F_INFO_NOINFO) || ((__u32)id == tgid && (RD(trusted, cursig, group_exit_code) & 0x7f))) {
 		vital = current_uid(trusted, cur);
+	}
+	if (rate_interval_ns && vital == NOT_VITAL && sig != SIGKILL && take_summarised((__u32)id, tgid, sig)) {
+		count_summarised_delivery(tgid, sig, pair[0], leader->comm, current_uid(trusted, cur));
+		return 0;
 	}
 	__u64 avail;
 	if (!admit(sizeof(struct event), vital, &avail))

@@ -17,8 +17,11 @@ import (
 // rest are counted in the kernel, with no ring copy, and handed over as
 // exact count events (type count) every SummaryEvery and when Run ends.
 //
-// A signal that may kill (SIGKILL, or a default action that kills with
-// no handler) is never summarised, nor are deliveries, exits and pending
+// The delivery of a signal summarised when sent is summarised too (its
+// own count events, type deliver), and only that one: a delivery in full
+// always answers a generate in full, which latency_ns joins it to. A
+// signal that may kill (SIGKILL, or a default action that kills with no
+// handler) is never summarised, nor its delivery, nor exits and pending
 // events: a death and the signal that caused it are always in full.
 type RateLimit struct {
 	Burst    int
@@ -149,6 +152,18 @@ func (s *rateSummary) countEvent(now time.Time, k *sigtraceRateKey, v *sigtraceR
 	var scomm, tcomm [16]byte
 	copyComm(&scomm, &v.SenderComm)
 	copyComm(&tcomm, &v.TargetComm)
+	if k.Result == uint8(sigtraceRateLimitsRK_DELIVER) {
+		// The deliveries of signals summarised when sent.
+		*ev = Event{Type: TypeCount, Time: now, Count: Count{N: n, IntervalEnd: now, Keys: []CountValue{
+			{Field: "type", Value: jsonString(TypeDeliver.String())},
+			{Field: "signal.num", Value: strconv.AppendInt(nil, int64(k.Sig), 10)},
+			{Field: "target.pid", Value: strconv.AppendUint(nil, uint64(k.TargetPid), 10)},
+			{Field: "target.comm", Value: jsonString(string(CommBytes(tcomm[:])))},
+			{Field: "target.uid", Value: strconv.AppendUint(nil, uint64(v.TargetUid), 10)},
+			{Field: "disposition", Value: jsonString(disp.String())},
+		}}}
+		return ev
+	}
 	*ev = Event{Type: TypeCount, Time: now, Count: Count{N: n, IntervalEnd: now, Keys: []CountValue{
 		{Field: "type", Value: jsonString(TypeGenerate.String())},
 		{Field: "signal.num", Value: strconv.AppendInt(nil, int64(k.Sig), 10)},

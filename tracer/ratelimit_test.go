@@ -95,3 +95,64 @@ func TestRateLimitSummarises(t *testing.T) {
 	}
 	_ = end
 }
+
+// TestRateLimitPairsDeliveries: a storm at a handler is summarised on both
+// sides, and in pairs: the deliveries in full are those of the signals
+// sent in full (which latency_ns joins them to), and the deliveries
+// counted those of the signals counted.
+func TestRateLimitPairsDeliveries(t *testing.T) {
+	const burst, storm = 3, 400
+	h := spawn(t, "daemon", withEnv("SIGTRACE_HANDLE="+sigList(syscall.SIGUSR2)))
+	_, col := startTracer(t, Options{
+		TargetPIDs: []uint32{uint32(h.pid())},
+		RateLimit:  RateLimit{Burst: burst, Interval: time.Hour, SummaryEvery: 100 * time.Millisecond},
+	})
+	for i := range storm {
+		if err := syscall.Kill(h.pid(), syscall.SIGUSR2); err != nil {
+			t.Fatal(err)
+		}
+		if i%20 == 0 && !h.alive(t) { // lets the handler take some
+			t.Fatal("the handler died")
+		}
+	}
+	pid := strconv.Itoa(h.pid())
+	queued := func(e *Event) bool {
+		return genTo(h.pid(), syscall.SIGUSR2)(e) && e.Generate.Result == ResultDelivered
+	}
+	deliveries := func(e *Event) bool { return e.Type == TypeDeliver && e.Target.PID == uint32(h.pid()) && e.Sig == int(syscall.SIGUSR2) }
+	countsOf := func(typ, result string) uint64 {
+		var n uint64
+		for _, ev := range col.since(0, func(e *Event) bool { return e.Type == TypeCount }) {
+			keys := map[string]string{}
+			for _, k := range ev.Count.Keys {
+				keys[k.Field] = string(k.Value)
+			}
+			if keys["type"] == `"`+typ+`"` && keys["target.pid"] == pid && (result == "" || keys["result"] == `"`+result+`"`) {
+				n += ev.Count.N
+			}
+		}
+		return n
+	}
+	// Every queued signal is delivered: wait until both sides add up.
+	deadline := time.Now().Add(waitTimeout())
+	for {
+		fullSent, fullTaken := len(col.since(0, queued)), len(col.since(0, deliveries))
+		countSent, countTaken := countsOf("generate", "delivered"), countsOf("deliver", "")
+		if fullSent == fullTaken && countSent == countTaken && countsOf("generate", "")+uint64(len(col.since(0, genTo(h.pid(), syscall.SIGUSR2)))) == storm {
+			if countTaken == 0 {
+				t.Errorf("no delivery was summarised (%d in full)", fullTaken)
+			}
+			for _, d := range col.since(0, deliveries) {
+				if !d.Deliver.HasLatency {
+					t.Errorf("a delivery in full answers no generate: %+v", d.Deliver)
+				}
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sent in full %d (queued), taken in full %d; counted sent %d (queued), taken %d; %d generate events in all",
+				fullSent, fullTaken, countSent, countTaken, countsOf("generate", "")+uint64(len(col.since(0, genTo(h.pid(), syscall.SIGUSR2)))))
+		}
+		col.waitFor(t, col.len(), "an event", func(*Event) bool { return true })
+	}
+}

@@ -230,6 +230,12 @@ const (
 	sigtraceStatIndexSTAT_MAX        sigtraceStatIndex = 8
 )
 
+type sigtraceSummKey struct {
+	_     structs.HostLayout
+	Id    uint32
+	Group uint32
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
@@ -247,6 +253,7 @@ const (
 	sigtraceMapReserveUse          = "reserve_use"
 	sigtraceMapScratch             = "scratch"
 	sigtraceMapStats               = "stats"
+	sigtraceMapSummPending         = "summ_pending"
 	sigtraceProgOnDeliver          = "on_deliver"
 	sigtraceProgOnExit             = "on_exit"
 	sigtraceProgOnGenerate         = "on_generate"
@@ -345,6 +352,7 @@ type sigtraceMapSpecs struct {
 	ReserveUse  *ebpf.MapSpec `ebpf:"reserve_use"`
 	Scratch     *ebpf.MapSpec `ebpf:"scratch"`
 	Stats       *ebpf.MapSpec `ebpf:"stats"`
+	SummPending *ebpf.MapSpec `ebpf:"summ_pending"`
 }
 
 // sigtraceVariableSpecs contains global variables before they are loaded into the kernel.
@@ -415,6 +423,7 @@ type sigtraceMaps struct {
 	ReserveUse  *ebpf.Map `ebpf:"reserve_use"`
 	Scratch     *ebpf.Map `ebpf:"scratch"`
 	Stats       *ebpf.Map `ebpf:"stats"`
+	SummPending *ebpf.Map `ebpf:"summ_pending"`
 }
 
 func (m *sigtraceMaps) Close() error {
@@ -432,6 +441,7 @@ func (m *sigtraceMaps) Close() error {
 		m.ReserveUse,
 		m.Scratch,
 		m.Stats,
+		m.SummPending,
 	)
 }
 

@@ -47,9 +47,16 @@ type traceFlags struct {
 }
 
 func (f *traceFlags) register(cmd *cobra.Command) {
+	f.registerSelect(cmd)
+	f.registerLive(cmd)
+	f.registerShow(cmd)
+}
+
+// registerSelect registers the flags that choose events: trace, record
+// and replay share them.
+func (f *traceFlags) registerSelect(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	f.fs = fl
-	fl.StringVarP(&f.output, "output", "o", "table", "output format: table or json (one object per line)")
 	fl.StringSliceVarP(&f.signals, "signal", "s", nil, "only these signals: names with or without SIG, numbers, RTMIN+N; comma-separated or repeated")
 	fl.StringSliceVarP(&f.pids, "pid", "p", nil, "only signals sent by or to these process ids")
 	fl.StringSliceVar(&f.targetPIDs, "target-pid", nil, "only signals sent to these process ids")
@@ -58,14 +65,25 @@ func (f *traceFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.fatal, "fatal", false, "only signals the receiver dies of, now or when it unblocks them, and the deaths; a signal caught and re-raised to die of shows as the fatal re-raise, which names the original sender")
 	fl.BoolVar(&f.failed, "failed", false, "only signals the kernel did not queue: ignored, merged with a pending one, or dropped")
 	fl.BoolVar(&f.noDeliver, "no-deliver", false, "leave out deliver events (a thread taking a signal)")
-	fl.BoolVar(&f.threadKills, "thread-kills", false, "table: also show the SIGKILLs the kernel gives the other threads when a process calls exit_group() or execs (JSON always has them, with kill_cause)")
+}
+
+// registerLive registers the flags of a live tracer: trace and record.
+func (f *traceFlags) registerLive(cmd *cobra.Command) {
+	fl := cmd.Flags()
 	fl.DurationVar(&f.duration, "duration", 0, "stop after this long (e.g. 30s, 10m)")
 	fl.DurationVar(&f.pending, "pending-after", 0, "report a signal still not delivered this long after it was sent (e.g. 500ms), with why; for a task in D state, where it waits (kernel stack, system call); off by default")
-	fl.IntVar(&f.count, "count", 0, fmt.Sprintf("stop after this many signals (generate rows; as tcpdump -c counts packets), once their delivery and exit rows are in (waiting at most %v for them)", countGrace))
 	fl.IntVar(&f.ringSizeMiB, "ring-size", tracer.DefaultRingSize>>20, fmt.Sprintf("ring buffer size in MiB (a power of two, at most %d): kernel memory that the reader also maps, and that is zeroed and faulted in at start", maxRingMiB))
 	fl.IntVar(&f.rateLimit, "rate-limit", tracer.DefaultRateBurst, "summarise repeated signals: of each sender, target, signal and verdict, show this many in full, then this many a minute, and count the rest (count rows, exact); never a signal that may kill, a delivery or a death; 0: show every one. Off by default with --count, --count-by, --hist, --format and pid or comm filters")
 	fl.StringVar(&f.readyFile, "ready-file", "", "write this file once probes are attached")
 	_ = fl.MarkHidden("ready-file")
+}
+
+// registerShow registers the flags of what is shown: trace and replay.
+func (f *traceFlags) registerShow(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVarP(&f.output, "output", "o", "table", "output format: table or json (one object per line)")
+	fl.BoolVar(&f.threadKills, "thread-kills", false, "table: also show the SIGKILLs the kernel gives the other threads when a process calls exit_group() or execs (JSON always has them, with kill_cause)")
+	fl.IntVar(&f.count, "count", 0, fmt.Sprintf("stop after this many signals (generate rows; as tcpdump -c counts packets), once their delivery and exit rows are in (waiting at most %v for them)", countGrace))
 	f.registerFormat(cmd)
 }
 
