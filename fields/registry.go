@@ -42,7 +42,7 @@ func buildRegistry() []Field {
 		Str:    static(func(ev *tracer.Event) string { return ev.Type.String() }),
 	}, Field{
 		Name: "count", Type: Uint, Kinds: kLost | kCount | kGap,
-		Doc:  "lost: events the kernel could not hand over (ring buffer full) since the previous lost record; count: the events that had the values of `keys` (an object of the counted fields by name: null where the events did not carry one); gap: the events a recording could not write",
+		Doc: "lost: events the kernel could not hand over (ring buffer full) since the previous lost record; count: the events that had the values of `keys` (an object of the counted fields by name: null where the events did not carry one); gap: the events a recording could not write",
 		Uint: func(ev *tracer.Event) uint64 {
 			switch ev.Type {
 			case tracer.TypeCount:

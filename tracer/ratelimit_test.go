@@ -119,7 +119,9 @@ func TestRateLimitPairsDeliveries(t *testing.T) {
 	queued := func(e *Event) bool {
 		return genTo(h.pid(), syscall.SIGUSR2)(e) && e.Generate.Result == ResultDelivered
 	}
-	deliveries := func(e *Event) bool { return e.Type == TypeDeliver && e.Target.PID == uint32(h.pid()) && e.Sig == int(syscall.SIGUSR2) }
+	deliveries := func(e *Event) bool {
+		return e.Type == TypeDeliver && e.Target.PID == uint32(h.pid()) && e.Sig == int(syscall.SIGUSR2)
+	}
 	countsOf := func(typ, result string) uint64 {
 		var n uint64
 		for _, ev := range col.since(0, func(e *Event) bool { return e.Type == TypeCount }) {
