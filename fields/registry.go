@@ -66,6 +66,11 @@ func buildRegistry() []Field {
 		Doc:  "the last event a recording could not write",
 		Time: func(ev *tracer.Event) time.Time { return ev.Gap.To },
 	}, Field{
+		Name: "error", Type: String, Kinds: kGap,
+		Doc:     "why the recording could not write them, as the system said (no space left on device)",
+		Present: func(ev *tracer.Event) bool { return ev.Gap.Error != "" },
+		Str:     func(dst []byte, ev *tracer.Event) []byte { return append(dst, ev.Gap.Error...) },
+	}, Field{
 		Name: "shed", Type: Uint, Kinds: kLost,
 		Doc:     "of count, the records dropped while the ring was into the room it keeps for deaths (fatal signals, their delivery, exits); absent when none",
 		Present: func(ev *tracer.Event) bool { return ev.Lost.Shed > 0 },

@@ -605,7 +605,7 @@ func fixtures() []namedEvent {
 	add("gap in a recording", tracer.Event{
 		Time: at(44),
 		Type: tracer.TypeGap,
-		Gap:  tracer.Gap{Count: 5120, From: at(30), To: at(44)},
+		Gap:  tracer.Gap{Count: 5120, From: at(30), To: at(44), Error: "no space left on device"},
 	})
 
 	// The re-raises (reraise_test.go), after the rest.

@@ -50,7 +50,12 @@ func appendJSON(b []byte, ev *tracer.Event, st *jsonState) []byte {
 		b = ev.Gap.From.AppendFormat(b, TimeLayout)
 		b = append(b, `","to":"`...)
 		b = ev.Gap.To.AppendFormat(b, TimeLayout)
-		return append(b, "\"}\n"...)
+		b = append(b, '"')
+		if ev.Gap.Error != "" {
+			b = append(b, `,"error":`...)
+			b = appendString(b, ev.Gap.Error)
+		}
+		return append(b, "}\n"...)
 	}
 	if ev.Type == tracer.TypeLost {
 		b = append(b, `,"count":`...)

@@ -101,6 +101,7 @@ type wireEvent struct {
 	IntervalEnd string          `json:"interval_end"`
 	From        string          `json:"from"`
 	To          string          `json:"to"`
+	Error       string          `json:"error"`
 }
 
 type wireSignal struct {
@@ -158,6 +159,7 @@ func (p *Parser) Parse(line []byte, ev *tracer.Event) error {
 		if ev.Gap.From, err = parseTime("from", w.From); err != nil {
 			return err
 		}
+		ev.Gap.Error = w.Error
 		ev.Gap.To, err = parseTime("to", w.To)
 		return err
 	case tracer.TypeCount:

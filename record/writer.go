@@ -2,7 +2,6 @@ package record
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +13,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sigtrace/sigtrace/output"
+	"github.com/sigtrace/sigtrace/tracer"
 )
 
 // Defaults for --max-size and --max-files: a week of a normal server's
@@ -605,22 +607,16 @@ func (w *Writer) resume(now time.Time) {
 	w.gapCount = 0
 }
 
-// gapRecord renders SPEC's gap record: {"type":"gap","count":N,...}. time
-// is where the gap starts, as in every event.
+// gapRecord is SPEC's gap record, written by the one JSON writer:
+// {"time":...,"type":"gap","count":N,"from":...,"to":...,"error":...};
+// time is where the gap starts, as in every event.
 func (w *Writer) gapRecord() []byte {
-	g := struct {
-		Time  time.Time `json:"time"`
-		Type  string    `json:"type"`
-		Count uint64    `json:"count"`
-		From  time.Time `json:"from"`
-		To    time.Time `json:"to"`
-		Error string    `json:"error,omitempty"`
-	}{w.gapFrom.UTC(), "gap", w.gapCount, w.gapFrom.UTC(), w.gapTo.UTC(), ""}
+	ev := tracer.Event{Type: tracer.TypeGap, Time: w.gapFrom.UTC(),
+		Gap: tracer.Gap{Count: w.gapCount, From: w.gapFrom.UTC(), To: w.gapTo.UTC()}}
 	if w.lastErr != nil {
-		g.Error = errText(w.lastErr)
+		ev.Gap.Error = errText(w.lastErr)
 	}
-	b, _ := json.Marshal(g) // cannot fail: strings, numbers, times
-	return append(b, '\n')
+	return output.AppendJSON(nil, &ev)
 }
 
 // prune removes the oldest files beyond MaxFiles, the live one counted.

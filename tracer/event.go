@@ -365,6 +365,7 @@ type CountValue struct {
 type Gap struct {
 	Count    uint64
 	From, To time.Time
+	Error    string // why, as the writer last saw it ("no space left on device")
 }
 
 // From returns the event's sender: a generate's, or an exit's killer
