@@ -44,6 +44,8 @@ type Aggregator struct {
 	// its keys' values.
 	countEv tracer.Event
 	vals    []byte
+	// like is the event a summarised count stands for (Renderer).
+	like tracer.Event
 }
 
 // entry is one key's counts since the last Reset.
@@ -361,8 +363,18 @@ type Renderer struct {
 func (r Renderer) AppendHeader(b []byte) []byte { return b }
 
 func (r Renderer) AppendRow(b []byte, ev *tracer.Event) []byte {
-	if ev.Type == tracer.TypeLost {
+	switch ev.Type {
+	case tracer.TypeLost, tracer.TypeGap:
 		return r.Base.AppendRow(b, ev)
+	case tracer.TypeCount:
+		// Signals a recording (or trace's rate limit) summarised:
+		// counted as the events they stand for, when the count says
+		// what they were; else written as they are.
+		if !ev.Count.Like(&r.A.like) {
+			return r.Base.AppendRow(b, ev)
+		}
+		r.A.AddN(&r.A.like, ev.Count.N)
+		return b
 	}
 	r.A.Add(ev)
 	return b

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/sigtrace/sigtrace/signals"
 )
 
 // RateLimit summarises repeated traffic, so that a storm (any user can
@@ -185,4 +187,98 @@ func (s *rateSummary) countEvent(now time.Time, k *sigtraceRateKey, v *sigtraceR
 func jsonString(s string) []byte {
 	b, _ := json.Marshal(s)
 	return b
+}
+
+// Like fills ev with the event a count of the rate limit stands for, from
+// its keys (the fields countEvent writes), and reports whether the keys
+// describe one: then every field of those events reads the same of ev
+// (signal.name from signal.num, fatal from verdict), and a count of them
+// by any such field is exact. Fields the keys do not hold (argv, a unit)
+// read as absent.
+func (c *Count) Like(ev *Event) bool {
+	*ev = Event{Time: c.IntervalEnd}
+	var typ, result, disp, verdict string
+	var ok = true
+	str := func(v []byte) string {
+		var s string
+		if json.Unmarshal(v, &s) != nil {
+			ok = false
+		}
+		return s
+	}
+	num := func(v []byte) uint64 {
+		n, err := strconv.ParseUint(string(v), 10, 32)
+		if err != nil {
+			ok = false
+		}
+		return n
+	}
+	for _, k := range c.Keys {
+		switch k.Field {
+		case "type":
+			typ = str(k.Value)
+		case "signal.num":
+			ev.Sig = int(num(k.Value))
+		case "sender.pid":
+			ev.Generate.Sender.PID = uint32(num(k.Value))
+			ev.Generate.Sender.TID = ev.Generate.Sender.PID
+		case "sender.comm":
+			copy(ev.Generate.Sender.Comm[:15], str(k.Value))
+			ev.Generate.Sender.ThreadComm = ev.Generate.Sender.Comm
+		case "sender.uid":
+			ev.Generate.Sender.UID, ev.Generate.Sender.HasUID = uint32(num(k.Value)), true
+		case "target.pid":
+			ev.Target.PID = uint32(num(k.Value))
+			ev.Target.TID = ev.Target.PID
+		case "target.comm":
+			copy(ev.Target.Comm[:15], str(k.Value))
+			ev.Target.ThreadComm = ev.Target.Comm
+		case "target.uid":
+			ev.Target.UID, ev.Target.HasUID = uint32(num(k.Value)), true
+		case "result":
+			result = str(k.Value)
+		case "disposition":
+			disp = str(k.Value)
+		case "verdict":
+			verdict = str(k.Value)
+		default:
+			return false // a count of other fields (--count-by)
+		}
+	}
+	d, dok := nameIndex(disp, dispNames[:])
+	switch {
+	case !ok || !dok || ev.Sig == 0:
+		return false
+	case typ == TypeDeliver.String():
+		ev.Type, ev.Scope = TypeDeliver, ScopeThread
+		ev.Deliver.Disposition = Disposition(d)
+		ev.Deliver.DefaultAction = signals.DefaultAction(ev.Sig)
+		return true
+	case typ != TypeGenerate.String():
+		return false
+	}
+	r, rok := nameIndex(result, resultNames[:])
+	v, vok := nameIndex(verdict, verdictNames[:])
+	if !rok || !vok {
+		return false
+	}
+	ev.Type = TypeGenerate
+	g := &ev.Generate
+	g.Result, g.Disposition = Result(r), Disposition(d)
+	g.DefaultAction = signals.DefaultAction(ev.Sig)
+	g.Verdict = Judge(VerdictInput{Sig: ev.Sig, Result: g.Result, Disposition: g.Disposition})
+	if g.Kind != VerdictKind(v) { // blocked: the key said so through the verdict
+		g.Blocked = true
+		g.Verdict = Judge(VerdictInput{Sig: ev.Sig, Result: g.Result, Disposition: g.Disposition, Blocked: true})
+	}
+	return g.Kind == VerdictKind(v)
+}
+
+func nameIndex(name string, names []string) (int, bool) {
+	for i, n := range names {
+		if n == name {
+			return i, true
+		}
+	}
+	return 0, false
 }
