@@ -31,16 +31,16 @@ func WriteJSON(w io.Writer, rep *Report) error {
 }
 
 // escapeFormat copies encoding/json's output, writing as \uNNNN what it
-// leaves raw but the one policy (output.AppendSafe) escapes: C1 controls
-// (U+009B is CSI to a terminal) and the bidirectional and invisible format
-// characters. -o json is read on terminals too, and the trace's JSON
+// leaves raw but the one policy (output.AppendSafe) escapes: DEL, C1
+// controls (U+009B is CSI to a terminal) and the bidirectional and
+// invisible format characters. -o json is read on terminals too, and the trace's JSON
 // escapes them (output.AppendJSONString). encoding/json's output is valid
 // UTF-8 and has such runes only inside strings, so the result stays valid
 // JSON and decodes to the same text.
 func escapeFormat(dst, js []byte) []byte {
 	for i := 0; i < len(js); {
 		c := js[i]
-		if c < utf8.RuneSelf {
+		if c < utf8.RuneSelf && c != 0x7f {
 			dst = append(dst, c)
 			i++
 			continue
