@@ -24,6 +24,11 @@ const (
 	maxAuditBytes   = 8 << 20 // bytes of shell read (followed files) or parsed (configured lines), each once
 	maxAuditScans   = 1 << 12 // followed scripts and unit reloads scanned (remembered ones not counted)
 	maxAuditSenders = 1 << 16 // signal senders found, those of remembered scans included
+	// Bytes of the words expanded to a literal, in every script: each
+	// word is at most maxWordBytes, but 2^20 words of 64 KiB each
+	// (x=$x$x up to 32 KiB, then y=$x$x 65,000 times: 4 s a script)
+	// would be 64 GiB copied.
+	maxAuditExpanded = 1 << 26
 	// At most this many followed scans are remembered; past it, a
 	// script is scanned again (and spends the budget again).
 	maxFollowMemo = 1 << 12
@@ -37,6 +42,7 @@ const (
 	budgetBytes
 	budgetScans
 	budgetSenders
+	budgetExpanded
 	numBudgets
 )
 
@@ -44,10 +50,11 @@ var budgets = [numBudgets]struct {
 	max  int
 	what string
 }{
-	budgetWords:   {maxAuditWords, "words expanded"},
-	budgetBytes:   {maxAuditBytes, "bytes of shell read or parsed"},
-	budgetScans:   {maxAuditScans, "scripts and unit reloads followed"},
-	budgetSenders: {maxAuditSenders, "signal senders found"},
+	budgetWords:    {maxAuditWords, "words expanded"},
+	budgetBytes:    {maxAuditBytes, "bytes of shell read or parsed"},
+	budgetScans:    {maxAuditScans, "scripts and unit reloads followed"},
+	budgetSenders:  {maxAuditSenders, "signal senders found"},
+	budgetExpanded: {maxAuditExpanded, "bytes of words expanded"},
 }
 
 // work is what the audit has spent of its budget. stop is set, with the

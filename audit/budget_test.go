@@ -237,6 +237,11 @@ func TestAuditBudgets(t *testing.T) {
 			"usr/local/bin/x*": "#!/bin/sh\nkill -HUP 4194305\n#" + strings.Repeat("c", 1000) + "\n",
 			"etc/crontab":      "* * * * * root kill -HUP 4194306\n* * * * * root /usr/local/bin/x\n* * * * * root kill -HUP 4194307\n",
 		}, "/etc/crontab:2", []string{"/etc/crontab:1"}, ""},
+		// 600 bytes, then 1200: the third word passes 1000.
+		{"bytes expanded", budgetExpanded, 1000, map[string]string{
+			"usr/local/bin/x*": "#!/bin/sh\nkill -HUP 4194305\nx=" + strings.Repeat("c", 600) + "\ny=$x$x\nkill -HUP 4194307\n",
+			"etc/crontab":      "* * * * * root /usr/local/bin/x\n",
+		}, "/usr/local/bin/x:4", []string{"/etc/crontab:1"}, "/etc/crontab:1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			withBudget(t, tc.k, tc.max)

@@ -1,23 +1,59 @@
 package audit
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/sigtrace/sigtrace/output"
 	"io"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/sigtrace/sigtrace/output"
 )
 
 // WriteJSON writes one finding per line.
 func WriteJSON(w io.Writer, rep *Report) error {
-	enc := json.NewEncoder(w)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
+	var out []byte
 	for i := range rep.Findings {
+		buf.Reset()
 		if err := enc.Encode(&rep.Findings[i]); err != nil {
+			return err
+		}
+		out = escapeFormat(out[:0], buf.Bytes())
+		if _, err := w.Write(out); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// escapeFormat copies encoding/json's output, writing as \uNNNN what it
+// leaves raw but the one policy (output.AppendSafe) escapes: DEL, C1
+// controls (U+009B is CSI to a terminal) and the bidirectional and
+// invisible format characters. -o json is read on terminals too, and the trace's JSON
+// escapes them (output.AppendJSONString). encoding/json's output is valid
+// UTF-8 and has such runes only inside strings, so the result stays valid
+// JSON and decodes to the same text.
+func escapeFormat(dst, js []byte) []byte {
+	for i := 0; i < len(js); {
+		c := js[i]
+		if c < utf8.RuneSelf && c != 0x7f {
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(js[i:])
+		if s := string(js[i : i+size]); output.SafeString(s) != s {
+			dst = fmt.Appendf(dst, `\u%04x`, r)
+		} else {
+			dst = append(dst, js[i:i+size]...)
+		}
+		i += size
+	}
+	return dst
 }
 
 // WriteTable writes the findings as a table, fatal risks first, each with

@@ -38,7 +38,7 @@ func maskOf(sigs []int) signals.Set {
 	return s
 }
 
-func writeFakeProc(t *testing.T, procs []fakeProcess) string {
+func writeFakeProc(t testing.TB, procs []fakeProcess) string {
 	t.Helper()
 	dir := t.TempDir()
 	for _, p := range procs {
@@ -94,7 +94,7 @@ func writeFakeProc(t *testing.T, procs []fakeProcess) string {
 	return dir
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)

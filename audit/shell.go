@@ -73,6 +73,9 @@ type shellScan struct {
 	// read is set when the text to scan was just read by readRun, which
 	// spent the bytes budget for it: it is not spent twice.
 	read bool
+	// longWord is set once a word expanded past maxWordBytes has been
+	// warned about: one warning per scan.
+	longWord bool
 }
 
 // Bounds on the work one script may cost (issue 21: nested ${a:-${a:-...}}
@@ -82,6 +85,11 @@ type shellScan struct {
 const (
 	maxNesting    = 16      // $( ${ ( open at once, counted lexically
 	maxExpansions = 1 << 16 // words expanded per script
+	// A word is expanded to at most this many bytes, a line's bound:
+	// longer, it is unknown. Variables can be doubled (x=$x$x, 34 times,
+	// is 16 GiB: the audit was killed for memory), and no honest word
+	// written on one line is longer.
+	maxWordBytes = maxLineBytes
 )
 
 // nestingTooDeep returns the 1-based line at which text opens more than
@@ -390,14 +398,26 @@ func (s *shellScan) word(w *syntax.Word) value {
 		}
 	}
 	var b strings.Builder
-	if s.literal(&b, w.Parts, false) {
+	lit := s.literal(&b, w.Parts, false)
+	if !s.spend(budgetExpanded, b.Len(), s.at(int(w.Pos().Line()))) {
+		return value{}
+	}
+	if lit {
 		return value{lit: b.String(), isLit: true, text: text}
+	}
+	if b.Len() > maxWordBytes && !s.longWord {
+		s.longWord = true
+		s.warns = append(s.warns, Warning{File: s.sc.file, Line: s.fileLine(int(w.Pos().Line())),
+			Msg: fmt.Sprintf("%s expands a word to more than %d bytes: too complex to follow; such words are taken as unknown", s.sc.context, maxWordBytes)})
 	}
 	return value{text: text}
 }
 
 func (s *shellScan) literal(b *strings.Builder, parts []syntax.WordPart, quoted bool) bool {
 	for _, p := range parts {
+		if b.Len() > maxWordBytes {
+			return false
+		}
 		switch x := p.(type) {
 		case *syntax.Lit:
 			b.WriteString(unescape(x.Value, quoted))
@@ -420,7 +440,7 @@ func (s *shellScan) literal(b *strings.Builder, parts []syntax.WordPart, quoted 
 			return false
 		}
 	}
-	return true
+	return b.Len() <= maxWordBytes
 }
 
 // unescape removes the backslashes the shell would: all of them outside

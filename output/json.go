@@ -455,21 +455,36 @@ func appendProcessDetail(b []byte, p *tracer.Process, argvTruncated bool, st *js
 	return b
 }
 
-// appendString quotes one of sigtrace's own strings (valid UTF-8). Bytes
-// >= 0x80 pass through.
+// appendString is appendBytesString for a string. Not only sigtrace's own
+// strings: cgroup paths, and the unit and container names read from
+// them, are names that a user with a delegated cgroup subtree chooses
+// (any bytes but '/' and NUL).
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	for i := 0; ; {
 		start := i
-		for i < len(s) && (s[i] >= utf8.RuneSelf || !needsEscape[s[i]]) {
+		for i < len(s) && !needsEscape[s[i]] {
 			i++
 		}
 		b = append(b, s[start:i]...)
 		if i == len(s) {
 			return append(b, '"')
 		}
-		b = appendEscape(b, s[i])
-		i++
+		if c := s[i]; c < utf8.RuneSelf {
+			b = appendEscape(b, c)
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, `\ufffd`...)
+		case unsafeRune(r, size):
+			b = append(b, '\\', 'u', hexDigits[r>>12&0xf], hexDigits[r>>8&0xf], hexDigits[r>>4&0xf], hexDigits[r&0xf])
+		default:
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
 	}
 }
 

@@ -163,13 +163,9 @@ func refAppendBytesString(b []byte, s []byte) []byte {
 	return append(b, '"')
 }
 
-func refAppendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		b = refAppendByte(b, s[i])
-	}
-	return append(b, '"')
-}
+// refAppendString: a string is escaped as its bytes are (cgroup, unit
+// and container names are chosen by users too, not only sigtrace).
+func refAppendString(b []byte, s string) []byte { return refAppendBytesString(b, []byte(s)) }
 
 func refAppendByte(b []byte, c byte) []byte {
 	switch {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -34,6 +35,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().Bool("debug", false, "print full error detail (verifier logs)")
+	root.SetHelpCommand(helpCmd())
 	for _, mk := range extraCommands {
 		root.AddCommand(mk())
 	}
@@ -58,4 +60,21 @@ func run(args []string) int {
 	}
 	fmt.Fprintf(os.Stderr, "sigtrace: %v\n", err)
 	return 2
+}
+
+// helpCmd is cobra's help command, but `sigtrace help nope` is an error
+// like any other unknown command: one line and exit status 2, not
+// cobra's "Unknown help topic", the whole usage and exit status 0.
+func helpCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		RunE: func(c *cobra.Command, args []string) error {
+			cmd, rest, err := c.Root().Find(args)
+			if err != nil || len(rest) > 0 {
+				return fmt.Errorf("unknown help topic %q: sigtrace --help lists the commands", strings.Join(args, " "))
+			}
+			return cmd.Help()
+		},
+	}
 }
