@@ -219,12 +219,16 @@ func events(s string) []tracer.Event {
 		Ancestry: []tracer.Ancestor{{PID: 9, Comm: comm(s)}, {PID: 1, Comm: comm("init")}}}
 	target := tracer.Process{PID: 20, TID: 21, Comm: comm(s), ThreadComm: comm("t" + s), Cgroup: cg}
 	return []tracer.Event{
-		{Time: at, Type: tracer.TypeGenerate, Sig: 1, Sender: sender, Target: target, DefaultAction: signals.Terminate,
-			Verdict: tracer.Verdict{Kind: tracer.VerdictFatal, Fatal: true, Unprepared: true}},
+		{Time: at, Type: tracer.TypeGenerate, Sig: 1, Target: target, Generate: tracer.Generate{
+			From: tracer.From{Sender: sender}, Setup: tracer.Setup{DefaultAction: signals.Terminate},
+			Verdict: tracer.Verdict{Kind: tracer.VerdictFatal, Fatal: true, Unprepared: true}}},
 		{Time: at, Type: tracer.TypeDeliver, Sig: 1, Target: target, Scope: tracer.ScopeThread},
-		{Time: at, Type: tracer.TypeExit, Sig: 1, Target: target, KillerKnown: true, Sender: sender},
-		{Time: at, Type: tracer.TypeExit, Sig: 9, Target: target, KillerKnown: true, KernelSender: true,
-			KernelReason: "OOM killer", MemCgroup: "/user.slice/" + s},
+		{Time: at, Type: tracer.TypeExit, Sig: 1, Target: target, Exit: tracer.Exit{KillerKnown: true, Killer: tracer.From{Sender: sender}}},
+		{Time: at, Type: tracer.TypeExit, Sig: 9, Target: target, Exit: tracer.Exit{KillerKnown: true, Killer: tracer.From{
+			KernelSender: true, KernelReason: "OOM killer", MemCgroup: "/user.slice/" + s}}},
+		{Time: at, Type: tracer.TypeCount, Count: tracer.Count{N: 3, Keys: []tracer.CountValue{
+			{Field: "sender.comm", Value: output.AppendJSONString(nil, []byte(s))}}}},
+		{Time: at, Type: tracer.TypeGap, Gap: tracer.Gap{Count: 1, From: at, To: at, Error: s}},
 	}
 }
 
