@@ -144,7 +144,7 @@ func TestBadInput(t *testing.T) {
 		{cmd: "replay", args: []string{p("unreadable")}, nobody: true, mention: "permission denied"},
 		{cmd: "replay", args: []string{p("locked")}, mention: ""},
 		{cmd: "replay", args: []string{p("garbage.jsonl")}, mention: "garbage.jsonl"},
-		{cmd: "replay", args: []string{p("truncated.jsonl")}, mention: "truncated.jsonl"},
+		// A cut last line is a warning and exit 0 (issue 18): TestReplayTornTail.
 		{cmd: "replay", args: []string{p("truncated.jsonl"), "sig == "}, mention: "bad filter"},
 		{cmd: "replay", args: []string{p("truncated.jsonl"), "--format", "{{.nope}}"}, mention: "--format"},
 		{cmd: "report", args: []string{"--nope"}, mention: "--nope"},

@@ -102,7 +102,7 @@ func startSigtrace(t *testing.T, args ...string) *sigtraceProc {
 			p.mu.Lock()
 			p.stderr.WriteString(sc.Text() + "\n")
 			p.mu.Unlock()
-			if !signalled && sc.Text() == readyLine {
+			if !signalled && (sc.Text() == readyLine || strings.HasPrefix(sc.Text(), "Recording to ")) {
 				ready <- true
 				signalled = true
 			}

@@ -1,0 +1,293 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// runSigtrace runs the CLI (this test binary as sigtrace) to its end.
+func runSigtrace(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(self(t), args...)
+	cmd.Env = append(os.Environ(), "SIGTRACE_AS_MAIN=1")
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(4 * timeout()):
+		_ = cmd.Process.Kill()
+		t.Fatalf("sigtrace %s did not end", strings.Join(args, " "))
+	}
+	return o.String(), e.String(), cmd.ProcessState.ExitCode()
+}
+
+// recordingHas waits (bounded) until a line of the recording in dir holds
+// all of want: the recorder writes within a second.
+func recordingHas(t *testing.T, dir string, want ...string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout())
+	for {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.jsonl"))
+		for _, f := range files {
+			b, _ := os.ReadFile(f)
+			for _, line := range strings.Split(string(b), "\n") {
+				ok := line != ""
+				for _, w := range want {
+					ok = ok && strings.Contains(line, w)
+				}
+				if ok {
+					return
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no line with %q in the recording within %v", want, timeout())
+		}
+		time.Sleep(100 * time.Millisecond) // the writer flushes each second: poll its file
+	}
+}
+
+func stopRecorder(t *testing.T, p *sigtraceProc) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(t); code != 0 {
+		t.Fatalf("record exited %d: %s", code, p.errText())
+	}
+}
+
+// TestRecordReplayReport is the post-mortem as a user runs it: a recorder
+// runs while a script named nightlyjob pkills an unprepared daemon; then
+// replay shows the death and report --why tells who did it.
+func TestRecordReplayReport(t *testing.T) {
+	requireRoot(t)
+	dir := filepath.Join(t.TempDir(), "rec")
+	p := startSigtrace(t, "record", "-w", dir, "-s", "HUP", "--redact-argv", "secret[0-9]+")
+	name := fmt.Sprintf("logdev%06d", rand.Intn(1000000))
+	v := startVictim(t, name)
+	pid := strconv.Itoa(v.cmd.Process.Pid)
+	runNightlyjob(t, name)
+	_ = v.cmd.Wait()
+	recordingHas(t, dir, `"type":"exit"`, `"pid":`+pid)
+	stopRecorder(t, p)
+
+	// Safe files: argv may hold secrets.
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("recording directory: %v, mode %v; want 0700", err, fi.Mode())
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	if len(files) == 0 {
+		t.Fatal("no recording files")
+	}
+	for _, f := range files {
+		if fi, err := os.Stat(f); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %v, want 0600", f, fi.Mode())
+		}
+	}
+
+	out, errOut, code := runSigtrace(t, "replay", dir, "-o", "json", "target.pid == "+pid)
+	if code != 0 {
+		t.Fatalf("replay: exit %d: %s", code, errOut)
+	}
+	var types []string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("replay -o json: %v: %s", err, line)
+		}
+		types = append(types, m["type"].(string))
+		if m["type"] == "exit" && field(m, "killer", "comm") != "pkill" {
+			t.Errorf("replayed exit's killer: %v", m["killer"])
+		}
+	}
+	// The daemon's other threads take the kernel's SIGKILL as it dies:
+	// deliveries too (kill_cause fatal_signal).
+	if got := strings.Join(types, ","); !strings.HasPrefix(got, "generate,deliver") || !strings.HasSuffix(got, "deliver,exit") ||
+		strings.Count(got, "generate") != 1 || strings.Count(got, "exit") != 1 {
+		t.Errorf("replayed events to the daemon: %v, want the generate, its deliveries and the exit", types)
+	}
+
+	out, errOut, code = runSigtrace(t, "report", "--why", name, dir)
+	if code != 0 {
+		t.Fatalf("report --why: exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{name + "[" + pid + "] died of SIGHUP", "Sent by pkill[", "pkill -HUP -x " + name, "← nightlyjob[", "no handler (SIG_DFL)", "unprepared"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report --why lacks %q:\n%s", want, out)
+		}
+	}
+	out, _, code = runSigtrace(t, "report", "--why", pid, "-o", "json", dir)
+	var rep map[string]any
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 0 {
+		t.Fatalf("report -o json: exit %d, %v: %s", code, err, out)
+	}
+	if field(rep, "death", "type") != "exit" || field(rep, "death", "killer", "comm") != "pkill" {
+		t.Errorf("report -o json: %s", out)
+	}
+	if _, _, code := runSigtrace(t, "report", "--why", "nosuchproc", dir); code == 0 {
+		t.Error("report --why of a process with no death: exit 0")
+	}
+
+	// A crash mid-write: the rest replays, with one warning, exit 0.
+	live, _ := filepath.Glob(filepath.Join(dir, "*.jsonl"))
+	if len(live) != 1 {
+		t.Fatalf("live files: %v", live)
+	}
+	f, err := os.OpenFile(live[0], os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = f.WriteString(`{"time":"2026-12-02T00:00:00Z","type":"gener`)
+	f.Close()
+	out, errOut, code = runSigtrace(t, "replay", dir, "--fatal")
+	if code != 0 || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.Contains(errOut, "cut") || !strings.Contains(out, "EXIT") {
+		t.Errorf("replay of a torn recording: exit %d, stderr %q, stdout:\n%s", code, errOut, out)
+	}
+}
+
+// TestRecordRefusesUnsafeDirs: a symlinked or group-writable directory is
+// one clear line and a non-zero exit, before anything is loaded.
+func TestRecordRefusesUnsafeDirs(t *testing.T) {
+	requireRoot(t)
+	base := t.TempDir()
+	real := filepath.Join(base, "real")
+	if err := os.Mkdir(real, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(base, "link")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	open := filepath.Join(base, "open")
+	if err := os.Mkdir(open, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	_ = os.Chmod(open, 0o777)
+	for _, d := range []string{link, open} {
+		_, errOut, code := runSigtrace(t, "record", "-w", d, "--duration", "1s")
+		if code == 0 || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.Contains(errOut, "unsafe") {
+			t.Errorf("record -w %s: exit %d, stderr %q", d, code, errOut)
+		}
+	}
+}
+
+// TestRecordStormBudget is the story surviving a storm: while one process
+// floods itself with a signal it ignores, ordinary and fatal signals are
+// recorded in full, the storm's count records add up exactly to what it
+// sent, and the recording stays small.
+func TestRecordStormBudget(t *testing.T) {
+	requireRoot(t)
+	dir := filepath.Join(t.TempDir(), "rec")
+	p := startSigtrace(t, "record", "-w", dir)
+
+	storm := exec.Command(self(t))
+	storm.Env = append(os.Environ(), "SIGTRACE_SELFSTORM=1")
+	stormIn, _ := storm.StdinPipe()
+	stormOut, _ := storm.StdoutPipe()
+	if err := storm.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = storm.Process.Kill(); _ = storm.Wait() })
+	sent := make(chan int, 1)
+	go func() {
+		last := 0
+		sc := bufio.NewScanner(stormOut)
+		for sc.Scan() {
+			last, _ = strconv.Atoi(sc.Text())
+		}
+		sent <- last
+	}()
+
+	// 20 ordinary signals, each from its own kill as people send them
+	// (SIGWINCH: ignored by default), and 3 fatal ones, amid the storm.
+	ordinary := startVictim(t, "ordinaryd")
+	for range 20 {
+		if out, err := exec.Command("/bin/sh", "-c", "kill -WINCH "+strconv.Itoa(ordinary.cmd.Process.Pid)).CombinedOutput(); err != nil {
+			t.Fatalf("kill: %v %s", err, out)
+		}
+	}
+	var fatal []string
+	for i := range 3 {
+		v := startVictim(t, fmt.Sprintf("fatald%d", i))
+		fatal = append(fatal, strconv.Itoa(v.cmd.Process.Pid))
+		_ = v.cmd.Process.Signal(syscall.SIGHUP)
+		_ = v.cmd.Wait()
+	}
+	stormIn.Close()
+	n := <-sent
+	_ = storm.Wait()
+	for _, pid := range fatal {
+		recordingHas(t, dir, `"type":"exit"`, `"pid":`+pid)
+	}
+	stopRecorder(t, p)
+
+	out, errOut, code := runSigtrace(t, "replay", dir, "-o", "json")
+	if code != 0 {
+		t.Fatalf("replay: %d %s", code, errOut)
+	}
+	stormPid := strconv.Itoa(storm.Process.Pid)
+	var full, counted, winch int
+	exits := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("%v: %s", err, line)
+		}
+		tpid := fmt.Sprint(field(m, "target", "pid"))
+		switch m["type"] {
+		case "generate":
+			switch {
+			case tpid == stormPid && field(m, "signal", "name") == "SIGUSR1":
+				full++
+			case tpid == strconv.Itoa(ordinary.cmd.Process.Pid) && field(m, "signal", "name") == "SIGWINCH":
+				winch++
+			}
+		case "count":
+			if fmt.Sprint(field(m, "keys", "target.pid")) == stormPid {
+				counted += int(m["count"].(float64))
+			}
+		case "exit":
+			exits[tpid] = true
+		case "lost":
+			t.Errorf("lost events in the recording: %s", line)
+		}
+	}
+	if full+counted != n || full > 20 {
+		t.Errorf("storm: %d sent, %d in full and %d counted", n, full, counted)
+	}
+	for _, pid := range fatal {
+		if !exits[pid] {
+			t.Errorf("the death of %s is not in the recording", pid)
+		}
+	}
+	if winch != 20 {
+		t.Errorf("%d of the 20 ordinary signals in full", winch)
+	}
+	var size int64
+	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	for _, f := range files {
+		fi, _ := os.Stat(f)
+		size += fi.Size()
+	}
+	t.Logf("storm of %d signals: %d in full, %d counted; recording %d bytes", n, full, counted, size)
+	if size > 2<<20 {
+		t.Errorf("recording of %d bytes, want under 2 MiB", size)
+	}
+}
