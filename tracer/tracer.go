@@ -109,6 +109,16 @@ type Tracer struct {
 // New loads the BPF programs with the filters in opts and attaches them.
 // Once it returns, signals are being recorded.
 func New(opts Options) (*Tracer, error) {
+	objs, err := load(&opts)
+	if err != nil {
+		return nil, err
+	}
+	return start(objs, &opts, true)
+}
+
+// load checks the kernel and loads the programs and maps, configured by
+// opts: the verifier's part, which takes most of New's time.
+func load(opts *Options) (*sigtraceObjects, error) {
 	if err := CheckPrivileges(); err != nil {
 		return nil, err
 	}
@@ -125,7 +135,7 @@ func New(opts Options) (*Tracer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading embedded BPF object: %w", err)
 	}
-	if err := configure(spec, &opts); err != nil {
+	if err := configure(spec, opts); err != nil {
 		return nil, err
 	}
 
@@ -142,7 +152,7 @@ func New(opts Options) (*Tracer, error) {
 	if err := spec.LoadAndAssign(&objs, nil); err != nil {
 		return nil, explainLoad(err, opts.Debug)
 	}
-	return start(&objs, &opts, true)
+	return &objs, nil
 }
 
 // start attaches loaded programs and opens the reader: what New does once
