@@ -60,7 +60,7 @@ func (q *queue) len() int { return 1 + len(q.more) }
 // tracker joins deliver events to the generate events they answer, and
 // finds signals that stay pending. It runs on the reader's goroutine.
 type tracker struct {
-	queues    map[pendingKey]queue
+	queues map[pendingKey]queue
 	// perPID counts each process's queues in queues, so that an exit
 	// (forget) looks up the process's keys instead of scanning the table:
 	// under pid churn every exit would otherwise cost up to MaxTracked.
