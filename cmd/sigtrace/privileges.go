@@ -39,3 +39,23 @@ func dropPrivileges(tr *tracer.Tracer, debug bool) error {
 	}
 	return nil
 }
+
+// auditNeeds: audit reads and parses, and writes nothing but its report.
+var auditNeeds = []privs.Need{
+	{Cap: privs.CapDacReadSearch, Why: "reading configuration that is not world-readable (users' crontabs are mode 0600) and other users' /proc/PID files"},
+	{Cap: privs.CapSysPtrace, Why: "reading other users' /proc/PID/exe and a Go program's notify mask from its memory (ptrace_may_access, fs/proc/base.c)"},
+}
+
+// dropAuditPrivileges drops audit to auditNeeds before it reads anything:
+// a crafted configuration file or script then meets a process that can
+// read but not write, load BPF programs or change the system.
+func dropAuditPrivileges() error {
+	_, err := privs.Drop(privs.SetOfNeeds(auditNeeds), privs.Options{NoFileWrites: true})
+	if errors.Is(err, privs.ErrCgo) && cgoDropOptional {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("dropping privileges before reading: %w; to audit with every privilege kept, add --keep-privileges", err)
+	}
+	return nil
+}
