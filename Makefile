@@ -12,6 +12,11 @@ UNITDIR ?= $(PREFIX)/lib/systemd/system
 
 all: build
 
+# Without cgo: trace drops its privileges on every thread once attached,
+# which the Go runtime can do only in a binary that does not link cgo
+# (pflag's import of net links it wherever a C compiler is found).
+export CGO_ENABLED := 0
+
 build:
 	$(GO) build -trimpath -buildvcs=auto -o $(BIN) ./cmd/sigtrace
 
@@ -38,7 +43,7 @@ run: build
 test: check-generated
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
-	$(SUDO) env "PATH=$$PATH" CI="$(CI)" $(GO) test -count=1 ./...
+	$(SUDO) env "PATH=$$PATH" CI="$(CI)" CGO_ENABLED=0 $(GO) test -count=1 ./...
 
 # Rebuilds the committed BPF objects and their Go bindings (needs clang-19).
 generate:

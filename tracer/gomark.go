@@ -60,10 +60,30 @@ type goMarker struct {
 	mu       sync.Mutex // the prescan fills procs while the reader reads it
 	procs    map[uint32]*goProc
 	scanned  chan struct{} // closed once the prescan is done
+	// quit ends the prescan early (Tracer.Close); started says there is
+	// one to wait for.
+	quit     chan struct{}
+	quitOnce sync.Once
+	started  bool
 }
 
 func newGoMarker() *goMarker {
-	return &goMarker{procRoot: "/proc", procs: map[uint32]*goProc{}, scanned: make(chan struct{})}
+	return &goMarker{procRoot: "/proc", procs: map[uint32]*goProc{}, scanned: make(chan struct{}), quit: make(chan struct{})}
+}
+
+// startPrescan runs the prescan in the background, until done or stop.
+func (m *goMarker) startPrescan() {
+	m.started = true
+	go m.prescan()
+}
+
+// stop ends a prescan in progress and waits for its goroutine, so that a
+// closed tracer leaves none behind.
+func (m *goMarker) stop() {
+	m.quitOnce.Do(func() { close(m.quit) })
+	if m.started {
+		<-m.scanned
+	}
 }
 
 // prescan learns every running Go program's notify mask.
@@ -75,6 +95,11 @@ func (m *goMarker) prescan() {
 	}
 	now := time.Now()
 	for _, e := range ents {
+		select {
+		case <-m.quit:
+			return
+		default:
+		}
 		pid, err := strconv.ParseUint(e.Name(), 10, 32)
 		if err != nil {
 			continue

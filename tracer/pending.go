@@ -60,7 +60,11 @@ func (q *queue) len() int { return 1 + len(q.more) }
 // tracker joins deliver events to the generate events they answer, and
 // finds signals that stay pending. It runs on the reader's goroutine.
 type tracker struct {
-	queues    map[pendingKey]queue
+	queues map[pendingKey]queue
+	// perPID counts each process's queues in queues, so that an exit
+	// (forget) looks up the process's keys instead of scanning the table:
+	// under pid churn every exit would otherwise cost up to MaxTracked.
+	perPID    map[uint32]int
 	n         int
 	untracked uint64
 	after     time.Duration // 0: no pending events
@@ -70,7 +74,7 @@ type tracker struct {
 }
 
 func newTracker(after time.Duration) *tracker {
-	return &tracker{queues: map[pendingKey]queue{}, after: after, procRoot: "/proc", boot: bootNs}
+	return &tracker{queues: map[pendingKey]queue{}, perPID: map[uint32]int{}, after: after, procRoot: "/proc", boot: bootNs}
 }
 
 // observe updates the tracker with ev and fills ev.LatencyNs for a deliver
@@ -97,6 +101,7 @@ func (k *tracker) observe(ev *Event) {
 		switch {
 		case !ok:
 			k.queues[key] = queue{first: e}
+			k.perPID[e.pid]++
 		case ev.Sig < 32:
 			return // standard signals coalesce: one pending instance per queue
 		default:
@@ -124,7 +129,7 @@ func (k *tracker) observe(ev *Event) {
 			ev.Deliver.LatencyNs = ev.bootNs - q.first.gen
 			ev.Deliver.HasLatency = true
 			if len(q.more) == 0 {
-				delete(k.queues, key)
+				k.drop(key, q.first.pid)
 			} else {
 				q.first, q.more = q.more[0], q.more[1:]
 				k.queues[key] = q
@@ -137,13 +142,36 @@ func (k *tracker) observe(ev *Event) {
 	}
 }
 
-// forget drops everything queued for a process and its threads.
+// forget drops everything queued for a process and its threads: its own
+// queues and its main thread's by key, other threads' (rare) by a scan.
 func (k *tracker) forget(tgid uint32) {
+	if k.perPID[tgid] == 0 {
+		return
+	}
+	for sig := 1; sig <= 64; sig++ {
+		for _, key := range [2]pendingKey{makeKey(tgid, sig, false), makeKey(tgid, sig, true)} {
+			if q, ok := k.queues[key]; ok && q.first.pid == tgid {
+				k.n -= q.len()
+				k.drop(key, tgid)
+			}
+		}
+	}
+	if k.perPID[tgid] == 0 {
+		return
+	}
 	for key, q := range k.queues {
 		if q.first.pid == tgid {
 			k.n -= q.len()
-			delete(k.queues, key)
+			k.drop(key, tgid)
 		}
+	}
+}
+
+// drop deletes a queue of process pid.
+func (k *tracker) drop(key pendingKey, pid uint32) {
+	delete(k.queues, key)
+	if k.perPID[pid]--; k.perPID[pid] <= 0 {
+		delete(k.perPID, pid)
 	}
 }
 
@@ -185,7 +213,7 @@ func (k *tracker) sweep(now time.Time, emit func(*Event) error) error {
 		if !ok || !pending {
 			if e.gone {
 				k.n -= q.len()
-				delete(k.queues, key)
+				k.drop(key, e.pid)
 			} else {
 				q.first.gone = true
 				k.queues[key] = q

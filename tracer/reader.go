@@ -20,9 +20,11 @@ type Handler func(*Event) error
 type Tick func() error
 
 // Run reads events until ctx is done, the tracer is closed, or h fails. On
-// cancellation it drains what the kernel already handed over, so nothing
-// recorded before Ctrl-C is lost, then returns nil. Lost-event counts are
-// delivered as TypeLost events as soon as they are noticed.
+// cancellation it stops drained (lifecycle.go): it detaches the programs,
+// waits for the runs in progress to end, and reads everything they handed
+// over, so nothing recorded before Ctrl-C is lost, and the last lost count
+// is final; then it returns nil. Lost-event counts are delivered as
+// TypeLost events as soon as they are noticed.
 func (t *Tracer) Run(ctx context.Context, h Handler, tick Tick) error {
 	var (
 		rec      ringbuf.Record
@@ -32,6 +34,7 @@ func (t *Tracer) Run(ctx context.Context, h Handler, tick Tick) error {
 		lastSeen = time.Now()
 		seq      uint64
 		draining bool
+		stopped  time.Time // when the drained stop began
 	)
 	checkLost := func() error {
 		st, err := t.Stats()
@@ -46,7 +49,8 @@ func (t *Tracer) Run(ctx context.Context, h Handler, tick Tick) error {
 		return nil
 	}
 
-	// A stop interrupts a wait with no deadline; the loop then drains.
+	// A stop interrupts a wait with no deadline (ErrFlushed); the loop
+	// then drains.
 	stop := context.AfterFunc(ctx, func() { _ = t.rd.Flush() })
 	defer stop()
 
@@ -58,9 +62,13 @@ func (t *Tracer) Run(ctx context.Context, h Handler, tick Tick) error {
 		switch {
 		case draining:
 		case ctx.Err() != nil:
-			// Read what is already in the ring without waiting.
-			draining = true
-			t.rd.SetDeadline(time.Now())
+			// Detach first: from here on the ring only empties.
+			// Then read what is in it without waiting: with a
+			// deadline in the past, ReadInto returns every record
+			// up to the end of the ring before the deadline error.
+			draining, stopped = true, time.Now()
+			t.stopKernel()
+			t.rd.SetDeadline(stopped)
 		case quiet && t.sleep != nil:
 			// Idle: wait for the next record (which wakes us, see
 			// sleepFlag) or the tracker's next sweep, not a timer.
@@ -95,6 +103,11 @@ func (t *Tracer) Run(ctx context.Context, h Handler, tick Tick) error {
 		}
 		switch {
 		case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, ringbuf.ErrFlushed):
+			if draining && !t.drained(stopped) {
+				// The kernel counted records not read yet: read on.
+				t.rd.SetDeadline(time.Now().Add(time.Millisecond))
+				continue
+			}
 			quiet, read, armed = !read, false, false
 			t.dec.clock.tick(time.Now())
 			if err := checkLost(); err != nil {
@@ -103,8 +116,9 @@ func (t *Tracer) Run(ctx context.Context, h Handler, tick Tick) error {
 			if err := t.trk.sweep(time.Now(), h); err != nil {
 				return err
 			}
-			// Draining, the programs may still run: the final summary
-			// is read once the ring is empty, and Close detaches.
+			// Draining, the programs are detached and quiesced: the
+			// final summary, read once the ring is empty, counts all
+			// that the rate limit summarised.
 			if err := t.summarise(time.Now(), h, draining); err != nil {
 				return err
 			}
@@ -124,6 +138,7 @@ func (t *Tracer) Run(ctx context.Context, h Handler, tick Tick) error {
 			return fmt.Errorf("reading ring buffer: %w", err)
 		}
 		read, quiet = true, false
+		t.read++
 		if asleep {
 			// The first record after an idle wait of any length: the
 			// offset may be older than clockResync.

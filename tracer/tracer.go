@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -92,11 +93,37 @@ type Tracer struct {
 	counting bool
 	// sum writes what the rate limit counted as count events.
 	sum *rateSummary
+	// pending: --pending-after reads tasks' kernel stacks (ReadingNeeds).
+	pending bool
+	// ownsObjs: Close closes objs (false only for lifecycle tests that
+	// load the programs once and attach them many times).
+	ownsObjs bool
+
+	// linkMu guards links: Run detaches them as it stops (lifecycle.go),
+	// Close from any goroutine.
+	linkMu sync.Mutex
+	// read: records read from the ring, which a drained stop compares
+	// with the kernel's count of records submitted (Run's goroutine).
+	read uint64
+	// submittedAtStart: STAT_SUBMITTED when this tracer started (not 0
+	// only when the programs were loaded for an earlier one).
+	submittedAtStart uint64
+	closeOnce        sync.Once
 }
 
 // New loads the BPF programs with the filters in opts and attaches them.
 // Once it returns, signals are being recorded.
 func New(opts Options) (*Tracer, error) {
+	objs, err := load(&opts)
+	if err != nil {
+		return nil, err
+	}
+	return start(objs, &opts, true)
+}
+
+// load checks the kernel and loads the programs and maps, configured by
+// opts: the verifier's part, which takes most of New's time.
+func load(opts *Options) (*sigtraceObjects, error) {
 	if err := CheckPrivileges(); err != nil {
 		return nil, err
 	}
@@ -113,7 +140,7 @@ func New(opts Options) (*Tracer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading embedded BPF object: %w", err)
 	}
-	if err := configure(spec, &opts); err != nil {
+	if err := configure(spec, opts); err != nil {
 		return nil, err
 	}
 
@@ -129,15 +156,22 @@ func New(opts Options) (*Tracer, error) {
 	if opts.PendingAfter > 0 && opts.NoDeliver {
 		return nil, fmt.Errorf("pending signals are found from deliver events: --pending-after cannot go with --no-deliver")
 	}
-	t := &Tracer{poll: opts.Poll, dec: NewDecoder(), trk: newTracker(opts.PendingAfter), rr: newReraises(), gom: newGoMarker(),
-		counting: opts.CountKeys != 0, sum: newRateSummary(opts.RateLimit)}
+	var objs sigtraceObjects
+	if err := spec.LoadAndAssign(&objs, nil); err != nil {
+		return nil, explainLoad(err, opts.Debug)
+	}
+	return &objs, nil
+}
+
+// start attaches loaded programs and opens the reader: what New does once
+// the programs passed the verifier (the expensive part, done once).
+func start(objs *sigtraceObjects, opts *Options, owned bool) (*Tracer, error) {
+	t := &Tracer{objs: *objs, poll: opts.Poll, dec: NewDecoder(), trk: newTracker(opts.PendingAfter), rr: newReraises(), gom: newGoMarker(),
+		counting: opts.CountKeys != 0, pending: opts.PendingAfter > 0, ownsObjs: owned, sum: newRateSummary(opts.RateLimit)}
 	if t.poll <= 0 {
 		t.poll = DefaultPoll
 	}
-	if err := spec.LoadAndAssign(&t.objs, nil); err != nil {
-		return nil, explainLoad(err, opts.Debug)
-	}
-	if err := t.fillFilterMaps(&opts); err != nil {
+	if err := t.fillFilterMaps(opts); err != nil {
 		t.Close()
 		return nil, err
 	}
@@ -152,13 +186,22 @@ func New(opts Options) (*Tracer, error) {
 		}
 		t.links = append(t.links, l)
 	}
-	t.rd, err = ringbuf.NewReader(t.objs.Events)
+	rd, err := ringbuf.NewReader(t.objs.Events)
 	if err != nil {
 		t.Close()
 		return nil, fmt.Errorf("opening ring buffer: %w", err)
 	}
+	t.rd = rd
+	if !owned {
+		st, err := t.Stats()
+		if err != nil {
+			t.Close()
+			return nil, err
+		}
+		t.submittedAtStart = st.Submitted
+	}
 	t.sleep = mapSleepFlag(t.objs.ReaderState)
-	go t.gom.prescan()
+	t.gom.startPrescan()
 	return t, nil
 }
 
@@ -342,19 +385,23 @@ func (t *Tracer) Stats() (Stats, error) {
 // Run's Handler or Tick (the reader goroutine re-measures it).
 func (t *Tracer) BootTime() time.Time { return t.dec.BootTime() }
 
-// Close detaches the programs and frees everything. It unblocks a Run in
-// progress, which then returns nil.
+// Close detaches the programs and frees everything: nothing of the tracer
+// stays behind, no file descriptor, mapping or goroutine, and nothing is
+// pinned. It unblocks a Run in progress, which then returns nil. Calling
+// it again does nothing.
 func (t *Tracer) Close() error {
 	var errs []error
-	if t.rd != nil {
-		errs = append(errs, t.rd.Close())
-	}
-	for _, l := range t.links {
-		errs = append(errs, l.Close())
-	}
-	t.links = nil
-	t.sleep.close()
-	errs = append(errs, t.objs.Close())
+	t.closeOnce.Do(func() {
+		if t.rd != nil {
+			errs = append(errs, t.rd.Close())
+		}
+		errs = append(errs, t.detach())
+		t.sleep.close()
+		t.gom.stop() // waits for the prescan goroutine
+		if t.ownsObjs {
+			errs = append(errs, t.objs.Close())
+		}
+	})
 	return errors.Join(errs...)
 }
 

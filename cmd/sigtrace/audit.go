@@ -17,6 +17,7 @@ func init() { extraCommands = append(extraCommands, newAuditCmd) }
 func newAuditCmd() *cobra.Command {
 	var opts audit.Options
 	var output string
+	var keepPrivs bool
 	cmd := &cobra.Command{
 		Use:   "audit",
 		Short: "Find the processes a configured signal (logrotate, systemd, cron) would kill",
@@ -47,6 +48,11 @@ error.`,
 			}
 			if opts.Proc == "/proc" {
 				opts.Self = os.Getpid()
+			}
+			if !keepPrivs {
+				if err := dropAuditPrivileges(); err != nil {
+					return err
+				}
 			}
 			rep, err := audit.Run(opts)
 			if err != nil {
@@ -79,5 +85,6 @@ error.`,
 	f.StringVar(&opts.Proc, "proc", "/proc", "read processes from `DIR` instead of /proc")
 	f.StringVarP(&output, "output", "o", "table", "output format: table or json (one finding per line)")
 	f.BoolVar(&opts.All, "all", false, "also list every process unprepared for SIGHUP, SIGUSR1, SIGUSR2 or SIGPIPE")
+	f.BoolVar(&keepPrivs, "keep-privileges", false, "keep every capability; by default audit, which only reads, keeps cap_dac_read_search and cap_sys_ptrace, opens files as nobody and sets no_new_privs before it reads anything")
 	return cmd
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/sigtrace/sigtrace/internal/privs"
 	"github.com/sigtrace/sigtrace/internal/testproc"
 )
 
@@ -18,6 +19,10 @@ func TestMain(m *testing.M) {
 		os.Exit(testproc.Pkill(os.Args[1:]))
 	}
 	if os.Getenv("SIGTRACE_AS_MAIN") == "1" {
+		// A cgo test binary cannot drop privileges (privs.ErrCgo);
+		// `make test` builds without cgo, where trace drops as the
+		// real binary does.
+		cgoDropOptional = privs.Supported() != nil
 		os.Exit(run(os.Args[1:]))
 	}
 	if os.Getenv("SIGTRACE_VICTIM") == "1" {

@@ -58,6 +58,15 @@ flood of ignored or handled signals from any user can hide a kill. What
 is dropped is always counted: LOST rows (JSON "lost" records, whose
 "shed" says how many were shed for that room) and a total on stderr.
 
+Once attached, trace keeps only the capabilities its reading needs
+(cap_sys_ptrace and cap_dac_read_search for /proc and cgroup names;
+cap_sys_admin with --pending-after, for kernel stacks; cap_bpf before Linux
+6.5, for the lost counters), opens files as nobody, and sets no_new_privs;
+if it cannot, it stops with one line, unless --keep-privileges (--debug
+names each capability kept and why). On Ctrl-C, SIGTERM, SIGQUIT or at
+--duration it detaches first, then reads everything still in the ring, so
+the rows shown plus the LOST counts are every signal seen while attached.
+
 --count N counts signals, not rows: after the Nth signal sent, no further
 one is shown, but the rows that tell what became of the counted ones (their
 delivery, the death they caused) still are, for up to ` + countGrace.String() + `.` + filterHelp,
@@ -120,6 +129,20 @@ func runTrace(parent context.Context, f *traceFlags, debug bool) error {
 		return err
 	}
 	defer tr.Close()
+	// Opened while it may still create files anywhere: after the drop
+	// files are opened as nobody.
+	var ready *os.File
+	if f.readyFile != "" {
+		if ready, err = os.OpenFile(f.readyFile, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644); err != nil {
+			return fmt.Errorf("writing ready file: %w", err)
+		}
+		defer ready.Close()
+	}
+	if !f.keepPrivs {
+		if err := dropPrivileges(tr, debug); err != nil {
+			return err
+		}
+	}
 	if inKernel {
 		out.sum.feed = &kernelFeed{tr: tr}
 	}
@@ -129,8 +152,8 @@ func runTrace(parent context.Context, f *traceFlags, debug bool) error {
 	go stopWatchdog(ctx, finished, out, &lost)
 
 	fmt.Fprintln(os.Stderr, readyLine)
-	if f.readyFile != "" {
-		if err := os.WriteFile(f.readyFile, []byte("ready\n"), 0o644); err != nil {
+	if ready != nil {
+		if _, err := ready.WriteString("ready\n"); err != nil {
 			return fmt.Errorf("writing ready file: %w", err)
 		}
 	}

@@ -38,6 +38,7 @@ type traceFlags struct {
 	count       int
 	ringSizeMiB int
 	readyFile   string
+	keepPrivs   bool
 	pending     time.Duration
 	rateLimit   int
 	signalSet   bool           // -s was given, even as -s "": an empty set is an error
@@ -74,6 +75,7 @@ func (f *traceFlags) registerLive(cmd *cobra.Command) {
 	fl.DurationVar(&f.pending, "pending-after", 0, "report a signal still not delivered this long after it was sent (e.g. 500ms), with why; for a task in D state, where it waits (kernel stack, system call); off by default")
 	fl.IntVar(&f.ringSizeMiB, "ring-size", tracer.DefaultRingSize>>20, fmt.Sprintf("ring buffer size in MiB (a power of two, at most %d): kernel memory that the reader also maps, and that is zeroed and faulted in at start", maxRingMiB))
 	fl.IntVar(&f.rateLimit, "rate-limit", tracer.DefaultRateBurst, "summarise repeated signals: of each sender, target, signal and verdict, show this many in full, then this many a minute, and count the rest (count rows, exact); never a signal that may kill, a delivery or a death; 0: show every one. Off by default with --count, --count-by, --hist, --format and pid or comm filters")
+	fl.BoolVar(&f.keepPrivs, "keep-privileges", false, "keep every capability after attaching; by default trace drops all but those its reading needs (cap_sys_ptrace, cap_dac_read_search; cap_sys_admin with --pending-after; cap_bpf before Linux 6.5), opens files as nobody and sets no_new_privs, and stops with one line if it cannot")
 	fl.StringVar(&f.readyFile, "ready-file", "", "write this file once probes are attached")
 	_ = fl.MarkHidden("ready-file")
 }
