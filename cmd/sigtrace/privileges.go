@@ -19,10 +19,13 @@ var cgoDropOptional bool
 // dropPrivileges keeps only what the reading side needs once the programs
 // are attached (tracer.ReadingNeeds), opens files as nobody from then on,
 // and sets no_new_privs, on every thread (internal/privs). Stdout and the
-// ready file are already open.
-func dropPrivileges(tr *tracer.Tracer, debug bool) error {
+// ready file are already open. writes: the process goes on creating files
+// (record, in its own directory): files are then still opened as root,
+// which owns the directory, though with no capability to override a
+// file's permissions.
+func dropPrivileges(tr *tracer.Tracer, debug, writes bool) error {
 	needs := tr.ReadingNeeds()
-	kept, err := privs.Drop(privs.SetOfNeeds(needs), privs.Options{NoFileWrites: true})
+	kept, err := privs.Drop(privs.SetOfNeeds(needs), privs.Options{NoFileWrites: !writes})
 	if errors.Is(err, privs.ErrCgo) && cgoDropOptional {
 		return nil
 	}
@@ -35,7 +38,11 @@ func dropPrivileges(tr *tracer.Tracer, debug bool) error {
 				fmt.Fprintf(os.Stderr, "sigtrace: keeping %s: %s\n", n.Cap, n.Why)
 			}
 		}
-		fmt.Fprintf(os.Stderr, "sigtrace: capabilities now %s, no_new_privs set, files opened as uid %d\n", kept, privs.Nobody)
+		if writes {
+			fmt.Fprintf(os.Stderr, "sigtrace: capabilities now %s, no_new_privs set\n", kept)
+		} else {
+			fmt.Fprintf(os.Stderr, "sigtrace: capabilities now %s, no_new_privs set, files opened as uid %d\n", kept, privs.Nobody)
+		}
 	}
 	return nil
 }

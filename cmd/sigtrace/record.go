@@ -156,6 +156,16 @@ func runRecord(parent context.Context, f *recordFlags, debug bool) error {
 		_ = w.Close()
 		return err
 	}
+	if !f.keepPrivs {
+		// The recording's directory and live file are open, and new
+		// files are made in it as root, its owner: the files keep
+		// being written with no capability beyond the reading side's.
+		if err := dropPrivileges(tr, debug, true); err != nil {
+			tr.Close()
+			_ = w.Close()
+			return err
+		}
+	}
 	fmt.Fprintf(os.Stderr, "Recording to %s ... Ctrl-C to stop.\n", f.dir)
 	if f.readyFile != "" {
 		if err := os.WriteFile(f.readyFile, []byte("ready\n"), 0o644); err != nil {

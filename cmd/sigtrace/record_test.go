@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sigtrace/sigtrace/internal/privs"
 )
 
 // runSigtrace runs the CLI (this test binary as sigtrace) to its end.
@@ -86,6 +88,17 @@ func TestRecordReplayReport(t *testing.T) {
 	runNightlyjob(t, name)
 	_ = v.cmd.Wait()
 	recordingHas(t, dir, `"type":"exit"`, `"pid":`+pid)
+	// Least privilege: the recorder, attached, keeps only what reading
+	// needs, and still writes its files.
+	if privs.Supported() == nil {
+		st, err := privs.ReadStatus(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !st.NoNewPrivs || st.Effective.Has(privs.CapSysAdmin) || st.Effective.Has(privs.CapDacOverride) {
+			t.Errorf("recorder's status: %+v; want no_new_privs, and no cap_sys_admin or cap_dac_override (cap_bpf stays before Linux 6.5)", st)
+		}
+	}
 	stopRecorder(t, p)
 
 	// Safe files: argv may hold secrets.

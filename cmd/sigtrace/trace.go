@@ -139,7 +139,7 @@ func runTrace(parent context.Context, f *traceFlags, debug bool) error {
 		defer ready.Close()
 	}
 	if !f.keepPrivs {
-		if err := dropPrivileges(tr, debug); err != nil {
+		if err := dropPrivileges(tr, debug, false); err != nil {
 			return err
 		}
 	}
