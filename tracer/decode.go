@@ -98,6 +98,12 @@ func (d *Decoder) decode(raw []byte, ev *Event, fromRing bool) error {
 	}
 	r := (*sigtraceEvent)(unsafe.Pointer(&raw[0]))
 	flags := sigtraceEventFlags(r.Flags)
+	// The kernel side never writes a signal out of range; a record that
+	// says one is not taken for an event (an exit's comes from its exit
+	// code, below).
+	if r.Type != uint32(sigtraceEventTypeEV_EXIT) && (r.Sig < 1 || r.Sig > 64) {
+		return fmt.Errorf("record of signal %d, out of range 1..64", r.Sig)
+	}
 
 	*ev = Event{}
 	ev.Time = d.clock.at(r.TsNs)
@@ -331,6 +337,10 @@ func (d *Decoder) decodeExit(raw []byte, r *sigtraceEvent, flags sigtraceEventFl
 	ev.Type = TypeExit
 	ev.Scope = ScopeProcess
 	ev.Sig = int(r.ExitCode & 0x7f)
+	if ev.Sig < 1 || ev.Sig > 64 {
+		// The kernel side reports only deaths by a signal.
+		return fmt.Errorf("exit record with exit code %#x: no death by a signal", r.ExitCode)
+	}
 	ev.Exit.CoreDumped = r.ExitCode&0x80 != 0
 	ev.Exit.DefaultAction = signals.DefaultAction(ev.Sig)
 	ev.Exit.Disposition = DispDefault
