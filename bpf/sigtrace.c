@@ -235,6 +235,7 @@ struct {
 #define ERESTARTSYS 512
 #define ERESTART_RESTARTBLOCK 516
 #define SIGPIPE 13
+#define SIGCHLD 17 /* the same on x86_64 and arm64 (asm-generic) */
 #define SIGXFSZ 25
 #define MAX_THREADS_WALKED 64
 
@@ -917,7 +918,10 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 	if (rate_interval_ns && !may_kill) {
 		__u64 bit = 1ULL << (sig - 1);
 		struct rate_key rk = {
-			.sender_pid = cur_tgid,
+			/* A parent's SIGCHLDs come each from another child
+			 * (do_notify_parent() runs in the exiting child): they
+			 * repeat per parent, not per sender. */
+			.sender_pid = sig == SIGCHLD ? 0 : cur_tgid,
 			.target_pid = target_tgid,
 			.sig = sig,
 			.result = result,

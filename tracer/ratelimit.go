@@ -166,10 +166,16 @@ func (s *rateSummary) countEvent(now time.Time, k *sigtraceRateKey, v *sigtraceR
 		}}}
 		return ev
 	}
-	*ev = Event{Type: TypeCount, Time: now, Count: Count{N: n, IntervalEnd: now, Keys: []CountValue{
+	keys := []CountValue{
 		{Field: "type", Value: jsonString(TypeGenerate.String())},
 		{Field: "signal.num", Value: strconv.AppendInt(nil, int64(k.Sig), 10)},
-		{Field: "sender.pid", Value: strconv.AppendUint(nil, uint64(k.SenderPid), 10)},
+	}
+	// A parent's SIGCHLDs are counted together, whichever child sent
+	// each (bpf/sigtrace.c): no sender pid, and the first one's name.
+	if k.SenderPid != 0 {
+		keys = append(keys, CountValue{Field: "sender.pid", Value: strconv.AppendUint(nil, uint64(k.SenderPid), 10)})
+	}
+	*ev = Event{Type: TypeCount, Time: now, Count: Count{N: n, IntervalEnd: now, Keys: append(keys, []CountValue{
 		{Field: "sender.comm", Value: jsonString(string(CommBytes(scomm[:])))},
 		{Field: "sender.uid", Value: strconv.AppendUint(nil, uint64(v.SenderUid), 10)},
 		{Field: "target.pid", Value: strconv.AppendUint(nil, uint64(k.TargetPid), 10)},
@@ -178,7 +184,7 @@ func (s *rateSummary) countEvent(now time.Time, k *sigtraceRateKey, v *sigtraceR
 		{Field: "result", Value: jsonString(Result(k.Result).String())},
 		{Field: "disposition", Value: jsonString(disp.String())},
 		{Field: "verdict", Value: jsonString(verdict.Kind.String())},
-	}}}
+	}...)}}
 	return ev
 }
 

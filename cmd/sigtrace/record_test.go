@@ -202,9 +202,10 @@ func TestRecordRefusesUnsafeDirs(t *testing.T) {
 }
 
 // TestRecordStormBudget is the story surviving a storm: while one process
-// floods itself with a signal it ignores, ordinary and fatal signals are
-// recorded in full, the storm's count records add up exactly to what it
-// sent, and the recording stays small.
+// floods itself with a signal it ignores and a fork loop's shell gets a
+// SIGCHLD from each child, ordinary and fatal signals are recorded in
+// full, the count records add up exactly to what was sent, and the
+// recording stays small.
 func TestRecordStormBudget(t *testing.T) {
 	requireRoot(t)
 	dir := filepath.Join(t.TempDir(), "rec")
@@ -236,6 +237,14 @@ func TestRecordStormBudget(t *testing.T) {
 			t.Fatalf("kill: %v %s", err, out)
 		}
 	}
+	// A fork loop: its shell gets a SIGCHLD from each of its children,
+	// every one from another sender.
+	const children = 300
+	forks := exec.Command("/bin/sh", "-c", "i=0; while [ $i -lt "+strconv.Itoa(children)+" ]; do ( : ); i=$((i+1)); done")
+	if out, err := forks.CombinedOutput(); err != nil {
+		t.Fatalf("fork loop: %v %s", err, out)
+	}
+	forkPid := strconv.Itoa(forks.Process.Pid)
 	var fatal []string
 	for i := range 3 {
 		v := startVictim(t, fmt.Sprintf("fatald%d", i))
@@ -256,7 +265,7 @@ func TestRecordStormBudget(t *testing.T) {
 		t.Fatalf("replay: %d %s", code, errOut)
 	}
 	stormPid := strconv.Itoa(storm.Process.Pid)
-	var full, counted, winch int
+	var full, counted, winch, chldFull, chldCounted int
 	exits := map[string]bool{}
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
 		var m map[string]any
@@ -271,10 +280,21 @@ func TestRecordStormBudget(t *testing.T) {
 				full++
 			case tpid == strconv.Itoa(ordinary.cmd.Process.Pid) && field(m, "signal", "name") == "SIGWINCH":
 				winch++
+			case tpid == forkPid && field(m, "signal", "name") == "SIGCHLD":
+				chldFull++
 			}
 		case "count":
-			if fmt.Sprint(field(m, "keys", "target.pid")) == stormPid {
-				counted += int(m["count"].(float64))
+			keys, _ := m["keys"].(map[string]any)
+			switch fmt.Sprint(keys["target.pid"]) {
+			case stormPid:
+				// Its Go runtime's SIGURGs are counted apart.
+				if keys["type"] == "generate" && keys["signal.num"] == float64(syscall.SIGUSR1) {
+					counted += int(m["count"].(float64))
+				}
+			case forkPid:
+				if keys["type"] == "generate" && keys["signal.num"] == float64(syscall.SIGCHLD) {
+					chldCounted += int(m["count"].(float64))
+				}
 			}
 		case "exit":
 			exits[tpid] = true
@@ -289,6 +309,9 @@ func TestRecordStormBudget(t *testing.T) {
 		if !exits[pid] {
 			t.Errorf("the death of %s is not in the recording", pid)
 		}
+	}
+	if chldFull+chldCounted != children || chldFull > 20 {
+		t.Errorf("fork loop: %d children, %d SIGCHLDs in full and %d counted", children, chldFull, chldCounted)
 	}
 	if winch != 20 {
 		t.Errorf("%d of the 20 ordinary signals in full", winch)
