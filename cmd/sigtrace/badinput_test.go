@@ -105,8 +105,8 @@ func TestBadInput(t *testing.T) {
 		{cmd: "trace", args: []string{"--comm", "averyveryverylongname"}, mention: "--comm"},
 		{cmd: "trace", nobody: true, mention: "needs root"},
 		{cmd: "trace", args: []string{"--duration", "1s", "-o", "json"}, nobody: true, mention: "needs root"},
-		{cmd: "trace", args: []string{"--duration", "1s", "--ready-file", p("missing/ready")}, root: true, mention: "ready file",
-			todo: `trace prints "Tracing signals..." before it fails to write --ready-file (trace.go: the ready file is written after the ready line)`},
+		{cmd: "trace", args: []string{"--duration", "1s", "--ready-file", p("missing/ready")}, root: true, mention: "ready file"},
+		{cmd: "record", args: []string{"-w", p("rec"), "--duration", "1s", "--ready-file", p("missing/ready")}, root: true, mention: "ready file"},
 
 		{cmd: "audit", args: []string{"--nope"}, mention: "--nope"},
 		{cmd: "audit", args: []string{"extra"}, mention: `"extra"`},

@@ -146,7 +146,15 @@ func runRecord(parent context.Context, f *recordFlags, debug bool) error {
 		defer cancel()
 	}
 
-	// The directory first: a bad one is one line before anything loads.
+	// The ready file and the directory first: a bad one is one line
+	// before anything loads (and before privileges are dropped).
+	var ready *os.File
+	if f.readyFile != "" {
+		if ready, err = os.OpenFile(f.readyFile, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644); err != nil {
+			return fmt.Errorf("writing ready file: %w", err)
+		}
+		defer ready.Close()
+	}
 	w, err := record.Open(f.dir, wopts)
 	if err != nil {
 		return err
@@ -167,8 +175,8 @@ func runRecord(parent context.Context, f *recordFlags, debug bool) error {
 		}
 	}
 	fmt.Fprintf(os.Stderr, "Recording to %s ... Ctrl-C to stop.\n", f.dir)
-	if f.readyFile != "" {
-		if err := os.WriteFile(f.readyFile, []byte("ready\n"), 0o644); err != nil {
+	if ready != nil {
+		if _, err := ready.WriteString("ready\n"); err != nil {
 			tr.Close()
 			_ = w.Close()
 			return fmt.Errorf("writing ready file: %w", err)
