@@ -19,6 +19,7 @@ const enum event_flags unused_event_flags __attribute__((unused));
 const enum stat_index unused_stat_index __attribute__((unused));
 const enum limits unused_limits __attribute__((unused));
 const enum pid_bits unused_pid_bits __attribute__((unused));
+const enum uid_bits unused_uid_bits __attribute__((unused));
 const enum default_spares unused_default_spares __attribute__((unused));
 const enum count_fields unused_count_fields __attribute__((unused));
 const enum rate_limits unused_rate_limits __attribute__((unused));
@@ -32,6 +33,8 @@ const volatile __u8 filter_sender_pids = 0;  /* sender tgid must be in pid_filte
 const volatile __u8 filter_target_pids = 0;  /* target tgid must be in pid_filter with PID_TARGET */
 const volatile __u8 filter_any_pids = 0;     /* sender or target tgid in pid_filter with PID_ANY */
 const volatile __u8 filter_comms = 0;        /* sender or target comm in comm_filter */
+const volatile __u8 filter_sender_uids = 0;  /* sender uid must be in uid_filter with UID_SENDER */
+const volatile __u8 filter_target_uids = 0;  /* target uid must be in uid_filter with UID_TARGET */
 const volatile __u8 want_deliver = 1;        /* emit deliver events */
 const volatile __u8 want_exit = 1;           /* emit exit events */
 /* sched_process_exit gained a group_dead argument in recent kernels; the
@@ -125,6 +128,13 @@ struct {
 	__type(key, struct summ_key);
 	__type(value, __u64); /* bit sig-1 */
 } summ_pending SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_UIDS);
+	__type(key, __u32);
+	__type(value, __u8);
+} uid_filter SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -487,6 +497,24 @@ static __always_inline bool pids_wanted(__u32 sender, __u32 target)
 		return false;
 	if (filter_any_pids && !((s | t) & PID_ANY))
 		return false;
+	return true;
+}
+
+/* uids_wanted: the uid filters (sender.uid, target.uid in a FILTER).
+ * For a delivery the sender's is the siginfo's si_uid, as its pid is
+ * si_pid; an exit's killer's is its generate record's. */
+static __always_inline bool uids_wanted(__u32 sender, __u32 target)
+{
+	if (filter_sender_uids) {
+		__u8 *v = bpf_map_lookup_elem(&uid_filter, &sender);
+		if (!v || !(*v & UID_SENDER))
+			return false;
+	}
+	if (filter_target_uids) {
+		__u8 *v = bpf_map_lookup_elem(&uid_filter, &target);
+		if (!v || !(*v & UID_TARGET))
+			return false;
+	}
 	return true;
 }
 
@@ -896,6 +924,8 @@ int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_stru
 	char scomm[TASK_COMM_LEN] = {}, tcomm[TASK_COMM_LEN] = {};
 	char sthread[TASK_COMM_LEN] = {}, tthread[TASK_COMM_LEN] = {};
 	bool wanted = pids_wanted(cur_tgid, target_tgid);
+	if (filter_sender_uids || filter_target_uids)
+		wanted = wanted && uids_wanted(current_uid(trusted, cur), task->real_cred->uid.val);
 	if (filter_comms) {
 		read_comm(scomm, cur_leader->comm);
 		bpf_get_current_comm(sthread, sizeof(sthread));
@@ -1189,7 +1219,8 @@ int BPF_PROG(on_deliver, int sig, struct kernel_siginfo *info, struct k_sigactio
 	 * (kernel/signal.c: "Has this task already been marked for death?"). */
 	flags |= read_info(arg_value(ctx, 1), &code, &si_pid, &si_uid);
 
-	if ((self_tgid && tgid == self_tgid && si_pid == self_tgid) || !pids_wanted(si_pid, tgid)) {
+	if ((self_tgid && tgid == self_tgid && si_pid == self_tgid) || !pids_wanted(si_pid, tgid) ||
+	    ((filter_sender_uids || filter_target_uids) && !uids_wanted(si_uid, current_uid(trusted, cur)))) {
 		count(STAT_FILTERED);
 		return 0;
 	}
@@ -1345,7 +1376,9 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	read_comm(e->target_comm, p->group_leader->comm);
 	read_comm(e->target_thread_comm, p->comm);
 	if (!pids_wanted(killer_pid, p->tgid) ||
-	    !comms_wanted(killer_comm, killer_comm, e->target_comm, e->target_thread_comm)) {
+	    !comms_wanted(killer_comm, killer_comm, e->target_comm, e->target_thread_comm) ||
+	    ((filter_sender_uids || filter_target_uids) &&
+	     !uids_wanted(killer ? rec->killer.ev.sender_uid : 0, p->real_cred->uid.val))) {
 		count(STAT_FILTERED);
 		return 0;
 	}

@@ -16,6 +16,7 @@ enum limits {
 	KSTACK_DEPTH = 12, /* kernel frames looked at for them */
 	MAX_PIDS = 1024,  /* entries of the pid filter map */
 	MAX_COMMS = 64,   /* entries of the comm filter map */
+	MAX_UIDS = 256,   /* entries of the uid filter map */
 };
 
 /* Signals whose default action spares the process, bit sig-1: SIGCHLD
@@ -33,6 +34,12 @@ enum pid_bits {
 	PID_SENDER = 1,
 	PID_TARGET = 2,
 	PID_ANY = 4,
+};
+
+/* uid_filter value bits: which side's uid the filter names. */
+enum uid_bits {
+	UID_SENDER = 1,
+	UID_TARGET = 2,
 };
 
 enum event_type {

@@ -489,7 +489,7 @@ func processFields(prefix, who string, k Kinds, proc func(*tracer.Event) *tracer
 			return append(dst, tracer.CommBytes(p(ev).ThreadComm[:])...)
 		},
 	}, {
-		Name: prefix + ".uid", Type: Uint, Kinds: k,
+		Name: prefix + ".uid", Type: Uint, Kinds: k, Kernel: kernel,
 		Doc:     who + ": real user id",
 		Present: func(ev *tracer.Event) bool { q := proc(ev); return q != nil && q.HasUID },
 		Uint:    func(ev *tracer.Event) uint64 { return uint64(p(ev).UID) },

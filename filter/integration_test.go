@@ -45,7 +45,15 @@ func startHelper(t *testing.T) int {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startHelperAs(t, exe, nil)
+}
+
+// startHelperAs starts the helper from exe with attr (its credentials),
+// or as this process when nil.
+func startHelperAs(t *testing.T, exe string, attr *syscall.SysProcAttr) int {
+	t.Helper()
 	cmd := exec.Command(exe)
+	cmd.SysProcAttr = attr
 	cmd.Env = append(os.Environ(), "FILTER_TEST_HELPER=1")
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -151,4 +159,81 @@ func TestPushdownKeepsEventsOutOfTheRing(t *testing.T) {
 	}
 	t.Logf("excluded: %d signals, filtered %d, submitted %d; included: %d signals, submitted %d",
 		n, mid.Filtered-before.Filtered, mid.Submitted-before.Submitted, m, after.Submitted-mid.Submitted)
+}
+
+// TestPushdownUIDInTheKernel: a filter on the target's uid is decided in
+// the kernel (uid_filter): signals to a root process are filtered before
+// they are copied, those to nobody's reach the ring and match.
+func TestPushdownUIDInTheKernel(t *testing.T) {
+	requireRoot(t)
+	// The helper is this test binary: nobody must be able to run it.
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "sigtrace-uid-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	copyExe := dir + "/filter.test"
+	if b, err := os.ReadFile(exe); err != nil || os.WriteFile(copyExe, b, 0o755) != nil || os.Chmod(dir, 0o755) != nil {
+		t.Fatalf("copying the test binary: %v", err)
+	}
+	root := startHelper(t)
+	nobody := startHelperAs(t, copyExe, &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}})
+	f, err := Compile(`target.uid == 65534 && sig == SIGWINCH`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := tracer.Options{HideSelf: true, RingSize: 1 << 20}
+	f.Narrow(&opts)
+	if !slices.Equal(opts.TargetUIDs, []uint32{65534}) || len(opts.SenderUIDs) != 0 {
+		t.Fatalf("pushed down %+v, want the target uid 65534", opts)
+	}
+	tr, err := tracer.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	before, err := tr.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 40
+	for range n {
+		if err := syscall.Kill(root, syscall.SIGWINCH); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mid, err := tr.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mid.Submitted != before.Submitted || mid.Filtered-before.Filtered < n {
+		t.Errorf("signals to a root process: submitted %d -> %d, filtered %d -> %d; want none submitted, %d filtered",
+			before.Submitted, mid.Submitted, before.Filtered, mid.Filtered, n)
+	}
+	if err := syscall.Kill(nobody, syscall.SIGWINCH); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	matched := false
+	err = tr.Run(ctx, func(ev *tracer.Event) error {
+		if ev.Target.UID != 65534 && ev.Type != tracer.TypeLost {
+			t.Errorf("the kernel let through %s to uid %d", ev.Type, ev.Target.UID)
+		}
+		if f.Match(ev) && ev.Target.PID == uint32(nobody) {
+			matched = true
+			cancel()
+		}
+		return nil
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !matched {
+		t.Error("the signal to nobody's process did not come through")
+	}
 }

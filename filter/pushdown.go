@@ -25,6 +25,10 @@ type Pushdown struct {
 	// Comms: the sender's or the target's command name is one of these
 	// (nil: any).
 	Comms []string
+	// SenderUIDs and TargetUIDs: the sender's or the target's uid is one
+	// of these (nil: any).
+	SenderUIDs []uint32
+	TargetUIDs []uint32
 	// Kinds are the event types the filter can match.
 	Kinds fields.Kinds
 }
@@ -55,6 +59,12 @@ func (c *compiler) pushdown(root ast.Node, kinds fields.Kinds) Pushdown {
 	}
 	if s := constrain(root, c.fieldInts("sender.pid"), true); s.ok {
 		p.SenderPIDs = sortedSet(s.set, pid)
+	}
+	if s := constrain(root, c.fieldInts("sender.uid"), true); s.ok {
+		p.SenderUIDs = sortedSet(s.set, pid)
+	}
+	if s := constrain(root, c.fieldInts("target.uid"), true); s.ok {
+		p.TargetUIDs = sortedSet(s.set, pid)
 	}
 	if s := constrain(root, c.commValues, false); s.ok {
 		p.Comms = sortedSet(s.set, func(s string) (string, bool) { return s, true })
@@ -295,6 +305,23 @@ func (f *Filter) Narrow(o *tracer.Options) {
 		case len(o.AnyPIDs) == 0:
 			if pids()+len(p.SenderPIDs) <= tracer.MaxPIDs {
 				o.AnyPIDs = slices.Clone(p.SenderPIDs)
+			}
+		}
+	}
+	uids := func() int { return len(o.SenderUIDs) + len(o.TargetUIDs) }
+	for _, u := range []struct {
+		have *[]uint32
+		want []uint32
+	}{{&o.SenderUIDs, p.SenderUIDs}, {&o.TargetUIDs, p.TargetUIDs}} {
+		switch {
+		case len(u.want) == 0:
+		case len(*u.have) == 0:
+			if uids()+len(u.want) <= tracer.MaxUIDs {
+				*u.have = slices.Clone(u.want)
+			}
+		default:
+			if in := intersect(*u.have, u.want); len(in) > 0 {
+				*u.have = in
 			}
 		}
 	}

@@ -25,6 +25,10 @@ type kernelView struct {
 	comms [4]string
 	// groupExitSig: a deliver's group is dying of this signal (0: not).
 	groupExitSig int
+	// senderUID is the uid the uid filter takes as the sender's: a
+	// generate's current task's, a deliver's si_uid, an exit's joined
+	// killer's (0: none). The target's is the event's target.uid.
+	senderUID uint32
 }
 
 // kernelPasses reports whether the BPF programs, loaded with o, hand ev
@@ -39,6 +43,8 @@ type kernelView struct {
 //     with AnyPIDs either.
 //   - Comms (comm_filter, comms_wanted): one of the four kv.comms is in
 //     the set.
+//   - UIDs (uid_filter bits, uids_wanted): with SenderUIDs kv.senderUID
+//     must be in them, with TargetUIDs the target's uid.
 //   - NoDeliver (want_deliver) drops every deliver event, NoExit
 //     (want_exit) every exit. Generate events are never dropped by type.
 //   - Pending events are made in userspace from a generate event the
@@ -85,12 +91,19 @@ func kernelPasses(o *tracer.Options, ev *tracer.Event, kv kernelView) bool {
 	if len(o.Comms) > 0 && !slices.ContainsFunc(kv.comms[:], func(c string) bool { return slices.Contains(o.Comms, c) }) {
 		return false
 	}
+	if len(o.SenderUIDs) > 0 && !slices.Contains(o.SenderUIDs, kv.senderUID) {
+		return false
+	}
+	if len(o.TargetUIDs) > 0 && !slices.Contains(o.TargetUIDs, ev.Target.UID) {
+		return false
+	}
 	return true
 }
 
 var (
 	sigPool  = []int{1, 9, 13, 15, 37}
 	pidPool  = []uint32{1, 10, 20, 30}
+	uidPool  = []uint32{0, 1000}
 	commPool = []string{"a", "b", "c"}
 )
 
@@ -119,16 +132,16 @@ func randomEvent(r *rand.Rand, pending bool) (tracer.Event, kernelView) {
 	switch ev.Type {
 	case tracer.TypeGenerate, tracer.TypePending:
 		sc, stc := pick(r, commPool), pick(r, commPool)
-		kv = kernelView{senderPID: pick(r, pidPool), comms: [4]string{sc, stc, tc, ttc}}
+		kv = kernelView{senderPID: pick(r, pidPool), comms: [4]string{sc, stc, tc, ttc}, senderUID: pick(r, uidPool)}
 		if ev.Type == tracer.TypeGenerate {
 			ev.Generate.KernelSender = r.IntN(4) == 0
 			if !ev.Generate.KernelSender {
-				ev.Generate.Sender = tracer.Process{PID: kv.senderPID, TID: kv.senderPID, UID: uint32(r.IntN(2) * 1000), HasUID: true, Comm: comm(sc), ThreadComm: comm(stc)}
+				ev.Generate.Sender = tracer.Process{PID: kv.senderPID, TID: kv.senderPID, UID: kv.senderUID, HasUID: true, Comm: comm(sc), ThreadComm: comm(stc)}
 			}
 			ev.Generate.Verdict = pick(r, []tracer.Verdict{{Kind: tracer.VerdictFatal, Fatal: true, Unprepared: true}, {Kind: tracer.VerdictFatal, Fatal: true}, {Kind: tracer.VerdictHandled}})
 		}
 	case tracer.TypeDeliver:
-		kv = kernelView{senderPID: pick(r, pidPool), comms: [4]string{tc, ttc, tc, ttc}}
+		kv = kernelView{senderPID: pick(r, pidPool), comms: [4]string{tc, ttc, tc, ttc}, senderUID: pick(r, uidPool)}
 		if ev.Sig == 9 && r.IntN(2) == 0 {
 			ev.Deliver.GroupExit, ev.Deliver.ExitSignal = true, pick(r, sigPool)
 			kv.groupExitSig = ev.Deliver.ExitSignal
@@ -137,12 +150,12 @@ func randomEvent(r *rand.Rand, pending bool) (tracer.Event, kernelView) {
 		if r.IntN(3) > 0 {
 			ev.Exit.KillerKnown = true
 			kc := pick(r, commPool)
-			ev.Exit.Killer.Sender = tracer.Process{PID: pick(r, pidPool), Comm: comm(kc), HasUID: true}
-			kv = kernelView{senderPID: ev.Exit.Killer.Sender.PID, comms: [4]string{kc, kc, tc, ttc}}
+			ev.Exit.Killer.Sender = tracer.Process{PID: pick(r, pidPool), Comm: comm(kc), UID: pick(r, uidPool), HasUID: true}
+			kv = kernelView{senderPID: ev.Exit.Killer.Sender.PID, comms: [4]string{kc, kc, tc, ttc}, senderUID: ev.Exit.Killer.Sender.UID}
 			if r.IntN(4) == 0 {
 				// A re-raise: the kernel joined the process itself as
 				// its killer; userspace names the original sender.
-				kv = kernelView{senderPID: ev.Target.PID, comms: [4]string{tc, tc, tc, ttc}}
+				kv = kernelView{senderPID: ev.Target.PID, comms: [4]string{tc, tc, tc, ttc}, senderUID: ev.Target.UID}
 			}
 		} else {
 			kv = kernelView{comms: [4]string{"", "", tc, ttc}}
@@ -176,6 +189,7 @@ func randomExpr(r *rand.Rand, depth int) string {
 		return "[" + strings.Join(xs, ", ") + "]"
 	}
 	pid := func() string { return fmt.Sprint(pick(r, pidPool)) }
+	uid := func() string { return fmt.Sprint(pick(r, uidPool)) }
 	cm := func() string { return fmt.Sprintf("%q", pick(r, commPool)) }
 	kind := func() string { return fmt.Sprintf("%q", pick(r, []string{"generate", "deliver", "exit", "pending"})) }
 	atoms := []func() string{
@@ -197,6 +211,11 @@ func randomExpr(r *rand.Rand, depth int) string {
 		func() string { return "type != " + kind() },
 		func() string { return "type in " + list(kind) },
 		func() string { return "sender.uid != 0" },
+		func() string { return "sender.uid == " + uid() },
+		func() string { return "sender.uid in " + list(uid) },
+		func() string { return "target.uid == " + uid() },
+		func() string { return "target.uid in " + list(uid) },
+		func() string { return "killer.uid == " + uid() },
 		func() string { return "unprepared" },
 		func() string { return `verdict == "fatal"` },
 		func() string { return "killer.pid == " + pid() },

@@ -164,6 +164,7 @@ const (
 	sigtraceLimitsKSTACK_DEPTH sigtraceLimits = 12
 	sigtraceLimitsMAX_PIDS     sigtraceLimits = 1024
 	sigtraceLimitsMAX_COMMS    sigtraceLimits = 64
+	sigtraceLimitsMAX_UIDS     sigtraceLimits = 256
 )
 
 type sigtracePidBits uint32
@@ -236,6 +237,13 @@ type sigtraceSummKey struct {
 	Group uint32
 }
 
+type sigtraceUidBits uint32
+
+const (
+	sigtraceUidBitsUID_SENDER sigtraceUidBits = 1
+	sigtraceUidBitsUID_TARGET sigtraceUidBits = 2
+)
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
@@ -254,6 +262,7 @@ const (
 	sigtraceMapScratch             = "scratch"
 	sigtraceMapStats               = "stats"
 	sigtraceMapSummPending         = "summ_pending"
+	sigtraceMapUidFilter           = "uid_filter"
 	sigtraceProgOnDeliver          = "on_deliver"
 	sigtraceProgOnExit             = "on_exit"
 	sigtraceProgOnGenerate         = "on_generate"
@@ -263,8 +272,10 @@ const (
 	sigtraceVarFilterAnyPids       = "filter_any_pids"
 	sigtraceVarFilterComms         = "filter_comms"
 	sigtraceVarFilterSenderPids    = "filter_sender_pids"
+	sigtraceVarFilterSenderUids    = "filter_sender_uids"
 	sigtraceVarFilterSigmask       = "filter_sigmask"
 	sigtraceVarFilterTargetPids    = "filter_target_pids"
+	sigtraceVarFilterTargetUids    = "filter_target_uids"
 	sigtraceVarOomText             = "oom_text"
 	sigtraceVarRateBurst           = "rate_burst"
 	sigtraceVarRateIntervalNs      = "rate_interval_ns"
@@ -283,6 +294,7 @@ const (
 	sigtraceVarUnusedPidBits       = "unused_pid_bits"
 	sigtraceVarUnusedRateLimits    = "unused_rate_limits"
 	sigtraceVarUnusedStatIndex     = "unused_stat_index"
+	sigtraceVarUnusedUidBits       = "unused_uid_bits"
 	sigtraceVarWakeupBytes         = "wakeup_bytes"
 	sigtraceVarWantDeliver         = "want_deliver"
 	sigtraceVarWantExit            = "want_exit"
@@ -353,6 +365,7 @@ type sigtraceMapSpecs struct {
 	Scratch     *ebpf.MapSpec `ebpf:"scratch"`
 	Stats       *ebpf.MapSpec `ebpf:"stats"`
 	SummPending *ebpf.MapSpec `ebpf:"summ_pending"`
+	UidFilter   *ebpf.MapSpec `ebpf:"uid_filter"`
 }
 
 // sigtraceVariableSpecs contains global variables before they are loaded into the kernel.
@@ -365,8 +378,10 @@ type sigtraceVariableSpecs struct {
 	FilterAnyPids       *ebpf.VariableSpec `ebpf:"filter_any_pids"`
 	FilterComms         *ebpf.VariableSpec `ebpf:"filter_comms"`
 	FilterSenderPids    *ebpf.VariableSpec `ebpf:"filter_sender_pids"`
+	FilterSenderUids    *ebpf.VariableSpec `ebpf:"filter_sender_uids"`
 	FilterSigmask       *ebpf.VariableSpec `ebpf:"filter_sigmask"`
 	FilterTargetPids    *ebpf.VariableSpec `ebpf:"filter_target_pids"`
+	FilterTargetUids    *ebpf.VariableSpec `ebpf:"filter_target_uids"`
 	OomText             *ebpf.VariableSpec `ebpf:"oom_text"`
 	RateBurst           *ebpf.VariableSpec `ebpf:"rate_burst"`
 	RateIntervalNs      *ebpf.VariableSpec `ebpf:"rate_interval_ns"`
@@ -385,6 +400,7 @@ type sigtraceVariableSpecs struct {
 	UnusedPidBits       *ebpf.VariableSpec `ebpf:"unused_pid_bits"`
 	UnusedRateLimits    *ebpf.VariableSpec `ebpf:"unused_rate_limits"`
 	UnusedStatIndex     *ebpf.VariableSpec `ebpf:"unused_stat_index"`
+	UnusedUidBits       *ebpf.VariableSpec `ebpf:"unused_uid_bits"`
 	WakeupBytes         *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 	WantDeliver         *ebpf.VariableSpec `ebpf:"want_deliver"`
 	WantExit            *ebpf.VariableSpec `ebpf:"want_exit"`
@@ -424,6 +440,7 @@ type sigtraceMaps struct {
 	Scratch     *ebpf.Map `ebpf:"scratch"`
 	Stats       *ebpf.Map `ebpf:"stats"`
 	SummPending *ebpf.Map `ebpf:"summ_pending"`
+	UidFilter   *ebpf.Map `ebpf:"uid_filter"`
 }
 
 func (m *sigtraceMaps) Close() error {
@@ -442,6 +459,7 @@ func (m *sigtraceMaps) Close() error {
 		m.Scratch,
 		m.Stats,
 		m.SummPending,
+		m.UidFilter,
 	)
 }
 
@@ -455,8 +473,10 @@ type sigtraceVariables struct {
 	FilterAnyPids       *ebpf.Variable `ebpf:"filter_any_pids"`
 	FilterComms         *ebpf.Variable `ebpf:"filter_comms"`
 	FilterSenderPids    *ebpf.Variable `ebpf:"filter_sender_pids"`
+	FilterSenderUids    *ebpf.Variable `ebpf:"filter_sender_uids"`
 	FilterSigmask       *ebpf.Variable `ebpf:"filter_sigmask"`
 	FilterTargetPids    *ebpf.Variable `ebpf:"filter_target_pids"`
+	FilterTargetUids    *ebpf.Variable `ebpf:"filter_target_uids"`
 	OomText             *ebpf.Variable `ebpf:"oom_text"`
 	RateBurst           *ebpf.Variable `ebpf:"rate_burst"`
 	RateIntervalNs      *ebpf.Variable `ebpf:"rate_interval_ns"`
@@ -475,6 +495,7 @@ type sigtraceVariables struct {
 	UnusedPidBits       *ebpf.Variable `ebpf:"unused_pid_bits"`
 	UnusedRateLimits    *ebpf.Variable `ebpf:"unused_rate_limits"`
 	UnusedStatIndex     *ebpf.Variable `ebpf:"unused_stat_index"`
+	UnusedUidBits       *ebpf.Variable `ebpf:"unused_uid_bits"`
 	WakeupBytes         *ebpf.Variable `ebpf:"wakeup_bytes"`
 	WantDeliver         *ebpf.Variable `ebpf:"want_deliver"`
 	WantExit            *ebpf.Variable `ebpf:"want_exit"`

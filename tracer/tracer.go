@@ -22,6 +22,8 @@ type Options struct {
 	TargetPIDs []uint32 // target tgid is one of these
 	AnyPIDs    []uint32 // sender or target tgid is one of these
 	Comms      []string // sender or target comm is one of these
+	SenderUIDs []uint32 // sender's uid (a delivery's: si_uid; an exit's killer's) is one of these
+	TargetUIDs []uint32 // target's uid is one of these
 	NoDeliver  bool     // skip signal_deliver events
 	NoExit     bool     // skip exit events (and the killer bookkeeping)
 	// HideSelf drops the signals this process sends itself (the Go
@@ -69,6 +71,8 @@ const (
 	MaxComms = int(sigtraceLimitsMAX_COMMS)
 	// MaxPIDs is the size of the kernel's pid filter map.
 	MaxPIDs = int(sigtraceLimitsMAX_PIDS)
+	// MaxUIDs is the size of the kernel's uid filter map.
+	MaxUIDs = int(sigtraceLimitsMAX_UIDS)
 )
 
 // pid_filter value bits, from bpf/sigtrace.h.
@@ -241,6 +245,9 @@ func configure(spec *ebpf.CollectionSpec, opts *Options) error {
 	if n := len(opts.SenderPIDs) + len(opts.TargetPIDs) + len(opts.AnyPIDs); n > MaxPIDs {
 		return fmt.Errorf("at most %d pid filters", MaxPIDs)
 	}
+	if n := len(opts.SenderUIDs) + len(opts.TargetUIDs); n > MaxUIDs {
+		return fmt.Errorf("at most %d uid filters", MaxUIDs)
+	}
 	sets := []struct {
 		name string
 		val  any
@@ -250,6 +257,8 @@ func configure(spec *ebpf.CollectionSpec, opts *Options) error {
 		{sigtraceVarFilterTargetPids, b2u8(len(opts.TargetPIDs) > 0)},
 		{sigtraceVarFilterAnyPids, b2u8(len(opts.AnyPIDs) > 0)},
 		{sigtraceVarFilterComms, b2u8(len(opts.Comms) > 0)},
+		{sigtraceVarFilterSenderUids, b2u8(len(opts.SenderUIDs) > 0)},
+		{sigtraceVarFilterTargetUids, b2u8(len(opts.TargetUIDs) > 0)},
 		{sigtraceVarWantDeliver, b2u8(!opts.NoDeliver)},
 		{sigtraceVarWantExit, b2u8(!opts.NoExit)},
 		{sigtraceVarExitHasGroupDead, b2u8(ExitHasGroupDead())},
@@ -317,6 +326,18 @@ func (t *Tracer) fillFilterMaps(opts *Options) error {
 	for pid, b := range bits {
 		if err := t.objs.PidFilter.Put(pid, b); err != nil {
 			return fmt.Errorf("setting pid filter: %w", err)
+		}
+	}
+	ubits := map[uint32]uint8{}
+	for _, u := range opts.SenderUIDs {
+		ubits[u] |= uint8(sigtraceUidBitsUID_SENDER)
+	}
+	for _, u := range opts.TargetUIDs {
+		ubits[u] |= uint8(sigtraceUidBitsUID_TARGET)
+	}
+	for uid, b := range ubits {
+		if err := t.objs.UidFilter.Put(uid, b); err != nil {
+			return fmt.Errorf("setting uid filter: %w", err)
 		}
 	}
 	for _, c := range opts.Comms {

@@ -26,7 +26,7 @@ sender.argv looks in a list. A field an event does not carry (sender on
 a deliver event, sender.pid when the kernel raised the signal) makes
 every comparison with it false, != included, while not and not in
 negate; field == nil is true when it is absent. What the kernel can
-decide (the signal, target and sender pids, sender and target comms, the
+decide (the signal, target and sender pids and uids, sender and target comms, the
 event types) is filtered in BPF, before anything is copied; the rest in
 sigtrace. -s, -p, --comm and the other flags apply as well: an event
 must pass them and FILTER.`
