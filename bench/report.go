@@ -422,9 +422,9 @@ func (res *Result) Markdown() string {
 
 	if len(res.Kernel) > 0 || res.KernelErr != nil {
 		b.WriteString("\n## In kernel, per BPF program run (`trace -o json` attached)\n\n")
-		b.WriteString("| workload | program | runs | runs/s | ns/run |\n|---|---|---:|---:|---:|\n")
+		b.WriteString("| trace | workload | program | runs | runs/s | ns/run |\n|---|---|---|---:|---:|---:|\n")
 		for _, k := range res.Kernel {
-			fmt.Fprintf(&b, "| %s | %s | %d | %s | %.0f |\n", k.Workload, k.Program, k.Runs, rateStr(float64(k.Runs)/k.Seconds), k.NsPerRun())
+			fmt.Fprintf(&b, "| %s | %s | %s | %d | %s | %.0f |\n", k.Tracer, k.Workload, k.Program, k.Runs, rateStr(float64(k.Runs)/k.Seconds), k.NsPerRun())
 		}
 		if res.KernelErr != nil {
 			fmt.Fprintf(&b, "\nfailed: %v\n", res.KernelErr)
