@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"os"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -19,6 +20,11 @@ func TestAuditExecutesNothing(t *testing.T) {
 	calls := map[string]bool{
 		"os.StartProcess": true, "syscall.Exec": true, "syscall.ForkExec": true, "syscall.StartProcess": true,
 		"unix.Exec": true, "unix.ForkExec": true, "unix.Execve": true, "unix.Execveat": true,
+	}
+	if os.Getenv("SIGTRACE_GUEST") != "" {
+		// A kernel-matrix guest has the test binary, not the sources
+		// this test reads; the host's run of the same binary checks them.
+		t.Skip("no source tree in a kernel-matrix guest (the host run checks the sources)")
 	}
 	var files []string
 	for _, dir := range []string{".", "../goruntime", "../signals"} {

@@ -113,20 +113,23 @@ struct {
 
 /* Which pending signals were summarised when sent, per queue: the
  * target's thread (tid, group 0) or its process's shared queue (tgid,
- * group 1). The delivery of such a signal is summarised too, and only
- * then, so that a delivery in full always answers a generate in full
- * (the reader joins the two for latency_ns). A standard signal has one
- * instance per queue; an entry evicted loses nothing but that pairing. */
+ * group 1), and signal. The delivery of such a signal is summarised too,
+ * and only then, so that a delivery in full always answers a generate in
+ * full (the reader joins the two for latency_ns). A standard signal has
+ * one instance per queue. Set by an update and taken by a delete, whose
+ * result says who took it: no atomic read-modify-write, which 5.10's BPF
+ * has only for add. An entry evicted loses nothing but that pairing. */
 struct summ_key {
 	__u32 id;
-	__u32 group;
+	__u16 group;
+	__u16 sig;
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, MAX_RATE_KEYS);
 	__type(key, struct summ_key);
-	__type(value, __u64); /* bit sig-1 */
+	__type(value, __u8);
 } summ_pending SEC(".maps");
 
 struct {
@@ -327,14 +330,9 @@ static __always_inline bool rate_allows(struct rate_key *k, __u64 now, const cha
  * summarised: its delivery will be too. */
 static __always_inline void mark_summarised(__u32 id, __u32 group, int sig)
 {
-	struct summ_key k = {.id = id, .group = group};
-	__u64 bit = 1ULL << (sig - 1);
-	__u64 *v = bpf_map_lookup_elem(&summ_pending, &k);
-	if (v) {
-		__sync_fetch_and_or(v, bit);
-		return;
-	}
-	bpf_map_update_elem(&summ_pending, &k, &bit, BPF_NOEXIST);
+	struct summ_key k = {.id = id, .group = group, .sig = sig};
+	__u8 one = 1;
+	bpf_map_update_elem(&summ_pending, &k, &one, BPF_ANY);
 }
 
 /* take_summarised reports whether the signal a thread is taking was
@@ -342,18 +340,12 @@ static __always_inline void mark_summarised(__u32 id, __u32 group, int sig)
  * dequeued before the process's (kernel/signal.c dequeue_signal()). */
 static __always_inline bool take_summarised(__u32 tid, __u32 tgid, int sig)
 {
-	__u64 bit = 1ULL << (sig - 1);
-	struct summ_key k = {.id = tid, .group = 0};
-	__u64 *v = bpf_map_lookup_elem(&summ_pending, &k);
-	if (!v || !(*v & bit)) {
-		k.id = tgid;
-		k.group = 1;
-		v = bpf_map_lookup_elem(&summ_pending, &k);
-		if (!v || !(*v & bit))
-			return false;
-	}
-	__sync_fetch_and_and(v, ~bit);
-	return true;
+	struct summ_key k = {.id = tid, .group = 0, .sig = sig};
+	if (bpf_map_delete_elem(&summ_pending, &k) == 0)
+		return true;
+	k.id = tgid;
+	k.group = 1;
+	return bpf_map_delete_elem(&summ_pending, &k) == 0;
 }
 
 /* count_summarised_delivery counts a delivery under its key (sender 0,

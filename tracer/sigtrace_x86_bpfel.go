@@ -234,7 +234,8 @@ const (
 type sigtraceSummKey struct {
 	_     structs.HostLayout
 	Id    uint32
-	Group uint32
+	Group uint16
+	Sig   uint16
 }
 
 type sigtraceUidBits uint32
