@@ -310,7 +310,9 @@ func (ev *Event) useDetail(s *detailSlot) {
 func copyComm(dst *[16]byte, src *[16]int8) {
 	b := (*[16]byte)(unsafe.Pointer(src))
 	lo := binary.LittleEndian.Uint64(b[:8])
-	hi := binary.LittleEndian.Uint64(b[8:])
+	// A comm is at most TASK_COMM_LEN-1 bytes and a NUL: a record that
+	// says otherwise (FuzzDecode) still gives one.
+	hi := binary.LittleEndian.Uint64(b[8:]) &^ (0xff << 56)
 	if z := zeroBytes(lo); z != 0 {
 		lo &= bytesBelow(z)
 		hi = 0

@@ -987,8 +987,9 @@ func TestCopyComm(t *testing.T) {
 		for i := 0; i < len(in) && i < 16; i++ {
 			src[i] = int8(in[i])
 		}
+		// At most 15 bytes and a NUL, as the kernel keeps a comm.
 		var want [16]byte
-		for i := 0; i < len(in) && i < 16 && in[i] != 0; i++ {
+		for i := 0; i < len(in) && i < 15 && in[i] != 0; i++ {
 			want[i] = in[i]
 		}
 		got := [16]byte{0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa, 0xaa}
