@@ -57,6 +57,10 @@ const (
 	argvLen     = int(sigtraceLimitsARGV_LEN)
 )
 
+// maxCPUs bounds the CPU numbers records may name: CONFIG_NR_CPUS of the
+// kernels sigtrace runs on is at most 8192.
+const maxCPUs = 8192
+
 func slotIndex(cpu, tgid uint32) int { return int(cpu)*detailSlots + int(tgid%uint32(detailSlots)) }
 
 // slot returns the detail slot of a CPU and sender, growing the table for
@@ -98,6 +102,11 @@ func (d *Decoder) decode(raw []byte, ev *Event, fromRing bool) error {
 	}
 	r := (*sigtraceEvent)(unsafe.Pointer(&raw[0]))
 	flags := sigtraceEventFlags(r.Flags)
+	// The detail slots grow with the CPU a record names: never to a CPU
+	// no kernel can have (Debian builds with NR_CPUS=8192).
+	if r.Cpu >= maxCPUs {
+		return fmt.Errorf("record of CPU %d, beyond any kernel's %d", r.Cpu, maxCPUs)
+	}
 	// The kernel side never writes a signal out of range; a record that
 	// says one is not taken for an event (an exit's comes from its exit
 	// code, below).
