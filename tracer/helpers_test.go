@@ -485,6 +485,17 @@ func (c *collector) waitFor(t testing.TB, from int, what string, match func(*Eve
 	}
 }
 
+// waitChange waits (at most d) for the next event to be collected.
+func (c *collector) waitChange(d time.Duration) {
+	c.mu.Lock()
+	ch := c.changed
+	c.mu.Unlock()
+	select {
+	case <-ch:
+	case <-time.After(d):
+	}
+}
+
 // since returns a copy of the events at index >= from that match.
 func (c *collector) since(from int, match func(*Event) bool) []Event {
 	c.mu.Lock()
