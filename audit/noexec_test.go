@@ -1,10 +1,10 @@
 package audit
 
 import (
-	"os"
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
