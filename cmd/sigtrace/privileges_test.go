@@ -6,6 +6,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand"
@@ -62,6 +63,9 @@ func threadStatuses(t *testing.T, pid int) map[string]privs.Status {
 	out := map[string]privs.Status{}
 	for _, task := range tasks {
 		st, err := privs.ReadStatus(fmt.Sprintf("/proc/%d/task/%s/status", pid, task.Name()))
+		if errors.Is(err, os.ErrNotExist) {
+			continue // a thread that ended since the listing
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
