@@ -170,6 +170,8 @@ for arch in $archs; do
 			echo "$arch $rel $errlog" >>"$results/build-failures"
 		fi
 	done
+	# The keeper holds the tracepoints enabled in the guest (see its doc).
+	CGO_ENABLED=0 GOARCH=$arch go build -o "$stage/bin/keeper" ./kernels/keeper || die "building kernels/keeper for $arch"
 	bb=$(busybox_for "$arch")
 	cp "$bb" "$stage/bin/busybox"
 	cp "$root/kernels/guest/init" "$stage/init"

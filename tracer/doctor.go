@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -162,4 +163,21 @@ func parseKernelVersion(rel string) ([2]int, bool) {
 		return [2]int{}, false
 	}
 	return [2]int{major, minor}, true
+}
+
+// Tracepoints names the kernel tracepoints the tracer's programs attach
+// to, as its embedded BPF object declares them.
+func Tracepoints() ([]string, error) {
+	spec, err := loadSigtrace()
+	if err != nil {
+		return nil, fmt.Errorf("reading embedded BPF object: %w", err)
+	}
+	var tps []string
+	for _, p := range spec.Programs {
+		if p.Type == ebpf.Tracing && p.AttachType == ebpf.AttachTraceRawTp {
+			tps = append(tps, p.AttachTo)
+		}
+	}
+	sort.Strings(tps)
+	return tps, nil
 }

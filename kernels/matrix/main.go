@@ -48,6 +48,8 @@ type run struct {
 	uname    string
 	booted   bool
 	finished bool
+	// keeper: why kernels/keeper failed, "" when it held the tracepoints.
+	keeper   string
 	tests    map[string]*result // key: pkg + "\t" + test
 	order    []string
 	pkgRC    map[string]int // exit status per package, -1 when unfinished
@@ -193,6 +195,8 @@ func readRun(dir, label string) (*run, error) {
 			}
 		case "END":
 			r.finished = true
+		case "KEEPER":
+			r.keeper = strings.Join(f[1:], " ")
 		}
 	}
 	if err := flush(-1); err != nil {
@@ -399,6 +403,9 @@ func buildMatrix(runs []*run, showAll bool) *matrix {
 			m.notes = append(m.notes, fmt.Sprintf("%s did NOT boot (no %sBEGIN on the console)%s", r.label, marker, r.timeoutNote()))
 		case !r.finished:
 			m.notes = append(m.notes, fmt.Sprintf("%s did NOT finish (no %sEND on the console)%s", r.label, marker, r.timeoutNote()))
+		}
+		if r.keeper != "" {
+			m.notes = append(m.notes, fmt.Sprintf("%s: the keeper did not hold the tracepoints enabled (kernels/keeper): %s", r.label, r.keeper))
 		}
 	}
 	m.failed = len(m.notes) > 0
