@@ -24,6 +24,8 @@ const enum default_spares unused_default_spares __attribute__((unused));
 const enum count_fields unused_count_fields __attribute__((unused));
 const enum rate_limits unused_rate_limits __attribute__((unused));
 const struct count_key *unused_count_key __attribute__((unused));
+const struct disp_record *unused_disp_record __attribute__((unused));
+const enum disp_cause unused_disp_cause __attribute__((unused));
 
 /* Kernel-side filters, set by the loader before the program is verified so
  * the JIT drops the checks that are off. A filtered-out signal costs no
@@ -83,6 +85,17 @@ const volatile __u64 detail_ttl_ns = 1000000000ULL;
  * applied to a signal that may kill, nor to a vital delivery. */
 const volatile __u64 rate_interval_ns = 0;
 const volatile __u64 rate_burst = 0;
+/* Disposition history: want_disp attaches the programs; disp_sigmask
+ * (bit sig-1) is the watched set (by default the signals whose default
+ * action kills, within the trace's signal filter). Unless disp_all, only
+ * a change that leaves a watched signal fatal is reported (a handler or
+ * SIG_IGN replaced by SIG_DFL), and not a vfork child's: Go's and glibc's
+ * process spawning reset every handler in the child just before its exec
+ * (runtime clearSignalHandlers, posix_spawn), which the exec would do
+ * anyway. disp_all: every change of any watched signal. */
+const volatile __u8 want_disp = 0;
+const volatile __u8 disp_all = 0;
+const volatile __u64 disp_sigmask = 0;
 
 
 struct {
@@ -243,6 +256,8 @@ struct {
 #define SI_QUEUE -1
 #define SI_TKILL -6
 #define SIGKILL 9
+#define SIGSTOP 19
+#define SA_RESETHAND 0x80000000ULL /* SA_ONESHOT, include/uapi/asm-generic/signal.h (x86 and arm64 alike) */
 /* include/linux/errno.h: a syscall interrupted by a signal returns one of
  * these to the signal code, which turns it into a restart or -EINTR. */
 #define ERESTARTSYS 512
@@ -889,6 +904,161 @@ static __always_inline void count_generate(bool trusted, struct task_struct *cur
 	count(STAT_COUNTED);
 }
 
+/* ---- Disposition history ------------------------------------------------ */
+
+/* Whether a disposition change of process tgid passes the trace's
+ * filters. It has no sender: a filter on the sender's pid or uid wants
+ * none of them. The process is the target (and "either" side). */
+static __always_inline bool disp_wanted(bool trusted, struct task_struct *cur, __u32 tgid, const char *comm, const char *tcomm)
+{
+	if (filter_sender_pids || filter_sender_uids || (self_tgid && tgid == self_tgid))
+		return false;
+	if (!pids_wanted(0, tgid))
+		return false;
+	if (filter_target_uids && !uids_wanted(0, current_uid(trusted, cur)))
+		return false;
+	return comms_wanted(comm, tcomm, comm, tcomm);
+}
+
+/* The one fill of a disp_record. new_comm: an exec's new program name
+ * (current->comm is still the old one at task_rename). */
+static __always_inline void emit_disposition(bool trusted, struct task_struct *cur, int sig, __u32 cause, __u32 flags,
+					     __u64 from_h, __u64 from_f, __u64 to_h, __u64 to_f, __u64 mask,
+					     const char *new_comm)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	char comm[TASK_COMM_LEN] = {}, tcomm[TASK_COMM_LEN] = {};
+	if (new_comm) {
+		bpf_probe_read_kernel_str(comm, TASK_COMM_LEN, new_comm);
+		__builtin_memcpy(tcomm, comm, TASK_COMM_LEN);
+	} else {
+		struct task_struct *leader = RD(trusted, cur, group_leader);
+		read_comm(comm, leader->comm);
+		bpf_get_current_comm(tcomm, sizeof(tcomm));
+	}
+	if (!disp_wanted(trusted, cur, tgid, comm, tcomm)) {
+		count(STAT_FILTERED);
+		return;
+	}
+	__u64 avail;
+	if (!admit(sizeof(struct disp_record), NOT_VITAL, &avail))
+		return;
+	struct disp_record *r = bpf_ringbuf_reserve(&events, sizeof(struct disp_record), 0);
+	if (!r) {
+		count(STAT_LOST);
+		return;
+	}
+	r->ts_ns = bpf_ktime_get_boot_ns();
+	r->type = EV_DISPOSITION;
+	r->sig = sig;
+	r->cause = cause;
+	r->from_handler = from_h;
+	r->from_flags = from_f;
+	r->to_handler = to_h;
+	r->to_flags = to_f;
+	r->reset_mask = mask;
+	r->cgroup = task_cgroup(trusted, cur);
+	r->pid = tgid;
+	r->tid = (__u32)id;
+	r->uid = current_uid(trusted, cur);
+	r->cpu = bpf_get_smp_processor_id();
+	__builtin_memcpy(r->comm, comm, TASK_COMM_LEN);
+	__builtin_memcpy(r->thread_comm, tcomm, TASK_COMM_LEN);
+	r->d.argv_len = 0;
+	r->d.ancestry_len = 0;
+	r->d._pad = 0;
+	fill_sender_detail(trusted, cur, &r->d, &flags);
+	r->flags = flags;
+	submit(r, avail);
+}
+
+/* do_sigaction(sig, act, oact) serves rt_sigaction, sigaction and
+ * signal(); act NULL is a query. It refuses SIGKILL and SIGSTOP with
+ * EINVAL before changing anything (kernel/signal.c), and otherwise copies
+ * *act into current->sighand->action[sig-1], which still holds the old
+ * action on entry: so entry alone knows both sides, and no exit program
+ * is needed. */
+static __always_inline void sigaction_change(int sig, struct k_sigaction *act)
+{
+	if (!act || sig < 1 || sig > 64 || sig == SIGKILL || sig == SIGSTOP)
+		return;
+	if (!(disp_sigmask & (1ULL << (sig - 1))))
+		return;
+	__u64 to_h = (__u64)BPF_CORE_READ(act, sa.sa_handler);
+	if (!disp_all && (to_h != 0 || !kills_by_default(sig)))
+		return;
+	__u64 to_f = BPF_CORE_READ(act, sa.sa_flags);
+	bool trusted = have_task_btf();
+	struct task_struct *cur = current_task(trusted);
+	__u32 flags = 0;
+	if (RD(trusted, cur, vfork_done)) {
+		if (!disp_all)
+			return;
+		flags |= F_VFORK;
+	}
+	__u64 from_h = 0, from_f = 0;
+	read_action(RD(trusted, cur, sighand), sig, &from_h, &from_f);
+	if (from_h == to_h && from_f == to_f)
+		return;
+	if (!disp_all && from_h == 0)
+		return;
+	emit_disposition(trusted, cur, sig, DC_SIGACTION, flags, from_h, from_f, to_h, to_f, 0, 0);
+}
+
+SEC("fentry/do_sigaction")
+int BPF_PROG(on_sigaction_fentry, int sig, struct k_sigaction *act, struct k_sigaction *oact)
+{
+	sigaction_change(sig, act);
+	return 0;
+}
+
+/* The same where the kernel has kprobes but no trampolines (Debian's 6.1
+ * arm64). */
+SEC("kprobe/do_sigaction")
+int BPF_KPROBE(on_sigaction_kprobe, int sig, struct k_sigaction *act)
+{
+	sigaction_change(sig, act);
+	return 0;
+}
+
+/* An exec resets every handler to SIG_DFL and keeps SIG_IGN
+ * (begin_new_exec() -> flush_signal_handlers(me, 0), fs/exec.c). Just
+ * before, at the point of no return, it names the task after the new
+ * program (__set_task_comm(me, kbasename(bprm->filename), true), whose
+ * task_rename tracepoint needs no trampoline): the old handlers are still
+ * in place there, and in_execve tells the rename from a prctl. */
+SEC("tp_btf/task_rename")
+int BPF_PROG(on_exec_rename, struct task_struct *task, const char *comm)
+{
+	if (!want_disp)
+		return 0;
+	bool trusted = have_task_btf();
+	struct task_struct *cur = current_task(trusted);
+	if ((void *)task != (void *)cur || !bpf_core_field_exists(cur->in_execve) ||
+	    !BPF_CORE_READ_BITFIELD_PROBED(cur, in_execve))
+		return 0;
+	struct sighand_struct *sh = RD(trusted, cur, sighand);
+	void *base = (void *)sh + bpf_core_field_offset(struct sighand_struct, action);
+	__u64 size = bpf_core_type_size(struct k_sigaction);
+	__u32 hoff = bpf_core_field_offset(struct k_sigaction, sa.sa_handler);
+	__u64 mask = 0;
+	/* Branchless: a verifier walks every one of the 64 steps. */
+	for (int i = 0; i < 64; i++) {
+		__u64 h = 0;
+		bpf_probe_read_kernel(&h, sizeof(h), base + i * size + hoff);
+		__u64 x = h >> 1; /* not 0 exactly when h is a handler (neither SIG_DFL nor SIG_IGN) */
+		mask |= ((x | -x) >> 63) << i;
+	}
+	mask &= disp_sigmask;
+	if (!disp_all)
+		mask &= ~(__u64)DEFAULT_SPARES;
+	if (!mask)
+		return 0;
+	emit_disposition(trusted, cur, 0, DC_EXEC, 0, 0, 0, 0, 0, mask, comm);
+	return 0;
+}
+
 SEC("tp_btf/signal_generate")
 int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_struct *task, int group, int result)
 {
@@ -1189,7 +1359,7 @@ static __always_inline __u32 internal_kill_cause(struct task_struct *cur, struct
 SEC("tp_btf/signal_deliver")
 int BPF_PROG(on_deliver, int sig, struct kernel_siginfo *info, struct k_sigaction *ka)
 {
-	if (!want_deliver)
+	if (!want_deliver && !want_disp)
 		return 0;
 	bool trusted = have_task_btf();
 	struct task_struct *cur = current_task(trusted);
@@ -1233,6 +1403,13 @@ int BPF_PROG(on_deliver, int sig, struct kernel_siginfo *info, struct k_sigactio
 	unsigned long ka_val = arg_value(ctx, 2);
 	if (ka_val)
 		bpf_probe_read_kernel(pair, sizeof(pair), (void *)ka_val + bpf_core_field_offset(struct k_sigaction, sa.sa_handler));
+	/* SA_RESETHAND: get_signal() sets SIG_DFL right after this
+	 * tracepoint, as it hands the signal to the handler. */
+	if (want_disp && (pair[1] & SA_RESETHAND) && pair[0] > 1 && (disp_sigmask & (1ULL << (sig - 1))) &&
+	    (disp_all || kills_by_default(sig)))
+		emit_disposition(trusted, cur, sig, DC_RESETHAND, 0, pair[0], pair[1], 0, pair[1], 0, 0);
+	if (!want_deliver)
+		return 0;
 	/* Vital: this delivery kills the process (charged to it). A fatal
 	 * signal, SIGKILL included, reaches every thread as an internal
 	 * (NOINFO) SIGKILL once complete_signal() has marked the group

@@ -46,6 +46,7 @@ enum event_type {
 	EV_GENERATE = 1,
 	EV_DELIVER = 2,
 	EV_EXIT = 3,
+	EV_DISPOSITION = 4,
 };
 
 /* event.flags */
@@ -72,6 +73,14 @@ enum event_flags {
 	F_TARGET_EXITING = 1 << 19, /* generate: the target's group is already exiting (prepare_signal drops it) */
 	F_KILL_EXEC = 1 << 20,     /* deliver: internal SIGKILL because another thread execs (de_thread) */
 	F_KILL_COREDUMP = 1 << 21, /* deliver: internal SIGKILL because the group dumps core */
+	F_VFORK = 1 << 22,         /* disposition: by a vfork child, whose handlers last until its exec */
+};
+
+/* disp_record.cause: what changed the disposition. */
+enum disp_cause {
+	DC_SIGACTION = 1, /* rt_sigaction, sigaction, signal (kernel/signal.c do_sigaction()) */
+	DC_EXEC = 2,      /* execve reset the handlers to default (flush_signal_handlers()) */
+	DC_RESETHAND = 3, /* SA_RESETHAND: get_signal() reset it as the handler ran */
 };
 
 struct event {
@@ -140,6 +149,31 @@ struct event_full {
 struct exit_record {
 	struct event ev;
 	struct event_full killer;
+};
+
+/* A process changed what it does with a signal (EV_DISPOSITION). The
+ * head (ts_ns to sig) has struct event's layout, so the type field tells
+ * the records apart. The process is current; its ancestry and argv follow
+ * (argv is empty for an exec, whose new argv is not set up yet). */
+struct disp_record {
+	__u64 ts_ns;
+	__u64 to_handler; /* the new sa_handler: 0 SIG_DFL, 1 SIG_IGN, else an address */
+	__u64 to_flags;
+	__u32 type;       /* EV_DISPOSITION */
+	__s32 sig;        /* 0 for an exec: see reset_mask */
+	__u64 from_handler; /* the old one (0 for an exec: a handler, address not kept) */
+	__u64 from_flags;
+	__u64 reset_mask; /* exec: bit sig-1 of each signal whose handler the exec resets */
+	__u64 cgroup;     /* the process's cgroup (v2), as event.target_cgroup */
+	__u32 cause;      /* enum disp_cause */
+	__u32 flags;      /* F_ARGV_TRUNC, F_VFORK */
+	__u32 pid;
+	__u32 tid;
+	__u32 uid;
+	__u32 cpu;
+	char comm[TASK_COMM_LEN]; /* the process's name (for an exec: the new program's) */
+	char thread_comm[TASK_COMM_LEN];
+	struct sender_detail d;
 };
 
 /* Counting in the kernel (trace --count-by with keys and a filter the

@@ -66,7 +66,7 @@ func (t Type) JSONType() string {
 
 // EventKinds are the event types the tracer makes, in the order the
 // listing and the docs give them.
-var EventKinds = []tracer.EventType{tracer.TypeGenerate, tracer.TypeDeliver, tracer.TypeExit, tracer.TypePending, tracer.TypeLost, tracer.TypeCount, tracer.TypeGap}
+var EventKinds = []tracer.EventType{tracer.TypeGenerate, tracer.TypeDeliver, tracer.TypeExit, tracer.TypePending, tracer.TypeLost, tracer.TypeCount, tracer.TypeGap, tracer.TypeDisposition}
 
 // Kinds is a set of event types, one bit per tracer.EventType.
 type Kinds uint32

@@ -90,7 +90,7 @@ func TestKinds(t *testing.T) {
 			t.Errorf("no fields for %s", kind)
 		}
 	}
-	if got := Lookup("type").Values; strings.Join(got, ",") != "generate,deliver,exit,pending,lost,count,gap" {
+	if got := Lookup("type").Values; strings.Join(got, ",") != "generate,deliver,exit,pending,lost,count,gap,disposition" {
 		t.Errorf("type values %q", got)
 	}
 }

@@ -21,6 +21,7 @@ var (
 	kLost     = KindsOf(tracer.TypeLost)
 	kCount    = KindsOf(tracer.TypeCount)
 	kGap      = KindsOf(tracer.TypeGap)
+	kDisp     = KindsOf(tracer.TypeDisposition)
 	kSignal   = AllKinds &^ (kLost | kCount | kGap) // every event about one signal
 )
 
@@ -38,7 +39,7 @@ func buildRegistry() []Field {
 	}, Field{
 		Name: "type", Type: String, Kinds: AllKinds, Kernel: true,
 		Values: kindNames(),
-		Doc:    "what happened: a signal was sent (generate), taken by a thread (deliver), a process died of one (exit), one is still not delivered (pending), events were lost (lost), counts instead of events (count), or a recording could not write some (gap)",
+		Doc:    "what happened: a signal was sent (generate), taken by a thread (deliver), a process died of one (exit), one is still not delivered (pending), a process changed what it does with one (disposition), events were lost (lost), counts instead of events (count), or a recording could not write some (gap)",
 		Str:    static(func(ev *tracer.Event) string { return ev.Type.String() }),
 	}, Field{
 		Name: "count", Type: Uint, Kinds: kLost | kCount | kGap,
@@ -94,7 +95,9 @@ func buildRegistry() []Field {
 	})
 	add(senderFields("sender", "the sender", kGenerate, true,
 		func(ev *tracer.Event) *tracer.From { return &ev.Generate.From })...)
-	add(processFields("target", "the receiver", kSignal, targetOf, nil, false, true)...)
+	add(processFields("target", "the receiver (disposition: the process that changed it)", kSignal, targetOf, nil, false, true)...)
+	add(detailFields("target", "disposition: the process", kDisp, targetOf,
+		func(ev *tracer.Event) bool { return ev.Disposition.ArgvTruncated })...)
 	add(scopeField(kGenerate | kPending))
 	add(Field{
 		Name: "result", Type: String, Kinds: kGenerate,
@@ -103,7 +106,7 @@ func buildRegistry() []Field {
 		Str:    static(func(ev *tracer.Event) string { return ev.Generate.Result.String() }),
 	})
 	add(dispositionFields(kGenerate | kDeliver | kExit)...)
-	add(defaultActionField(kGenerate | kExit))
+	add(defaultActionField(kGenerate | kExit | kDisp))
 	add(Field{
 		Name: "blocked", Type: Bool, Kinds: kGenerate,
 		Doc:  "every thread that could take it blocks it",
@@ -152,9 +155,14 @@ func buildRegistry() []Field {
 		Doc:    "what will happen to the receiver: fatal (it dies of it), handled, ignored, blocked (pending until unblocked), stop, continue, merged (already pending: this one is lost), dropped (queue full)",
 		Str:    static(func(ev *tracer.Event) string { return ev.Generate.Kind.String() }),
 	}, Field{
-		Name: "fatal", Type: Bool, Kinds: kGenerate,
-		Doc:  "the receiver's whole process dies of it",
-		Bool: func(ev *tracer.Event) bool { return ev.Generate.Fatal },
+		Name: "fatal", Type: Bool, Kinds: kGenerate | kDisp,
+		Doc:  "generate: the receiver's whole process dies of it; disposition: the signal now kills the process",
+		Bool: func(ev *tracer.Event) bool {
+			if ev.Type == tracer.TypeDisposition {
+				return ev.Disposition.Fatal
+			}
+			return ev.Generate.Fatal
+		},
 	}, Field{
 		Name: "unprepared", Type: Bool, Kinds: kGenerate,
 		Doc:  "fatal, and the receiver could have caught it but has no handler: the bug to fix",
@@ -305,7 +313,49 @@ func buildRegistry() []Field {
 		Str:     static(func(ev *tracer.Event) string { return ev.Exit.KillerVia.String() }),
 	})
 
+	// disposition
+	add(Field{
+		Name: "cause", Type: String, Kinds: kDisp,
+		Values: values(int(tracer.CauseSigaction), int(tracer.CauseResethand), func(i int) string { return tracer.Cause(i).String() }),
+		Doc:    "what changed it: sigaction (rt_sigaction, sigaction, signal), exec (execve resets every handler to the default and keeps SIG_IGN), resethand (SA_RESETHAND: reset to the default as the handler ran)",
+		Str:    static(func(ev *tracer.Event) string { return ev.Disposition.Cause.String() }),
+	})
+	add(setupFields("from", "before the change", func(ev *tracer.Event) *tracer.Setup { return &ev.Disposition.From })...)
+	add(setupFields("to", "after the change", func(ev *tracer.Event) *tracer.Setup { return &ev.Disposition.To })...)
+	add(onlyTrue("vfork", "made by a vfork child between its spawn and its exec (shown with --all-dispositions only)", kDisp,
+		func(ev *tracer.Event) bool { return ev.Disposition.Vfork }))
+
 	return r
+}
+
+// setupFields declares a disposition event's {disposition, handler,
+// flags} object.
+func setupFields(prefix, when string, get func(*tracer.Event) *tracer.Setup) []Field {
+	return []Field{{
+		Name: prefix + ".disposition", Type: String, Kinds: kDisp,
+		Values: values(int(tracer.DispDefault), int(tracer.DispHandler), func(i int) string { return tracer.Disposition(i).String() }),
+		Doc:    "what the process did with the signal " + when + ": default, ignore or handler",
+		Str:    static(func(ev *tracer.Event) string { return get(ev).Disposition.String() }),
+	}, {
+		Name: prefix + ".handler", Type: String, Kinds: kDisp,
+		Doc: "the handler's address " + when + " (0x...), when known (an exec does not keep the old one)",
+		Present: func(ev *tracer.Event) bool {
+			s := get(ev)
+			return s.Disposition == tracer.DispHandler && s.Handler != 0
+		},
+		Str: func(dst []byte, ev *tracer.Event) []byte {
+			return strconv.AppendUint(append(dst, "0x"...), get(ev).Handler, 16)
+		},
+	}, {
+		Name: prefix + ".flags", Type: List, Elem: String, Kinds: kDisp,
+		Values:  saFlagNames(),
+		Doc:     "sa_flags " + when + " by name (SA_RESTORER left out); absent when none",
+		Present: func(ev *tracer.Event) bool { return saFlagCount(get(ev).SAFlags) > 0 },
+		Len:     func(ev *tracer.Event) int { return saFlagCount(get(ev).SAFlags) },
+		StrAt: func(dst []byte, ev *tracer.Event, i int) []byte {
+			return append(dst, saFlagAt(get(ev).SAFlags, i)...)
+		},
+	}}
 }
 
 func targetOf(ev *tracer.Event) *tracer.Process { return &ev.Target }
@@ -345,6 +395,9 @@ func whenUnblockedField() Field {
 func setupOf(ev *tracer.Event) *tracer.Setup {
 	if s := ev.Setup(); s != nil {
 		return s
+	}
+	if ev.Type == tracer.TypeDisposition {
+		return &ev.Disposition.To
 	}
 	return &noSetup
 }
@@ -513,7 +566,18 @@ func processFields(prefix, who string, k Kinds, proc func(*tracer.Event) *tracer
 	if !detail {
 		return fs
 	}
-	return append(fs, Field{
+	return append(fs, detailFields(prefix, who, k, proc, truncated)...)
+}
+
+// detailFields declares a process's argv and ancestry.
+func detailFields(prefix, who string, k Kinds, proc func(*tracer.Event) *tracer.Process, truncated func(*tracer.Event) bool) []Field {
+	p := func(ev *tracer.Event) *tracer.Process {
+		if q := proc(ev); q != nil {
+			return q
+		}
+		return &noProcess
+	}
+	return []Field{{
 		Name: prefix + ".argv", Type: List, Elem: String, Kinds: k,
 		Doc:     who + ": command line, read in the kernel at sending",
 		Present: func(ev *tracer.Event) bool { return len(p(ev).Argv) > 0 },
@@ -543,7 +607,7 @@ func processFields(prefix, who string, k Kinds, proc func(*tracer.Event) *tracer
 		StrAt: func(dst []byte, ev *tracer.Event, i int) []byte {
 			return append(dst, tracer.CommBytes(p(ev).Ancestry[i].Comm[:])...)
 		},
-	})
+	}}
 }
 
 // static makes a String getter of a function that returns a string it

@@ -261,7 +261,8 @@ func (c *compiler) commValues(b *ast.BinaryNode) (map[string]bool, bool) {
 //     named apart from the thread the original signal went to.
 //   - Kinds: NoDeliver when the filter matches no deliver event (and no
 //     pending one: those are found from deliveries), NoExit when it
-//     matches no exit. A generate event is never dropped by type: the
+//     matches no exit, HistoryOff when it matches no disposition
+//     change. A generate event is never dropped by type: the
 //     exit's killer is joined from the generate side, which runs
 //     regardless of filters. Without deliveries, a re-raise is looked for
 //     within ReraiseWindow of the original's generate event, not of its
@@ -333,6 +334,9 @@ func (f *Filter) Narrow(o *tracer.Options) {
 	}
 	if !p.Kinds.Has(tracer.TypeExit) && (o.PendingAfter <= 0 || !p.Kinds.Has(tracer.TypePending)) {
 		o.NoExit = true
+	}
+	if !p.Kinds.Has(tracer.TypeDisposition) {
+		o.History = tracer.HistoryOff
 	}
 }
 

@@ -46,7 +46,10 @@ type kernelView struct {
 //   - UIDs (uid_filter bits, uids_wanted): with SenderUIDs kv.senderUID
 //     must be in them, with TargetUIDs the target's uid.
 //   - NoDeliver (want_deliver) drops every deliver event, NoExit
-//     (want_exit) every exit. Generate events are never dropped by type.
+//     (want_exit) every exit, HistoryOff (want_disp) every disposition
+//     change. Generate events are never dropped by type.
+//   - A disposition event has no sender: a sender pid or uid filter
+//     drops it (disp_wanted); its process is the target.
 //   - Pending events are made in userspace from a generate event the
 //     kernel passed and the deliveries it sees: one passes when its
 //     generate (same signal, pids and comms) did and deliveries are
@@ -71,6 +74,11 @@ func kernelPasses(o *tracer.Options, ev *tracer.Event, kv kernelView) bool {
 		}
 	case tracer.TypePending:
 		if o.NoDeliver || !wanted(ev.Sig) {
+			return false
+		}
+	case tracer.TypeDisposition:
+		// disp_wanted: no sender, so a sender filter wants none.
+		if o.History == tracer.HistoryOff || !wanted(ev.Sig) || len(o.SenderPIDs) > 0 || len(o.SenderUIDs) > 0 {
 			return false
 		}
 	default:
@@ -121,7 +129,7 @@ func subset[T any](r *rand.Rand, xs []T) []T {
 
 // randomEvent makes an event and the kernel's view of it.
 func randomEvent(r *rand.Rand, pending bool) (tracer.Event, kernelView) {
-	kinds := []tracer.EventType{tracer.TypeGenerate, tracer.TypeDeliver, tracer.TypeExit}
+	kinds := []tracer.EventType{tracer.TypeGenerate, tracer.TypeDeliver, tracer.TypeExit, tracer.TypeDisposition}
 	if pending {
 		kinds = append(kinds, tracer.TypePending)
 	}
@@ -146,6 +154,9 @@ func randomEvent(r *rand.Rand, pending bool) (tracer.Event, kernelView) {
 			ev.Deliver.GroupExit, ev.Deliver.ExitSignal = true, pick(r, sigPool)
 			kv.groupExitSig = ev.Deliver.ExitSignal
 		}
+	case tracer.TypeDisposition:
+		kv = kernelView{comms: [4]string{tc, ttc, tc, ttc}}
+		ev.Disposition = tracer.Change{Cause: tracer.CauseSigaction, From: tracer.Setup{Disposition: tracer.DispHandler, Handler: 0x4000}, Fatal: true}
 	case tracer.TypeExit:
 		if r.IntN(3) > 0 {
 			ev.Exit.KillerKnown = true
@@ -191,7 +202,7 @@ func randomExpr(r *rand.Rand, depth int) string {
 	pid := func() string { return fmt.Sprint(pick(r, pidPool)) }
 	uid := func() string { return fmt.Sprint(pick(r, uidPool)) }
 	cm := func() string { return fmt.Sprintf("%q", pick(r, commPool)) }
-	kind := func() string { return fmt.Sprintf("%q", pick(r, []string{"generate", "deliver", "exit", "pending"})) }
+	kind := func() string { return fmt.Sprintf("%q", pick(r, []string{"generate", "deliver", "exit", "pending", "disposition"})) }
 	atoms := []func() string{
 		func() string { return "sig == " + sigName() },
 		func() string { return "sig != " + sigName() },
@@ -243,6 +254,9 @@ func randomFlags(r *rand.Rand) tracer.Options {
 	}
 	if r.IntN(4) == 0 {
 		o.Comms = subset(r, commPool)
+	}
+	if r.IntN(2) == 0 {
+		o.History = tracer.HistoryFatal
 	}
 	if r.IntN(4) == 0 {
 		o.PendingAfter = time.Second
@@ -302,22 +316,22 @@ func TestPushdown(t *testing.T) {
 		expr string
 		want string
 	}{
-		{`sig == SIGHUP && target.comm == "logdeviced"`, "signals [1] target [] sender [] comms [logdeviced] kinds generate,deliver,exit,pending"},
+		{`sig == SIGHUP && target.comm == "logdeviced"`, "signals [1] target [] sender [] comms [logdeviced] kinds generate,deliver,exit,pending,disposition"},
 		{`type == "generate"`, "signals [] target [] sender [] comms [] kinds generate"},
 		{`type == "exit"`, "signals [] target [] sender [] comms [] kinds exit"},
 		{`sender.uid != 0 && sig in [SIGTERM, SIGKILL]`, "signals [9 15] target [] sender [] comms [] kinds generate"},
 		{`verdict == "fatal" && unprepared`, "signals [] target [] sender [] comms [] kinds generate"},
-		{`signal.name in ["SIGHUP", "SIGRTMIN+3", "SIGIOT"]`, "signals [1 37] target [] sender [] comms [] kinds generate,deliver,exit,pending"},
-		{`sig == SIGHUP || sig == SIGTERM && target.pid == 7`, "signals [1 15] target [] sender [] comms [] kinds generate,deliver,exit,pending"},
-		{`sig == SIGHUP || target.pid == 7`, "signals [] target [] sender [] comms [] kinds generate,deliver,exit,pending"},
+		{`signal.name in ["SIGHUP", "SIGRTMIN+3", "SIGIOT"]`, "signals [1 37] target [] sender [] comms [] kinds generate,deliver,exit,pending,disposition"},
+		{`sig == SIGHUP || sig == SIGTERM && target.pid == 7`, "signals [1 15] target [] sender [] comms [] kinds generate,deliver,exit,pending,disposition"},
+		{`sig == SIGHUP || target.pid == 7`, "signals [] target [] sender [] comms [] kinds generate,deliver,exit,pending,disposition"},
 		{`!(sig == SIGHUP)`, "signals [] target [] sender [] comms [] kinds all"},
-		{`sig == SIGHUP && sig == SIGTERM`, "signals [] target [] sender [] comms [] kinds generate,deliver,exit,pending"},
+		{`sig == SIGHUP && sig == SIGTERM`, "signals [] target [] sender [] comms [] kinds generate,deliver,exit,pending,disposition"},
 		{`target.pid in [3, 1, 2] && sender.pid == 9`, "signals [] target [1 2 3] sender [9] comms [] kinds generate"},
 		{`target.comm == "a" && sender.comm in ["b", "c"]`, "signals [] target [] sender [] comms [a] kinds generate"},
-		{`target.comm == "a" || sender.comm == "b"`, "signals [] target [] sender [] comms [a b] kinds generate,deliver,exit,pending"},
-		{`target.thread_comm == "a"`, "signals [] target [] sender [] comms [] kinds generate,deliver,exit,pending"},
-		{`target.comm in ["", "a"]`, "signals [] target [] sender [] comms [] kinds generate,deliver,exit,pending"},
-		{`type != "deliver" && type != "pending"`, "signals [] target [] sender [] comms [] kinds generate,exit,lost,count,gap"},
+		{`target.comm == "a" || sender.comm == "b"`, "signals [] target [] sender [] comms [a b] kinds generate,deliver,exit,pending,disposition"},
+		{`target.thread_comm == "a"`, "signals [] target [] sender [] comms [] kinds generate,deliver,exit,pending,disposition"},
+		{`target.comm in ["", "a"]`, "signals [] target [] sender [] comms [] kinds generate,deliver,exit,pending,disposition"},
+		{`type != "deliver" && type != "pending"`, "signals [] target [] sender [] comms [] kinds generate,exit,lost,count,gap,disposition"},
 	} {
 		f, err := Compile(tc.expr)
 		if err != nil {

@@ -608,6 +608,30 @@ func fixtures() []namedEvent {
 		Gap:  tracer.Gap{Count: 5120, From: at(30), To: at(44), Error: "no space left on device"},
 	})
 
+	change := func(ms, sig int, proc tracer.Process, cause tracer.Cause, from, to tracer.Setup) tracer.Event {
+		from.DefaultAction, to.DefaultAction = signals.DefaultAction(sig), signals.DefaultAction(sig)
+		return tracer.Event{
+			Time: at(ms), Type: tracer.TypeDisposition, Sig: sig, Target: proc, Scope: tracer.ScopeProcess,
+			Disposition: tracer.Change{Cause: cause, From: from, To: to,
+				Fatal: to.Disposition == tracer.DispDefault && signals.DefaultAction(sig).Kills()},
+		}
+	}
+	withArgv := daemon
+	withArgv.Argv = []byte("/usr/sbin/logdeviced\x00--foreground\x00")
+	withArgv.Ancestry = []tracer.Ancestor{ancestor(1, "systemd")}
+	add("a daemon removes its SIGHUP handler", change(45, 1, withArgv, tracer.CauseSigaction,
+		tracer.Setup{Disposition: tracer.DispHandler, Handler: 0x55d0c0de1234, SAFlags: 0x14000000}, tracer.Setup{}))
+	add("an exec resets a shell's trap", change(46, 10, tracer.Process{PID: 4100, TID: 4100, UID: 0, HasUID: true, Comm: comm("true"),
+		Ancestry: []tracer.Ancestor{ancestor(4000, "bash")}}, tracer.CauseExec, tracer.Setup{Disposition: tracer.DispHandler}, tracer.Setup{}))
+	add("SA_RESETHAND resets a handler as it runs", change(47, 15, crashy, tracer.CauseResethand,
+		tracer.Setup{Disposition: tracer.DispHandler, Handler: 0x401000, SAFlags: 0x80000000}, tracer.Setup{SAFlags: 0x80000000}))
+	vf := change(48, 2, bash, tracer.CauseSigaction, tracer.Setup{Disposition: tracer.DispDefault}, tracer.Setup{Disposition: tracer.DispIgnore, Handler: 1})
+	vf.Disposition.Vfork = true
+	add("a vfork child ignores SIGINT (all dispositions)", vf)
+	gain := change(49, 12, deep, tracer.CauseSigaction, tracer.Setup{}, tracer.Setup{Disposition: tracer.DispHandler, Handler: 0x4a5b60, SAFlags: 0x1c000004})
+	gain.Disposition.ArgvTruncated = true
+	add("a process installs a handler (all dispositions)", gain)
+
 	// The re-raises (reraise_test.go), after the rest.
 	return append(out, reraiseFixtures()...)
 }

@@ -70,6 +70,8 @@ func appendJSON(b []byte, ev *tracer.Event, st *jsonState) []byte {
 	switch ev.Type {
 	case tracer.TypeExit:
 		return appendExit(b, ev, st)
+	case tracer.TypeDisposition:
+		return appendChange(b, ev, st)
 	case tracer.TypePending:
 		b = appendProcess(append(b, `,"target":`...), &ev.Target, false)
 		b = append(b, `,"scope":"`...)
@@ -284,6 +286,52 @@ func appendExit(b []byte, ev *tracer.Event, st *jsonState) []byte {
 		b = append(b, '"')
 	}
 	return append(b, "}\n"...)
+}
+
+// appendChange writes a disposition event's body: the process (with its
+// argv and ancestry), cause, from, to, default_action and fatal.
+func appendChange(b []byte, ev *tracer.Event, st *jsonState) []byte {
+	c := &ev.Disposition
+	b = appendProcessHead(append(b, `,"target":`...), &ev.Target)
+	b = appendProcessDetail(b, &ev.Target, c.ArgvTruncated, st)
+	b = append(b, `},"cause":"`...)
+	b = append(b, c.Cause.String()...)
+	b = appendSetup(append(b, `","from":`...), &c.From)
+	b = appendSetup(append(b, `,"to":`...), &c.To)
+	b = append(b, `,"default_action":"`...)
+	b = append(b, c.To.DefaultAction.String()...)
+	b = append(b, `","fatal":`...)
+	b = strconv.AppendBool(b, c.Fatal)
+	if c.Vfork {
+		b = append(b, `,"vfork":true`...)
+	}
+	return append(b, "}\n"...)
+}
+
+// appendSetup writes {disposition, handler, flags}: the handler when
+// known, the flags when there are any.
+func appendSetup(b []byte, s *tracer.Setup) []byte {
+	b = append(b, `{"disposition":"`...)
+	b = append(b, s.Disposition.String()...)
+	b = append(b, '"')
+	if s.Disposition == tracer.DispHandler && s.Handler != 0 {
+		b = append(b, `,"handler":"0x`...)
+		b = strconv.AppendUint(b, s.Handler, 16)
+		b = append(b, '"')
+	}
+	if names := SAFlagNames(s.SAFlags); len(names) > 0 {
+		b = append(b, `,"flags":[`...)
+		for i, n := range names {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '"')
+			b = append(b, n...)
+			b = append(b, '"')
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
 }
 
 // appendWait writes where a task in D state waits: "wait":{"stack":[...]

@@ -267,6 +267,10 @@ func (s schema) check(obj map[string]any, ev *tracer.Event) {
 		s.pending(obj, ev)
 		return
 	}
+	if typ == "disposition" {
+		s.change(obj, ev)
+		return
+	}
 	// An exit writes the code of the signal it died of with its killer:
 	// without one seen, it is not known.
 	if ev.Type == tracer.TypeExit && !ev.Exit.KillerKnown {
@@ -488,6 +492,47 @@ func (s schema) pending(obj map[string]any, ev *tracer.Event) {
 		}
 	} else if _, ok := w["syscall"]; ok {
 		s.errorf("wait.syscall outside a system call")
+	}
+}
+
+// change checks a disposition event: the process, cause, from and to,
+// default_action and fatal, and no code (it is no signal's).
+func (s schema) change(obj map[string]any, ev *tracer.Event) {
+	c := &ev.Disposition
+	if _, ok := obj["code"]; ok {
+		s.errorf("code in a disposition event")
+	}
+	s.process(s.object(obj, "target"), &ev.Target)
+	if got := s.enum(obj, "cause", "cause"); got != c.Cause.String() {
+		s.errorf("cause = %q, want %q", got, c.Cause)
+	}
+	for name, want := range map[string]*tracer.Setup{"from": &c.From, "to": &c.To} {
+		o := s.object(obj, name)
+		if got := s.str(o, "disposition"); got != want.Disposition.String() {
+			s.errorf("%s.disposition = %q, want %q", name, got, want.Disposition)
+		}
+		h, ok := o["handler"]
+		switch {
+		case want.Disposition == tracer.DispHandler && want.Handler != 0:
+			if h != fmt.Sprintf("0x%x", want.Handler) {
+				s.errorf("%s.handler = %v, want 0x%x", name, h, want.Handler)
+			}
+		case ok:
+			s.errorf("%s.handler present: %v", name, h)
+		}
+		flags, _ := o["flags"].([]any)
+		if wantF := SAFlagNames(want.SAFlags); len(flags) != len(wantF) {
+			s.errorf("%s.flags = %v, want %v", name, flags, wantF)
+		}
+	}
+	if got := s.str(obj, "default_action"); got != signals.DefaultAction(ev.Sig).String() {
+		s.errorf("default_action = %q", got)
+	}
+	if got := s.boolean(obj, "fatal"); got != c.Fatal {
+		s.errorf("fatal = %v, want %v", got, c.Fatal)
+	}
+	if v, ok := obj["vfork"]; ok != c.Vfork || (ok && v != true) {
+		s.errorf("vfork = %v, want %v", v, c.Vfork)
 	}
 }
 

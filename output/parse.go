@@ -99,8 +99,12 @@ type wireEvent struct {
 	Shed        uint64          `json:"shed"`
 	Keys        json.RawMessage `json:"keys"`
 	IntervalEnd string          `json:"interval_end"`
-	From        string          `json:"from"`
-	To          string          `json:"to"`
+	// from and to: a gap's times (strings), a disposition's setups
+	// (objects).
+	From  json.RawMessage `json:"from"`
+	To    json.RawMessage `json:"to"`
+	Cause string          `json:"cause"`
+	Vfork bool            `json:"vfork"`
 	Error       string          `json:"error"`
 }
 
@@ -156,11 +160,11 @@ func (p *Parser) Parse(line []byte, ev *tracer.Event) error {
 		return nil
 	case tracer.TypeGap:
 		ev.Gap.Count = w.Count
-		if ev.Gap.From, err = parseTime("from", w.From); err != nil {
+		if ev.Gap.From, err = parseRawTime("from", w.From); err != nil {
 			return err
 		}
 		ev.Gap.Error = w.Error
-		ev.Gap.To, err = parseTime("to", w.To)
+		ev.Gap.To, err = parseRawTime("to", w.To)
 		return err
 	case tracer.TypeCount:
 		return p.parseCount(w, ev)
@@ -175,6 +179,9 @@ func (p *Parser) Parse(line []byte, ev *tracer.Event) error {
 	if err := p.proc(w.Target, &ev.Target); err != nil {
 		return fmt.Errorf("target: %w", err)
 	}
+	if typ == tracer.TypeDisposition {
+		return p.parseChange(w, ev)
+	}
 	if ev.Code, err = parseCode(ev.Sig, w.Code); err != nil {
 		return err
 	}
@@ -188,6 +195,46 @@ func (p *Parser) Parse(line []byte, ev *tracer.Event) error {
 	case tracer.TypePending:
 		return p.parsePending(w, ev)
 	}
+	return nil
+}
+
+// wireSetup is a disposition event's from or to.
+type wireSetup struct {
+	Disposition string   `json:"disposition"`
+	Handler     string   `json:"handler"`
+	Flags       []string `json:"flags"`
+}
+
+func (p *Parser) parseChange(w *wireEvent, ev *tracer.Event) error {
+	c := &ev.Disposition
+	var err error
+	ev.Scope = tracer.ScopeProcess
+	if c.Cause, err = enum("cause", w.Cause, tracer.Cause.String); err != nil {
+		return err
+	}
+	for _, side := range []struct {
+		name string
+		raw  json.RawMessage
+		dst  *tracer.Setup
+	}{{"from", w.From, &c.From}, {"to", w.To, &c.To}} {
+		var ws wireSetup
+		if err := json.Unmarshal(side.raw, &ws); err != nil || len(side.raw) == 0 {
+			return fmt.Errorf("%s: no disposition object", side.name)
+		}
+		sw := wireEvent{Disposition: ws.Disposition, Handler: ws.Handler, DefaultAction: w.DefaultAction}
+		if err := setup(ev.Sig, &sw, side.dst); err != nil {
+			return fmt.Errorf("%s: %w", side.name, err)
+		}
+		for _, f := range ws.Flags {
+			bit, ok := saFlagBit(f)
+			if !ok {
+				return fmt.Errorf("%s.flags: unknown flag %q", side.name, f)
+			}
+			side.dst.SAFlags |= bit
+		}
+	}
+	c.Fatal, c.Vfork = w.Fatal, w.Vfork
+	c.ArgvTruncated = w.Target.ArgvTruncated
 	return nil
 }
 
@@ -497,6 +544,17 @@ func parseTime(field, s string) (time.Time, error) {
 }
 
 // parseCode reads si_code: a name (for sig), or a number.
+// parseRawTime parses a time given as a JSON string.
+func parseRawTime(field string, raw json.RawMessage) (time.Time, error) {
+	var s string
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return time.Time{}, fmt.Errorf("%s: not a time string", field)
+		}
+	}
+	return parseTime(field, s)
+}
+
 func parseCode(sig int, raw json.RawMessage) (int32, error) {
 	if len(raw) == 0 {
 		return 0, nil // an exit whose killer is not known

@@ -40,7 +40,7 @@ func TestParseErrors(t *testing.T) {
 		notEvent         bool
 	}{
 		{"header", `{"type":"header","schema":1}`, "not an event", true},
-		{"unknown type", `{"type":"disposition","time":"2026-03-14T00:00:01Z"}`, "not an event", true},
+		{"unknown type", `{"type":"thunderstorm","time":"2026-03-14T00:00:01Z"}`, "not an event", true},
 		{"not JSON", `{"type":`, "invalid JSON", false},
 		{"bad time", strings.Replace(gen, "2026-03-14T00:00:01.123456789Z", "yesterday", 1), "time", false},
 		{"bad signal", strings.Replace(gen, `"num":1`, `"num":99`, 1), "signal", false},

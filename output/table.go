@@ -100,6 +100,8 @@ func (t *Table) AppendRow(b []byte, ev *tracer.Event) []byte {
 		return t.appendExit(b, ev)
 	case tracer.TypePending:
 		return t.appendPending(b, ev)
+	case tracer.TypeDisposition:
+		return t.appendChange(b, ev)
 	}
 
 	start = len(b)
@@ -192,6 +194,45 @@ func appendChain(b []byte, p *tracer.Process) []byte {
 		b = appendComm(b, a.Comm[:])
 	}
 	return b
+}
+
+// appendChange writes a disposition change in one row:
+//
+//	DISPOSITION logdeviced[812] SIGHUP handler → default (now dies of SIGHUP)
+//	DISPOSITION true[77] SIGUSR1 handler → default at exec (now dies of SIGUSR1)
+func (t *Table) appendChange(b []byte, ev *tracer.Event) []byte {
+	c := &ev.Disposition
+	if c.Fatal {
+		b = t.color(b, ansiYellow)
+	}
+	b = append(b, "DISPOSITION "...)
+	b = appendComm(b, ev.Target.Comm[:])
+	b = append(b, '[')
+	b = strconv.AppendUint(b, uint64(ev.Target.PID), 10)
+	b = append(b, "] "...)
+	b = append(b, signals.Name(ev.Sig)...)
+	b = append(b, ' ')
+	b = append(b, c.From.Disposition.String()...)
+	b = append(b, " → "...)
+	b = append(b, c.To.Disposition.String()...)
+	switch c.Cause {
+	case tracer.CauseExec:
+		b = append(b, " at exec"...)
+	case tracer.CauseResethand:
+		b = append(b, " as the handler ran (SA_RESETHAND)"...)
+	}
+	if c.Vfork {
+		b = append(b, " in a vfork child"...)
+	}
+	if c.Fatal {
+		b = append(b, " (now dies of "...)
+		b = append(b, signals.Name(ev.Sig)...)
+		b = append(b, ')')
+	}
+	if c.Fatal {
+		b = t.color(b, ansiReset)
+	}
+	return append(b, '\n')
 }
 
 // appendExit tells the story of a death in one row: who died of which

@@ -119,6 +119,11 @@ func TestTableContent(t *testing.T) {
 		"C program re-raises the kernel's SIGALRM with kill(getpid())": {"FATAL re-raise of SIGALRM from the kernel: timer expired (alarm/setitimer), sent 20.1ms before"},
 		"its death, from the kernel through the re-raise":              {"EXIT legacyd[8800] killed by SIGALRM from the kernel (timer expired (alarm/setitimer)) (re-raised by the process after its handler ran)"},
 		"a death by a signal to itself that re-raised nothing":         {"EXIT legacyd[8800] killed by SIGUSR2 from legacyd[8800] (no SIGUSR2 handler: default action terminate)"},
+		"a daemon removes its SIGHUP handler":                          {"DISPOSITION logdeviced[3003] SIGHUP handler → default (now dies of SIGHUP)\n"},
+		"an exec resets a shell's trap":                                {"DISPOSITION true[4100] SIGUSR1 handler → default at exec (now dies of SIGUSR1)\n"},
+		"SA_RESETHAND resets a handler as it runs":                     {"DISPOSITION crashy[6000] SIGTERM handler → default as the handler ran (SA_RESETHAND) (now dies of SIGTERM)\n"},
+		"a vfork child ignores SIGINT (all dispositions)":              {"DISPOSITION bash[2100] SIGINT default → ignore in a vfork child\n"},
+		"a process installs a handler (all dispositions)":              {"DISPOSITION svc-restart[6100] SIGUSR2 default → handler\n"},
 	}
 	unprepared := map[string]bool{}
 	for i := range evs {
@@ -183,7 +188,7 @@ func TestTableAlignment(t *testing.T) {
 	for i, line := range lines[1:] {
 		ev := &evs[i].ev
 		name := evs[i].name
-		if ev.Type == tracer.TypeLost || ev.Type == tracer.TypeExit || ev.Type == tracer.TypePending || ev.Type == tracer.TypeCount || ev.Type == tracer.TypeGap {
+		if ev.Type == tracer.TypeLost || ev.Type == tracer.TypeExit || ev.Type == tracer.TypePending || ev.Type == tracer.TypeCount || ev.Type == tracer.TypeGap || ev.Type == tracer.TypeDisposition {
 			continue // one-line stories, not cells
 		}
 		cells := []struct {

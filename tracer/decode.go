@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"time"
 	"unsafe"
 
@@ -39,6 +40,8 @@ type Decoder struct {
 	lastID uint64
 	// The detail of an exit record's killer (never referred to later).
 	killerDetail detailSlot
+	// The detail of the last disposition record's process.
+	dispDetail detailSlot
 }
 
 type detailSlot struct {
@@ -97,6 +100,10 @@ func (d *Decoder) Decode(raw []byte, ev *Event) error {
 // decode: fromRing is false for the killer record inside an exit record,
 // a copy the kernel kept, which must not change the per-CPU detail slots.
 func (d *Decoder) decode(raw []byte, ev *Event, fromRing bool) error {
+	// Every record starts with struct event's head: ts_ns, two u64s, type.
+	if len(raw) >= 28 && binary.NativeEndian.Uint32(raw[24:]) == uint32(sigtraceEventTypeEV_DISPOSITION) && fromRing {
+		return d.decodeDisposition(raw, ev)
+	}
 	if len(raw) < eventSize {
 		return fmt.Errorf("%w: %d bytes, want at least %d", ErrShortRecord, len(raw), eventSize)
 	}
@@ -377,4 +384,80 @@ func (d *Decoder) decodeExit(raw []byte, r *sigtraceEvent, flags sigtraceEventFl
 	ev.Exit.Handler = k.Generate.Handler
 	ev.Scope = k.Scope
 	return nil
+}
+
+var dispSize = int(unsafe.Sizeof(sigtraceDispRecord{}))
+
+// decodeDisposition fills a disposition event. An exec's record names
+// every signal whose handler it reset (reset_mask): ev is the lowest, and
+// NextReset gives the others.
+func (d *Decoder) decodeDisposition(raw []byte, ev *Event) error {
+	if len(raw) < dispSize {
+		return fmt.Errorf("%w: disposition record of %d bytes, want %d", ErrShortRecord, len(raw), dispSize)
+	}
+	r := (*sigtraceDispRecord)(unsafe.Pointer(&raw[0]))
+	cause := Cause(r.Cause)
+	if cause < CauseSigaction || cause > CauseResethand {
+		return fmt.Errorf("disposition record with cause %d", r.Cause)
+	}
+	*ev = Event{}
+	ev.Type = TypeDisposition
+	ev.Time = d.clock.at(r.TsNs)
+	ev.bootNs = int64(r.TsNs)
+	ev.Scope = ScopeProcess
+	ev.Target = Process{PID: r.Pid, TID: r.Tid, UID: r.Uid, HasUID: true, CgroupID: r.Cgroup, Cgroup: d.cg.lookup(r.Cgroup)}
+	copyComm(&ev.Target.Comm, &r.Comm)
+	copyComm(&ev.Target.ThreadComm, &r.ThreadComm)
+	flags := sigtraceEventFlags(r.Flags)
+	s := &d.dispDetail
+	s.n = fillDetail(&s.anc, &s.argv, &r.D)
+	s.argvLen = min(int(r.D.ArgvLen), len(r.D.Argv))
+	ev.Target.Ancestry = s.anc[:s.n]
+	ev.Target.Argv = s.argv[:s.argvLen]
+	c := &ev.Disposition
+	c.Cause = cause
+	c.ArgvTruncated = flags&sigtraceEventFlagsF_ARGV_TRUNC != 0
+	c.Vfork = flags&sigtraceEventFlagsF_VFORK != 0
+	c.From = Setup{Handler: r.FromHandler, SAFlags: r.FromFlags, Disposition: DispositionOf(r.FromHandler)}
+	c.To = Setup{Handler: r.ToHandler, SAFlags: r.ToFlags, Disposition: DispositionOf(r.ToHandler)}
+	sig := int(r.Sig)
+	if cause == CauseExec {
+		// Only handlers are reset, to SIG_DFL with no flags; the old
+		// handler's address is not kept.
+		c.resets = r.ResetMask
+		c.From = Setup{Disposition: DispHandler}
+		c.To = Setup{}
+		sig = ev.NextReset()
+		if sig == 0 {
+			return fmt.Errorf("exec disposition record resets no signal")
+		}
+		return nil
+	}
+	if sig < 1 || sig > 64 {
+		return fmt.Errorf("disposition record of signal %d, out of range 1..64", sig)
+	}
+	ev.setChangeSig(sig)
+	return nil
+}
+
+// NextReset moves an exec's disposition event on to the next signal the
+// exec reset, and returns it (0 when there is none left, or for any other
+// event).
+func (ev *Event) NextReset() int {
+	c := &ev.Disposition
+	if ev.Type != TypeDisposition || c.resets == 0 {
+		return 0
+	}
+	sig := bits.TrailingZeros64(c.resets) + 1
+	c.resets &= c.resets - 1
+	ev.setChangeSig(sig)
+	return sig
+}
+
+func (ev *Event) setChangeSig(sig int) {
+	ev.Sig = sig
+	act := signals.DefaultAction(sig)
+	ev.Disposition.From.DefaultAction = act
+	ev.Disposition.To.DefaultAction = act
+	ev.Disposition.Fatal = ev.Disposition.To.Disposition == DispDefault && act.Kills()
 }

@@ -22,9 +22,11 @@ const (
 	TypeCount
 	// TypeGap: events a recording could not write (disk full).
 	TypeGap
+	// TypeDisposition: a process changed what it does with a signal.
+	TypeDisposition
 )
 
-var typeNames = [...]string{"", "generate", "deliver", "lost", "exit", "pending", "count", "gap"}
+var typeNames = [...]string{"", "generate", "deliver", "lost", "exit", "pending", "count", "gap", "disposition"}
 
 // ParseType is String backwards (false for a name no kind has).
 func ParseType(name string) (EventType, bool) {
@@ -218,6 +220,9 @@ type Event struct {
 	Lost     Lost
 	Count    Count
 	Gap      Gap
+	// Disposition: the payload of a disposition event (Target is the
+	// process, with its ancestry and argv).
+	Disposition Change
 }
 
 // From is who sent a signal: a process, or the kernel (KernelSender)
@@ -368,6 +373,51 @@ type Gap struct {
 	Error    string // why, as the writer last saw it ("no space left on device")
 }
 
+// Cause says what changed a disposition.
+type Cause uint8
+
+const (
+	CauseSigaction Cause = iota + 1 // rt_sigaction, sigaction, signal
+	CauseExec                       // execve reset the handlers to default
+	CauseResethand                  // SA_RESETHAND, as the handler ran
+)
+
+var causeNames = [...]string{"", "sigaction", "exec", "resethand"}
+
+func (c Cause) String() string {
+	if int(c) < len(causeNames) && c > 0 {
+		return causeNames[c]
+	}
+	return "unknown"
+}
+
+// ParseCause is String backwards.
+func ParseCause(name string) (Cause, bool) {
+	for i, n := range causeNames {
+		if n == name && i > 0 {
+			return Cause(i), true
+		}
+	}
+	return 0, false
+}
+
+// Change is the payload of a disposition event: the process changed
+// what it does with the head's signal from From to To.
+type Change struct {
+	Cause    Cause
+	From, To Setup
+	// Fatal: the signal now kills the process (its default action kills
+	// and the new disposition is the default).
+	Fatal bool
+	// Vfork: made by a vfork child between its spawn and its exec
+	// (reported with HistoryAll only).
+	Vfork         bool
+	ArgvTruncated bool
+	// resets: an exec record's other signals, still to be handed over
+	// as events of their own (Run); bit sig-1.
+	resets uint64
+}
+
 // From returns the event's sender: a generate's, or an exit's killer
 // (nil for other kinds, and for an exit whose killer is not known).
 func (ev *Event) From() *From {
@@ -413,6 +463,7 @@ func (ev *Event) Clone() Event {
 	c := *ev
 	c.Generate.Sender.own()
 	c.Exit.Killer.Sender.own()
+	c.Target.own()
 	if ev.Count.Keys != nil {
 		c.Count.Keys = make([]CountValue, len(ev.Count.Keys))
 		for i, k := range ev.Count.Keys {

@@ -9,4 +9,4 @@ package tracer
 // from CLANG and STRIP (clang-19 and llvm-strip-19 by default): the
 // committed objects are clang-19's, and scripts/check-generated.sh
 // rebuilds them the same way.
-//go:generate go tool bpf2go -cflags "-O2 -g -Wall -Werror" -target amd64,arm64 -type event -type sender_detail -type ancestor -type count_key sigtrace ../bpf/sigtrace.c -- -I../bpf/headers -I../bpf
+//go:generate go tool bpf2go -cflags "-O2 -g -Wall -Werror" -target amd64,arm64 -type event -type sender_detail -type ancestor -type count_key -type disp_record sigtrace ../bpf/sigtrace.c -- -I../bpf/headers -I../bpf

@@ -155,6 +155,12 @@ func (t *Tracer) Run(ctx context.Context, h Handler, tick Tick) error {
 		if err := h(&ev); err != nil {
 			return err
 		}
+		// An exec's record: one event per signal whose handler it reset.
+		for ev.NextReset() != 0 {
+			if err := h(&ev); err != nil {
+				return err
+			}
+		}
 		// A busy ring never hits the deadline: look at the lost counter
 		// and flush on time anyway. The clock is read every 64 records,
 		// not per record.

@@ -58,6 +58,37 @@ type sigtraceDetailSent struct {
 	Ppid uint32
 }
 
+type sigtraceDispCause uint32
+
+const (
+	sigtraceDispCauseDC_SIGACTION sigtraceDispCause = 1
+	sigtraceDispCauseDC_EXEC      sigtraceDispCause = 2
+	sigtraceDispCauseDC_RESETHAND sigtraceDispCause = 3
+)
+
+type sigtraceDispRecord struct {
+	_           structs.HostLayout
+	TsNs        uint64
+	ToHandler   uint64
+	ToFlags     uint64
+	Type        uint32
+	Sig         int32
+	FromHandler uint64
+	FromFlags   uint64
+	ResetMask   uint64
+	Cgroup      uint64
+	Cause       uint32
+	Flags       uint32
+	Pid         uint32
+	Tid         uint32
+	Uid         uint32
+	Cpu         uint32
+	Comm        [16]int8
+	ThreadComm  [16]int8
+	D           sigtraceSenderDetail
+	_           [4]byte
+}
+
 type sigtraceEvent struct {
 	_                structs.HostLayout
 	TsNs             uint64
@@ -118,6 +149,7 @@ const (
 	sigtraceEventFlagsF_TARGET_EXITING sigtraceEventFlags = 524288
 	sigtraceEventFlagsF_KILL_EXEC      sigtraceEventFlags = 1048576
 	sigtraceEventFlagsF_KILL_COREDUMP  sigtraceEventFlags = 2097152
+	sigtraceEventFlagsF_VFORK          sigtraceEventFlags = 4194304
 )
 
 type sigtraceEventFull struct {
@@ -130,9 +162,10 @@ type sigtraceEventFull struct {
 type sigtraceEventType uint32
 
 const (
-	sigtraceEventTypeEV_GENERATE sigtraceEventType = 1
-	sigtraceEventTypeEV_DELIVER  sigtraceEventType = 2
-	sigtraceEventTypeEV_EXIT     sigtraceEventType = 3
+	sigtraceEventTypeEV_GENERATE    sigtraceEventType = 1
+	sigtraceEventTypeEV_DELIVER     sigtraceEventType = 2
+	sigtraceEventTypeEV_EXIT        sigtraceEventType = 3
+	sigtraceEventTypeEV_DISPOSITION sigtraceEventType = 4
 )
 
 type sigtraceExitKey struct {
@@ -265,10 +298,15 @@ const (
 	sigtraceMapSummPending         = "summ_pending"
 	sigtraceMapUidFilter           = "uid_filter"
 	sigtraceProgOnDeliver          = "on_deliver"
+	sigtraceProgOnExecRename       = "on_exec_rename"
 	sigtraceProgOnExit             = "on_exit"
 	sigtraceProgOnGenerate         = "on_generate"
+	sigtraceProgOnSigactionFentry  = "on_sigaction_fentry"
+	sigtraceProgOnSigactionKprobe  = "on_sigaction_kprobe"
 	sigtraceVarCountKeys           = "count_keys"
 	sigtraceVarDetailTtlNs         = "detail_ttl_ns"
+	sigtraceVarDispAll             = "disp_all"
+	sigtraceVarDispSigmask         = "disp_sigmask"
 	sigtraceVarExitHasGroupDead    = "exit_has_group_dead"
 	sigtraceVarFilterAnyPids       = "filter_any_pids"
 	sigtraceVarFilterComms         = "filter_comms"
@@ -287,6 +325,8 @@ const (
 	sigtraceVarUnusedCountFields   = "unused_count_fields"
 	sigtraceVarUnusedCountKey      = "unused_count_key"
 	sigtraceVarUnusedDefaultSpares = "unused_default_spares"
+	sigtraceVarUnusedDispCause     = "unused_disp_cause"
+	sigtraceVarUnusedDispRecord    = "unused_disp_record"
 	sigtraceVarUnusedEventFlags    = "unused_event_flags"
 	sigtraceVarUnusedEventFull     = "unused_event_full"
 	sigtraceVarUnusedEventType     = "unused_event_type"
@@ -298,6 +338,7 @@ const (
 	sigtraceVarUnusedUidBits       = "unused_uid_bits"
 	sigtraceVarWakeupBytes         = "wakeup_bytes"
 	sigtraceVarWantDeliver         = "want_deliver"
+	sigtraceVarWantDisp            = "want_disp"
 	sigtraceVarWantExit            = "want_exit"
 )
 
@@ -343,9 +384,12 @@ type sigtraceSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type sigtraceProgramSpecs struct {
-	OnDeliver  *ebpf.ProgramSpec `ebpf:"on_deliver"`
-	OnExit     *ebpf.ProgramSpec `ebpf:"on_exit"`
-	OnGenerate *ebpf.ProgramSpec `ebpf:"on_generate"`
+	OnDeliver         *ebpf.ProgramSpec `ebpf:"on_deliver"`
+	OnExecRename      *ebpf.ProgramSpec `ebpf:"on_exec_rename"`
+	OnExit            *ebpf.ProgramSpec `ebpf:"on_exit"`
+	OnGenerate        *ebpf.ProgramSpec `ebpf:"on_generate"`
+	OnSigactionFentry *ebpf.ProgramSpec `ebpf:"on_sigaction_fentry"`
+	OnSigactionKprobe *ebpf.ProgramSpec `ebpf:"on_sigaction_kprobe"`
 }
 
 // sigtraceMapSpecs contains maps before they are loaded into the kernel.
@@ -375,6 +419,8 @@ type sigtraceMapSpecs struct {
 type sigtraceVariableSpecs struct {
 	CountKeys           *ebpf.VariableSpec `ebpf:"count_keys"`
 	DetailTtlNs         *ebpf.VariableSpec `ebpf:"detail_ttl_ns"`
+	DispAll             *ebpf.VariableSpec `ebpf:"disp_all"`
+	DispSigmask         *ebpf.VariableSpec `ebpf:"disp_sigmask"`
 	ExitHasGroupDead    *ebpf.VariableSpec `ebpf:"exit_has_group_dead"`
 	FilterAnyPids       *ebpf.VariableSpec `ebpf:"filter_any_pids"`
 	FilterComms         *ebpf.VariableSpec `ebpf:"filter_comms"`
@@ -393,6 +439,8 @@ type sigtraceVariableSpecs struct {
 	UnusedCountFields   *ebpf.VariableSpec `ebpf:"unused_count_fields"`
 	UnusedCountKey      *ebpf.VariableSpec `ebpf:"unused_count_key"`
 	UnusedDefaultSpares *ebpf.VariableSpec `ebpf:"unused_default_spares"`
+	UnusedDispCause     *ebpf.VariableSpec `ebpf:"unused_disp_cause"`
+	UnusedDispRecord    *ebpf.VariableSpec `ebpf:"unused_disp_record"`
 	UnusedEventFlags    *ebpf.VariableSpec `ebpf:"unused_event_flags"`
 	UnusedEventFull     *ebpf.VariableSpec `ebpf:"unused_event_full"`
 	UnusedEventType     *ebpf.VariableSpec `ebpf:"unused_event_type"`
@@ -404,6 +452,7 @@ type sigtraceVariableSpecs struct {
 	UnusedUidBits       *ebpf.VariableSpec `ebpf:"unused_uid_bits"`
 	WakeupBytes         *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 	WantDeliver         *ebpf.VariableSpec `ebpf:"want_deliver"`
+	WantDisp            *ebpf.VariableSpec `ebpf:"want_disp"`
 	WantExit            *ebpf.VariableSpec `ebpf:"want_exit"`
 }
 
@@ -470,6 +519,8 @@ func (m *sigtraceMaps) Close() error {
 type sigtraceVariables struct {
 	CountKeys           *ebpf.Variable `ebpf:"count_keys"`
 	DetailTtlNs         *ebpf.Variable `ebpf:"detail_ttl_ns"`
+	DispAll             *ebpf.Variable `ebpf:"disp_all"`
+	DispSigmask         *ebpf.Variable `ebpf:"disp_sigmask"`
 	ExitHasGroupDead    *ebpf.Variable `ebpf:"exit_has_group_dead"`
 	FilterAnyPids       *ebpf.Variable `ebpf:"filter_any_pids"`
 	FilterComms         *ebpf.Variable `ebpf:"filter_comms"`
@@ -488,6 +539,8 @@ type sigtraceVariables struct {
 	UnusedCountFields   *ebpf.Variable `ebpf:"unused_count_fields"`
 	UnusedCountKey      *ebpf.Variable `ebpf:"unused_count_key"`
 	UnusedDefaultSpares *ebpf.Variable `ebpf:"unused_default_spares"`
+	UnusedDispCause     *ebpf.Variable `ebpf:"unused_disp_cause"`
+	UnusedDispRecord    *ebpf.Variable `ebpf:"unused_disp_record"`
 	UnusedEventFlags    *ebpf.Variable `ebpf:"unused_event_flags"`
 	UnusedEventFull     *ebpf.Variable `ebpf:"unused_event_full"`
 	UnusedEventType     *ebpf.Variable `ebpf:"unused_event_type"`
@@ -499,6 +552,7 @@ type sigtraceVariables struct {
 	UnusedUidBits       *ebpf.Variable `ebpf:"unused_uid_bits"`
 	WakeupBytes         *ebpf.Variable `ebpf:"wakeup_bytes"`
 	WantDeliver         *ebpf.Variable `ebpf:"want_deliver"`
+	WantDisp            *ebpf.Variable `ebpf:"want_disp"`
 	WantExit            *ebpf.Variable `ebpf:"want_exit"`
 }
 
@@ -506,16 +560,22 @@ type sigtraceVariables struct {
 //
 // It can be passed to loadSigtraceObjects or ebpf.CollectionSpec.LoadAndAssign.
 type sigtracePrograms struct {
-	OnDeliver  *ebpf.Program `ebpf:"on_deliver"`
-	OnExit     *ebpf.Program `ebpf:"on_exit"`
-	OnGenerate *ebpf.Program `ebpf:"on_generate"`
+	OnDeliver         *ebpf.Program `ebpf:"on_deliver"`
+	OnExecRename      *ebpf.Program `ebpf:"on_exec_rename"`
+	OnExit            *ebpf.Program `ebpf:"on_exit"`
+	OnGenerate        *ebpf.Program `ebpf:"on_generate"`
+	OnSigactionFentry *ebpf.Program `ebpf:"on_sigaction_fentry"`
+	OnSigactionKprobe *ebpf.Program `ebpf:"on_sigaction_kprobe"`
 }
 
 func (p *sigtracePrograms) Close() error {
 	return _SigtraceClose(
 		p.OnDeliver,
+		p.OnExecRename,
 		p.OnExit,
 		p.OnGenerate,
+		p.OnSigactionFentry,
+		p.OnSigactionKprobe,
 	)
 }
 

@@ -49,8 +49,15 @@ type Options struct {
 	RateLimit RateLimit
 	Poll      time.Duration // reader deadline; 0: DefaultPoll
 
+	// History: which disposition changes to report (disposition events).
+	// HistoryOff (the zero value) attaches none of their programs.
+	History History
+
 	// Debug keeps the verifier's full log in load errors.
 	Debug bool
+
+	// historyGap: why the sigaction program could not be loaded (load).
+	historyGap string
 }
 
 const (
@@ -113,6 +120,8 @@ type Tracer struct {
 	// only when the programs were loaded for an earlier one).
 	submittedAtStart uint64
 	closeOnce        sync.Once
+	// historyGap: why sigaction changes are not seen (HistoryGap).
+	historyGap string
 }
 
 // New loads the BPF programs with the filters in opts and attaches them.
@@ -161,9 +170,11 @@ func load(opts *Options) (*sigtraceObjects, error) {
 		return nil, fmt.Errorf("pending signals are found from deliver events: --pending-after cannot go with --no-deliver")
 	}
 	var objs sigtraceObjects
-	if err := spec.LoadAndAssign(&objs, nil); err != nil {
-		return nil, explainLoad(err, opts.Debug)
+	gap, err := loadObjects(spec, &objs, opts.History, opts.Debug)
+	if err != nil {
+		return nil, err
 	}
+	opts.historyGap = gap
 	return &objs, nil
 }
 
@@ -189,6 +200,13 @@ func start(objs *sigtraceObjects, opts *Options, owned bool) (*Tracer, error) {
 			return nil, explainAttach(p.name, err)
 		}
 		t.links = append(t.links, l)
+	}
+	if opts.History != HistoryOff {
+		t.historyGap = opts.historyGap
+		if err := t.attachHistory(); err != nil {
+			t.Close()
+			return nil, err
+		}
 	}
 	rd, err := ringbuf.NewReader(t.objs.Events)
 	if err != nil {
@@ -271,6 +289,9 @@ func configure(spec *ebpf.CollectionSpec, opts *Options) error {
 		{sigtraceVarOomText, oomText()},
 		{sigtraceVarRateIntervalNs, uint64(opts.RateLimit.Interval.Nanoseconds())},
 		{sigtraceVarRateBurst, uint64(opts.RateLimit.Burst)},
+		{sigtraceVarWantDisp, b2u8(opts.History != HistoryOff)},
+		{sigtraceVarDispAll, b2u8(opts.History == HistoryAll)},
+		{sigtraceVarDispSigmask, historyMask(opts.History, mask)},
 	}
 	for _, s := range sets {
 		v, ok := spec.Variables[s.name]
