@@ -156,7 +156,7 @@ func buildRegistry() []Field {
 		Str:    static(func(ev *tracer.Event) string { return ev.Generate.Kind.String() }),
 	}, Field{
 		Name: "fatal", Type: Bool, Kinds: kGenerate | kDisp,
-		Doc:  "generate: the receiver's whole process dies of it; disposition: the signal now kills the process",
+		Doc: "generate: the receiver's whole process dies of it; disposition: the signal now kills the process",
 		Bool: func(ev *tracer.Event) bool {
 			if ev.Type == tracer.TypeDisposition {
 				return ev.Disposition.Fatal

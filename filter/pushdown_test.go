@@ -202,7 +202,9 @@ func randomExpr(r *rand.Rand, depth int) string {
 	pid := func() string { return fmt.Sprint(pick(r, pidPool)) }
 	uid := func() string { return fmt.Sprint(pick(r, uidPool)) }
 	cm := func() string { return fmt.Sprintf("%q", pick(r, commPool)) }
-	kind := func() string { return fmt.Sprintf("%q", pick(r, []string{"generate", "deliver", "exit", "pending", "disposition"})) }
+	kind := func() string {
+		return fmt.Sprintf("%q", pick(r, []string{"generate", "deliver", "exit", "pending", "disposition"}))
+	}
 	atoms := []func() string{
 		func() string { return "sig == " + sigName() },
 		func() string { return "sig != " + sigName() },

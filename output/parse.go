@@ -105,7 +105,7 @@ type wireEvent struct {
 	To    json.RawMessage `json:"to"`
 	Cause string          `json:"cause"`
 	Vfork bool            `json:"vfork"`
-	Error       string          `json:"error"`
+	Error string          `json:"error"`
 }
 
 type wireSignal struct {
