@@ -1048,7 +1048,11 @@ int BPF_PROG(on_exec_rename, struct task_struct *task, const char *comm)
 		__u64 h = 0;
 		bpf_probe_read_kernel(&h, sizeof(h), base + i * size + hoff);
 		__u64 x = h >> 1; /* not 0 exactly when h is a handler (neither SIG_DFL nor SIG_IGN) */
-		mask |= ((x | -x) >> 63) << i;
+		__u64 top = x | -x; /* bit 63 set exactly when x is not 0 (x < 2^63) */
+		/* Hidden from clang, which would turn the shift back into a
+		 * compare and a branch: 2^64 paths for the verifier. */
+		asm volatile("" : "+r"(top));
+		mask |= (top >> 63) << i;
 	}
 	mask &= disp_sigmask;
 	if (!disp_all)

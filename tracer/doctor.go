@@ -95,11 +95,12 @@ func Diagnose() []Check {
 	} else {
 		add(Check{Name: "cgroups", OK: true, Detail: "not available: no cgroup2 mount; processes carry no cgroup, unit or container (mount -t cgroup2 none /sys/fs/cgroup/unified)"})
 	}
-	if t, err := New(Options{Signals: []int{int(unix.SIGSYS)}, RingSize: 4096}); err != nil {
+	if t, err := New(Options{Signals: []int{int(unix.SIGSYS)}, RingSize: 4096, History: HistoryFatal}); err != nil {
 		add(Check{Name: "tp_btf attach", Detail: oneLine(err.Error()), Fix: attachFix(err)})
 	} else {
-		t.Close()
 		add(Check{Name: "tp_btf attach", OK: true, Detail: "signal_generate and signal_deliver attach"})
+		add(historyCheck(t))
+		t.Close()
 	}
 	return checks
 }
@@ -180,4 +181,19 @@ func Tracepoints() ([]string, error) {
 	}
 	sort.Strings(tps)
 	return tps, nil
+}
+
+// historyCheck is doctor's line for disposition history: optional, so
+// never a failure.
+func historyCheck(t *Tracer) Check {
+	c := Check{Name: "disposition history", OK: true}
+	switch {
+	case t.objs.OnSigactionFentry != nil && t.historyGap == "":
+		c.Detail = "sigaction changes (fentry on do_sigaction), exec and SA_RESETHAND resets"
+	case t.objs.OnSigactionKprobe != nil && t.historyGap == "":
+		c.Detail = "sigaction changes (kprobe on do_sigaction), exec and SA_RESETHAND resets"
+	default:
+		c.Detail = "exec and SA_RESETHAND resets only; sigaction changes are not seen: " + t.HistoryGap()
+	}
+	return c
 }

@@ -164,6 +164,7 @@ func runRecord(parent context.Context, f *recordFlags, debug bool) error {
 		_ = w.Close()
 		return err
 	}
+	warnHistory(tr, &opts)
 	if !f.keepPrivs {
 		// The recording's directory and live file are open, and new
 		// files are made in it as root, its owner: the files keep

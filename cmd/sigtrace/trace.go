@@ -129,6 +129,7 @@ func runTrace(parent context.Context, f *traceFlags, debug bool) error {
 		return err
 	}
 	defer tr.Close()
+	warnHistory(tr, &opts)
 	// Opened while it may still create files anywhere: after the drop
 	// files are opened as nobody.
 	var ready *os.File

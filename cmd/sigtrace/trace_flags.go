@@ -39,6 +39,8 @@ type traceFlags struct {
 	ringSizeMiB int
 	readyFile   string
 	keepPrivs   bool
+	allDisp     bool // --all-dispositions
+	noDisp      bool // --no-dispositions
 	pending     time.Duration
 	rateLimit   int
 	signalSet   bool           // -s was given, even as -s "": an empty set is an error
@@ -76,6 +78,8 @@ func (f *traceFlags) registerLive(cmd *cobra.Command) {
 	fl.IntVar(&f.ringSizeMiB, "ring-size", tracer.DefaultRingSize>>20, fmt.Sprintf("ring buffer size in MiB (a power of two, at most %d): kernel memory that the reader also maps, and that is zeroed and faulted in at start", maxRingMiB))
 	fl.IntVar(&f.rateLimit, "rate-limit", tracer.DefaultRateBurst, "summarise repeated signals: of each sender, target, signal and verdict, show this many in full, then this many a minute, and count the rest (count rows, exact); never a signal that may kill, a delivery or a death; 0: show every one. Off by default with --count, --count-by, --hist, --format and pid or comm filters")
 	fl.BoolVar(&f.keepPrivs, "keep-privileges", false, "keep every capability after attaching; by default trace drops all but those its reading needs (cap_sys_ptrace, cap_dac_read_search; cap_sys_admin with --pending-after; cap_bpf before Linux 6.5), opens files as nobody and sets no_new_privs, and stops with one line if it cannot")
+	fl.BoolVar(&f.allDisp, "all-dispositions", false, "show every disposition change of any signal (installing a handler, ignoring, flags, vfork children's); by default only a change that leaves a signal whose default action kills fatal to the process")
+	fl.BoolVar(&f.noDisp, "no-dispositions", false, "leave out disposition events (a process changing what it does with a signal)")
 	fl.StringVar(&f.readyFile, "ready-file", "", "write this file once probes are attached")
 	_ = fl.MarkHidden("ready-file")
 }
@@ -150,6 +154,15 @@ func (f *traceFlags) tracerOptions() (tracer.Options, error) {
 		return o, fmt.Errorf("--pending-after needs deliver events: drop --no-deliver")
 	}
 	o.PendingAfter = f.pending
+	switch {
+	case f.allDisp && f.noDisp:
+		return o, fmt.Errorf("--all-dispositions and --no-dispositions: choose one")
+	case f.noDisp:
+	case f.allDisp:
+		o.History = tracer.HistoryAll
+	default:
+		o.History = tracer.HistoryFatal
+	}
 	if f.filter != nil {
 		f.filter.Narrow(&o) // the kernel's part of FILTER, intersected with the flags
 	}
@@ -272,4 +285,12 @@ func (f *traceFlags) match(ev *tracer.Event) bool {
 		}
 	}
 	return f.filter == nil || f.filter.Match(ev)
+}
+
+// warnHistory says once, on stderr, that this kernel hides sigaction
+// changes from disposition history (tracer.HistoryGap), and why.
+func warnHistory(tr *tracer.Tracer, o *tracer.Options) {
+	if gap := tr.HistoryGap(); gap != "" && o.History != tracer.HistoryOff {
+		fmt.Fprintf(os.Stderr, "sigtrace: disposition history without sigaction changes (exec and SA_RESETHAND resets are seen): %s\n", gap)
+	}
 }

@@ -31,7 +31,7 @@ func (f *traceFlags) kernelCounting(opts *tracer.Options, out *sink) bool {
 		return false
 	case f.count > 0 || f.fatal || f.failed:
 		return false // decided in Go
-	case !opts.NoDeliver || !opts.NoExit || opts.PendingAfter > 0:
+	case !opts.NoDeliver || !opts.NoExit || opts.PendingAfter > 0 || opts.History != tracer.HistoryOff:
 		return false
 	case f.filter != nil && (!f.filter.KernelExact() || !f.filter.Covers(opts)):
 		return false

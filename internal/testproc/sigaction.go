@@ -47,3 +47,31 @@ func ClearRestart(sig syscall.Signal) error {
 	}
 	return nil
 }
+
+// Sigaction is sig's action as the kernel keeps it.
+type Sigaction struct {
+	Handler uintptr
+	Flags   uint64
+	raw     sigaction
+}
+
+// QuerySigaction reads sig's action: rt_sigaction(2) with no new action,
+// which changes nothing.
+func QuerySigaction(sig syscall.Signal) (Sigaction, error) {
+	var sa sigaction
+	if _, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), 0, uintptr(unsafe.Pointer(&sa)), 8, 0, 0); e != 0 {
+		return Sigaction{}, e
+	}
+	return Sigaction{Handler: sa.handler, Flags: sa.flags, raw: sa}, nil
+}
+
+// SetSigaction installs a (from QuerySigaction) again, with its Flags as
+// they are now.
+func SetSigaction(sig syscall.Signal, a Sigaction) error {
+	sa := a.raw
+	sa.handler, sa.flags = a.Handler, a.Flags
+	if _, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&sa)), 0, 8, 0, 0); e != 0 {
+		return e
+	}
+	return nil
+}
