@@ -906,6 +906,54 @@ static __always_inline void count_generate(bool trusted, struct task_struct *cur
 
 /* ---- Disposition history ------------------------------------------------ */
 
+/* For an exit: when each process last made a watched signal fatal to
+ * itself (by sigaction or SA_RESETHAND), and when it last exec'd (which
+ * resets handlers, and is when a program that never had one began).
+ * Keyed with the process's start time (its group leader's, which exec
+ * keeps: de_thread() copies it), so a reused pid finds nothing of the
+ * process before it. */
+struct disp_key {
+	__u32 tgid;
+	__u32 sig;
+	__u64 start;
+};
+
+struct disp_since {
+	__u64 ts;
+	__u32 cause;
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MAX_DISP_LAST);
+	__type(key, struct disp_key);
+	__type(value, struct disp_since);
+} disp_last SEC(".maps");
+
+/* exec_seen: the live processes' last exec, removed at their exit. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MAX_EXECS);
+	__type(key, struct exit_key);
+	__type(value, __u64);
+} exec_seen SEC(".maps");
+
+static __always_inline __u64 process_start(bool trusted, struct task_struct *t)
+{
+	struct task_struct *leader = RD(trusted, t, group_leader);
+	return RD(trusted, leader, start_time);
+}
+
+/* note_fatal remembers that current's process just made sig fatal to
+ * itself, whatever the trace's filters show. */
+static __always_inline void note_fatal(bool trusted, struct task_struct *cur, int sig, __u32 cause, __u64 now)
+{
+	struct disp_key k = {.tgid = bpf_get_current_pid_tgid() >> 32, .sig = sig, .start = process_start(trusted, cur)};
+	struct disp_since v = {.ts = now, .cause = cause};
+	bpf_map_update_elem(&disp_last, &k, &v, BPF_ANY);
+}
+
 /* Whether a disposition change of process tgid passes the trace's
  * filters. It has no sender: a filter on the sender's pid or uid wants
  * none of them. The process is the target (and "either" side). */
@@ -922,8 +970,8 @@ static __always_inline bool disp_wanted(bool trusted, struct task_struct *cur, _
 
 /* The one fill of a disp_record. new_comm: an exec's new program name
  * (current->comm is still the old one at task_rename). */
-static __always_inline void emit_disposition(bool trusted, struct task_struct *cur, int sig, __u32 cause, __u32 flags,
-					     __u64 from_h, __u64 from_f, __u64 to_h, __u64 to_f, __u64 mask,
+static __always_inline void emit_disposition(bool trusted, struct task_struct *cur, __u64 now, int sig, __u32 cause,
+					     __u32 flags, __u64 from_h, __u64 from_f, __u64 to_h, __u64 to_f, __u64 mask,
 					     const char *new_comm)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -949,7 +997,7 @@ static __always_inline void emit_disposition(bool trusted, struct task_struct *c
 		count(STAT_LOST);
 		return;
 	}
-	r->ts_ns = bpf_ktime_get_boot_ns();
+	r->ts_ns = now;
 	r->type = EV_DISPOSITION;
 	r->sig = sig;
 	r->cause = cause;
@@ -1003,7 +1051,10 @@ static __always_inline void sigaction_change(int sig, struct k_sigaction *act)
 		return;
 	if (!disp_all && from_h == 0)
 		return;
-	emit_disposition(trusted, cur, sig, DC_SIGACTION, flags, from_h, from_f, to_h, to_f, 0, 0);
+	__u64 now = bpf_ktime_get_boot_ns();
+	if (to_h == 0 && from_h != 0 && kills_by_default(sig) && !(flags & F_VFORK))
+		note_fatal(trusted, cur, sig, DC_SIGACTION, now);
+	emit_disposition(trusted, cur, now, sig, DC_SIGACTION, flags, from_h, from_f, to_h, to_f, 0, 0);
 }
 
 SEC("fentry/do_sigaction")
@@ -1038,6 +1089,9 @@ int BPF_PROG(on_exec_rename, struct task_struct *task, const char *comm)
 	if ((void *)task != (void *)cur || !bpf_core_field_exists(cur->in_execve) ||
 	    !BPF_CORE_READ_BITFIELD_PROBED(cur, in_execve))
 		return 0;
+	struct exit_key ek = {.tgid = bpf_get_current_pid_tgid() >> 32, .start = process_start(trusted, cur)};
+	__u64 now = bpf_ktime_get_boot_ns();
+	bpf_map_update_elem(&exec_seen, &ek, &now, BPF_ANY);
 	struct sighand_struct *sh = RD(trusted, cur, sighand);
 	void *base = (void *)sh + bpf_core_field_offset(struct sighand_struct, action);
 	__u64 size = bpf_core_type_size(struct k_sigaction);
@@ -1059,7 +1113,7 @@ int BPF_PROG(on_exec_rename, struct task_struct *task, const char *comm)
 		mask &= ~(__u64)DEFAULT_SPARES;
 	if (!mask)
 		return 0;
-	emit_disposition(trusted, cur, 0, DC_EXEC, 0, 0, 0, 0, 0, mask, comm);
+	emit_disposition(trusted, cur, now, 0, DC_EXEC, 0, 0, 0, 0, 0, mask, comm);
 	return 0;
 }
 
@@ -1410,8 +1464,12 @@ int BPF_PROG(on_deliver, int sig, struct kernel_siginfo *info, struct k_sigactio
 	/* SA_RESETHAND: get_signal() sets SIG_DFL right after this
 	 * tracepoint, as it hands the signal to the handler. */
 	if (want_disp && (pair[1] & SA_RESETHAND) && pair[0] > 1 && (disp_sigmask & (1ULL << (sig - 1))) &&
-	    (disp_all || kills_by_default(sig)))
-		emit_disposition(trusted, cur, sig, DC_RESETHAND, 0, pair[0], pair[1], 0, pair[1], 0, 0);
+	    (disp_all || kills_by_default(sig))) {
+		__u64 now = bpf_ktime_get_boot_ns();
+		if (kills_by_default(sig))
+			note_fatal(trusted, cur, sig, DC_RESETHAND, now);
+		emit_disposition(trusted, cur, now, sig, DC_RESETHAND, 0, pair[0], pair[1], 0, pair[1], 0, 0);
+	}
 	if (!want_deliver)
 		return 0;
 	/* Vital: this delivery kills the process (charged to it). A fatal
@@ -1499,7 +1557,7 @@ int BPF_PROG(on_deliver, int sig, struct kernel_siginfo *info, struct k_sigactio
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(on_exit, struct task_struct *p)
 {
-	if (!want_exit)
+	if (!want_exit && !want_disp)
 		return 0;
 	struct signal_struct *sigs = p->signal;
 	bool group_dead;
@@ -1508,6 +1566,17 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	else
 		group_dead = sigs->live.counter == 0;
 	if (!group_dead)
+		return 0;
+	struct exit_key xk = {.tgid = p->tgid, .start = p->group_leader->start_time};
+	__u64 exec_ts = 0;
+	if (want_disp) {
+		__u64 *ts = bpf_map_lookup_elem(&exec_seen, &xk);
+		if (ts) {
+			exec_ts = *ts;
+			bpf_map_delete_elem(&exec_seen, &xk);
+		}
+	}
+	if (!want_exit)
 		return 0;
 
 	/* A signal death sets SIGNAL_GROUP_EXIT with the signal (and 0x80 when
@@ -1584,10 +1653,24 @@ int BPF_PROG(on_exit, struct task_struct *p)
 	e->handler = 0;
 	e->sa_flags = 0;
 	e->flags = flags;
+	rec->since_ns = 0;
+	rec->since_cause = 0;
+	rec->_pad = 0;
+	if (want_disp) {
+		struct disp_key dk = {.tgid = p->tgid, .sig = sig, .start = xk.start};
+		struct disp_since *ds = bpf_map_lookup_elem(&disp_last, &dk);
+		if (ds && ds->ts > exec_ts) {
+			rec->since_ns = ds->ts;
+			rec->since_cause = ds->cause;
+		} else if (exec_ts) {
+			rec->since_ns = exec_ts;
+			rec->since_cause = DC_EXEC;
+		}
+	}
 	/* Vital, charged to the process that died. */
 	if (killer)
 		output(rec, sizeof(struct exit_record), e->target_uid);
 	else
-		output(rec, sizeof(struct event), e->target_uid);
+		output(rec, offsetof(struct exit_record, killer), e->target_uid);
 	return 0;
 }

@@ -17,6 +17,8 @@ enum limits {
 	MAX_PIDS = 1024,  /* entries of the pid filter map */
 	MAX_COMMS = 64,   /* entries of the comm filter map */
 	MAX_UIDS = 256,   /* entries of the uid filter map */
+	MAX_DISP_LAST = 16384, /* entries of disp_last: (process, signal) made fatal */
+	MAX_EXECS = 32768,     /* entries of exec_seen: live processes' last exec */
 };
 
 /* Signals whose default action spares the process, bit sig-1: SIGCHLD
@@ -148,6 +150,13 @@ struct event_full {
  * signal that killed it, joined in the kernel. */
 struct exit_record {
 	struct event ev;
+	/* Disposition history: since when the signal's disposition has been
+	 * the default (boot ns; 0: not seen), and what made it so (enum
+	 * disp_cause: a sigaction or SA_RESETHAND, or DC_EXEC for the
+	 * process's last exec, whichever came last). */
+	__u64 since_ns;
+	__u32 since_cause;
+	__u32 _pad;
 	struct event_full killer;
 };
 

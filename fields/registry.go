@@ -312,6 +312,18 @@ func buildRegistry() []Field {
 		Present: func(ev *tracer.Event) bool { return ev.Exit.KillerKnown && ev.Exit.KillerVia == tracer.KillerReraise },
 		Str:     static(func(ev *tracer.Event) string { return ev.Exit.KillerVia.String() }),
 	})
+	add(Field{
+		Name: "default_since.time", Type: Time, Kinds: kExit,
+		Doc:     "since when the process had the default for the signal it died of, when disposition history saw it (sigtrace was tracing then, on a kernel that shows sigaction changes)",
+		Present: func(ev *tracer.Event) bool { return ev.Exit.DefaultSince.Known },
+		Time:    func(ev *tracer.Event) time.Time { return ev.Exit.DefaultSince.Time },
+	}, Field{
+		Name: "default_since.cause", Type: String, Kinds: kExit,
+		Values:  values(int(tracer.CauseSigaction), int(tracer.CauseResethand), func(i int) string { return tracer.Cause(i).String() }),
+		Doc:     "what made it the default then: sigaction (it removed its handler or ignore), exec (it exec'd then, and the program never installed one), resethand (SA_RESETHAND, as the handler ran)",
+		Present: func(ev *tracer.Event) bool { return ev.Exit.DefaultSince.Known },
+		Str:     static(func(ev *tracer.Event) string { return ev.Exit.DefaultSince.Cause.String() }),
+	})
 
 	// disposition
 	add(Field{

@@ -632,6 +632,21 @@ func fixtures() []namedEvent {
 	gain.Disposition.ArgvTruncated = true
 	add("a process installs a handler (all dispositions)", gain)
 
+	add("exit of a process unprepared since it removed its handler", tracer.Event{
+		Time: at(50), Type: tracer.TypeExit, Sig: 1, Code: signals.SIUser, Target: daemon, Scope: tracer.ScopeProcess,
+		Exit: tracer.Exit{
+			Setup: tracer.Setup{DefaultAction: signals.Terminate}, KillerKnown: true, Killer: tracer.From{Sender: pkill},
+			DefaultSince: tracer.Since{Known: true, Time: at(45), Cause: tracer.CauseSigaction},
+		},
+	})
+	add("exit, sender not seen, of a program that never had a handler", tracer.Event{
+		Time: at(51), Type: tracer.TypeExit, Sig: 15, Target: crashy, Scope: tracer.ScopeProcess,
+		Exit: tracer.Exit{
+			Setup:        tracer.Setup{DefaultAction: signals.Terminate},
+			DefaultSince: tracer.Since{Known: true, Time: at(-86400000), Cause: tracer.CauseExec},
+		},
+	})
+
 	// The re-raises (reraise_test.go), after the rest.
 	return append(out, reraiseFixtures()...)
 }

@@ -285,6 +285,13 @@ func appendExit(b []byte, ev *tracer.Event, st *jsonState) []byte {
 		b = append(b, ev.Exit.DefaultAction.String()...)
 		b = append(b, '"')
 	}
+	if s := &ev.Exit.DefaultSince; s.Known {
+		b = append(b, `,"default_since":{"time":"`...)
+		b = s.Time.AppendFormat(b, TimeLayout)
+		b = append(b, `","cause":"`...)
+		b = append(b, s.Cause.String()...)
+		b = append(b, `"}`...)
+	}
 	return append(b, "}\n"...)
 }
 

@@ -301,6 +301,17 @@ func (s schema) check(obj map[string]any, ev *tracer.Event) {
 		} else if _, ok := obj["killer"]; ok {
 			s.errorf("killer present but not known")
 		}
+		if ds := ev.Exit.DefaultSince; ds.Known {
+			o := s.object(obj, "default_since")
+			if got := s.enum(o, "cause", "default_since.cause"); got != ds.Cause.String() {
+				s.errorf("default_since.cause = %q, want %q", got, ds.Cause)
+			}
+			if tm, err := time.Parse(time.RFC3339Nano, s.str(o, "time")); err != nil || !tm.Equal(ds.Time) {
+				s.errorf("default_since.time = %v (%v), want %v", tm, err, ds.Time)
+			}
+		} else if _, ok := obj["default_since"]; ok {
+			s.errorf("default_since present but not known")
+		}
 		return
 	}
 	disp := s.enum(obj, "disposition", "disposition")

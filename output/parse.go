@@ -101,11 +101,15 @@ type wireEvent struct {
 	IntervalEnd string          `json:"interval_end"`
 	// from and to: a gap's times (strings), a disposition's setups
 	// (objects).
-	From  json.RawMessage `json:"from"`
-	To    json.RawMessage `json:"to"`
-	Cause string          `json:"cause"`
-	Vfork bool            `json:"vfork"`
-	Error string          `json:"error"`
+	From         json.RawMessage `json:"from"`
+	To           json.RawMessage `json:"to"`
+	Cause        string          `json:"cause"`
+	DefaultSince *struct {
+		Time  string `json:"time"`
+		Cause string `json:"cause"`
+	} `json:"default_since"`
+	Vfork bool   `json:"vfork"`
+	Error string `json:"error"`
 }
 
 type wireSignal struct {
@@ -340,6 +344,16 @@ func (p *Parser) parseExit(w *wireEvent, ev *tracer.Event) error {
 	ev.Scope = tracer.ScopeProcess
 	x.CoreDumped = w.CoreDumped
 	x.DefaultAction = signals.DefaultAction(ev.Sig)
+	if ds := w.DefaultSince; ds != nil {
+		var err error
+		x.DefaultSince.Known = true
+		if x.DefaultSince.Time, err = parseTime("default_since.time", ds.Time); err != nil {
+			return err
+		}
+		if x.DefaultSince.Cause, err = enum("default_since.cause", ds.Cause, tracer.Cause.String); err != nil {
+			return err
+		}
+	}
 	if w.Killer == nil {
 		return nil
 	}

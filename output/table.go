@@ -266,10 +266,12 @@ func (t *Table) appendExit(b []byte, ev *tracer.Event) []byte {
 		b = append(b, " (SIGKILL cannot be caught)"...)
 	case ev.Exit.KillerVia == tracer.KillerReraise:
 		b = append(b, " (re-raised by the process after its handler ran)"...)
-	case ev.Exit.KillerKnown && ev.Exit.Disposition == tracer.DispDefault:
+	case (ev.Exit.KillerKnown && ev.Exit.Disposition == tracer.DispDefault) || ev.Exit.DefaultSince.Known:
 		b = append(b, " (no "...)
 		b = append(b, signals.Name(ev.Sig)...)
-		b = append(b, " handler: default action "...)
+		b = append(b, " handler"...)
+		b = appendSince(b, ev)
+		b = append(b, ": default action "...)
 		b = append(b, ev.Exit.DefaultAction.String()...)
 		b = append(b, ')')
 	}
@@ -280,6 +282,35 @@ func (t *Table) appendExit(b []byte, ev *tracer.Event) []byte {
 }
 
 const tracerSIGKILL = 9
+
+// appendSince says since when a dead process had the default for the
+// signal, when disposition history saw it:
+//
+//	since 10:02:11, when it set SIG_DFL with sigaction
+//	since it exec'd at 10:02:11
+//	since 10:02:11, when SA_RESETHAND reset it as its handler ran
+//
+// with the date too when it is not the day of the death.
+func appendSince(b []byte, ev *tracer.Event) []byte {
+	s := &ev.Exit.DefaultSince
+	if !s.Known {
+		return b
+	}
+	layout := "15:04:05"
+	if y, m, d := s.Time.Date(); y != ev.Time.Year() || m != ev.Time.Month() || d != ev.Time.Day() {
+		layout = "2006-01-02 15:04:05"
+	}
+	switch s.Cause {
+	case tracer.CauseExec:
+		b = append(b, " since it exec'd at "...)
+		return s.Time.AppendFormat(b, layout)
+	case tracer.CauseResethand:
+		b = s.Time.AppendFormat(append(b, " since "...), layout)
+		return append(b, ", when SA_RESETHAND reset it as its handler ran"...)
+	}
+	b = s.Time.AppendFormat(append(b, " since "...), layout)
+	return append(b, ", when it set SIG_DFL with sigaction"...)
+}
 
 // appendReraise names the signal a re-raise passes on, and how long
 // after it was sent:

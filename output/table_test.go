@@ -124,6 +124,8 @@ func TestTableContent(t *testing.T) {
 		"SA_RESETHAND resets a handler as it runs":                     {"DISPOSITION crashy[6000] SIGTERM handler → default as the handler ran (SA_RESETHAND) (now dies of SIGTERM)\n"},
 		"a vfork child ignores SIGINT (all dispositions)":              {"DISPOSITION bash[2100] SIGINT default → ignore in a vfork child\n"},
 		"a process installs a handler (all dispositions)":              {"DISPOSITION svc-restart[6100] SIGUSR2 default → handler\n"},
+		"exit of a process unprepared since it removed its handler":    {"EXIT logdeviced[3003] killed by SIGHUP from pkill[5001] ← sh ← nightlyjob ← cron (no SIGHUP handler since 00:00:01, when it set SIG_DFL with sigaction: default action terminate)\n"},
+		"exit, sender not seen, of a program that never had a handler": {"EXIT crashy[6000] killed by SIGTERM (sender not seen) (no SIGTERM handler since it exec'd at 2026-03-13 00:00:01: default action terminate)\n"},
 	}
 	unprepared := map[string]bool{}
 	for i := range evs {

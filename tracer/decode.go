@@ -42,6 +42,10 @@ type Decoder struct {
 	killerDetail detailSlot
 	// The detail of the last disposition record's process.
 	dispDetail detailSlot
+	// sinceValid: disposition history sees sigaction changes, so an
+	// exit record's since_ns means what it says (Tracer: HistoryGap is
+	// empty). Without them a later sigaction could have been missed.
+	sinceValid bool
 }
 
 type detailSlot struct {
@@ -363,10 +367,21 @@ func (d *Decoder) decodeExit(raw []byte, r *sigtraceEvent, flags sigtraceEventFl
 	ev.Exit.DefaultAction = signals.DefaultAction(ev.Sig)
 	ev.Exit.Disposition = DispDefault
 	ev.Exit.Handler = 0
+	if len(raw) < exitHeadSize {
+		return fmt.Errorf("%w: exit record of %d bytes, want %d", ErrShortRecord, len(raw), exitHeadSize)
+	}
+	x := (*sigtraceExitRecord)(unsafe.Pointer(&raw[0]))
+	if x.SinceNs != 0 && d.sinceValid {
+		cause := Cause(x.SinceCause)
+		if cause < CauseSigaction || cause > CauseResethand {
+			return fmt.Errorf("exit record with since cause %d", x.SinceCause)
+		}
+		ev.Exit.DefaultSince = Since{Known: true, Time: d.clock.at(x.SinceNs), Cause: cause}
+	}
 	if flags&sigtraceEventFlagsF_KILLER == 0 {
 		return nil
 	}
-	killer := raw[eventSize:]
+	killer := raw[exitHeadSize:]
 	if len(killer) < eventSize {
 		return fmt.Errorf("%w: exit record of %d bytes has no room for its killer", ErrShortRecord, len(raw))
 	}
@@ -386,7 +401,11 @@ func (d *Decoder) decodeExit(raw []byte, r *sigtraceEvent, flags sigtraceEventFl
 	return nil
 }
 
-var dispSize = int(unsafe.Sizeof(sigtraceDispRecord{}))
+var (
+	dispSize = int(unsafe.Sizeof(sigtraceDispRecord{}))
+	// exitHeadSize: an exit record without its killer.
+	exitHeadSize = int(unsafe.Offsetof(sigtraceExitRecord{}.Killer))
+)
 
 // decodeDisposition fills a disposition event. An exec's record names
 // every signal whose handler it reset (reset_mask): ev is the lowest, and

@@ -793,7 +793,8 @@ func TestDecodeShortAndUnknown(t *testing.T) {
 		// Short by one byte of the detail itself (past its padding).
 		{"detail short by one", rawSample(t, pk, &pkd, fullPadding+1), true, "sender detail"},
 		{"unknown type 99", rawSample(t, sigtraceEvent{Type: 99, Sig: 1}, nil, 0), false, "unknown record type 99"},
-		{"exit without room for its killer", rawSample(t, sigtraceEvent{Type: uint32(sigtraceEventTypeEV_EXIT), Sig: 1, ExitCode: 1, Flags: uint32(sigtraceEventFlagsF_KILLER)}, nil, 0), true, "no room for its killer"},
+		{"exit without room for its killer", aligned(rawSample(t, sigtraceEvent{Type: uint32(sigtraceEventTypeEV_EXIT), Sig: 1, ExitCode: 1, Flags: uint32(sigtraceEventFlagsF_KILLER)}, nil, 0), exitTail(0, 0)), true, "no room for its killer"},
+		{"exit without its history fields", rawSample(t, sigtraceEvent{Type: uint32(sigtraceEventTypeEV_EXIT), Sig: 1, ExitCode: 1}, nil, 0), true, "short record"},
 		{"unknown type 0", rawSample(t, sigtraceEvent{Type: 0, Sig: 1}, nil, 0), false, "unknown record type 0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -835,6 +836,14 @@ func TestEventEnumStrings(t *testing.T) {
 
 // aligned joins raw parts into one 8-byte aligned sample, as the ring
 // buffer hands them over.
+// exitTail is an exit record's disposition history fields (since_ns,
+// since_cause), between its event and its killer.
+func exitTail(since uint64, cause uint32) []byte {
+	b := binary.NativeEndian.AppendUint64(nil, since)
+	b = binary.NativeEndian.AppendUint32(b, cause)
+	return binary.NativeEndian.AppendUint32(b, 0)
+}
+
 func aligned(parts ...[]byte) []byte {
 	var n int
 	for _, p := range parts {
@@ -874,7 +883,7 @@ func TestDecodeDetailSame(t *testing.T) {
 		d.Argv, d.ArgvLen = sampleArgv(argv)
 		exit := sigtraceEvent{Type: uint32(sigtraceEventTypeEV_EXIT), Sig: 1, ExitCode: 1, Flags: uint32(sigtraceEventFlagsF_KILLER),
 			TargetPid: 3003, TargetTid: 3003}
-		return aligned(rawSample(t, exit, nil, 0), rawSample(t, ev, &d, 0))
+		return aligned(rawSample(t, exit, nil, 0), exitTail(0, 0), rawSample(t, ev, &d, 0))
 	}
 
 	dec := NewDecoder()

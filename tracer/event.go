@@ -325,6 +325,18 @@ type Exit struct {
 	// died of and Killer is the sender of the one its handler caught
 	// (see reraises), not the process itself.
 	KillerVia KillerVia
+	// DefaultSince: since when the signal's disposition had been the
+	// default, when disposition history saw it (Known).
+	DefaultSince Since
+}
+
+// Since is when a process made a signal fatal to itself, and how: by a
+// sigaction, SA_RESETHAND, or (CauseExec) it exec'd then, and did not
+// change the signal after.
+type Since struct {
+	Known bool
+	Time  time.Time
+	Cause Cause
 }
 
 // Pending is the payload of a pending event: generated Ns ago and still

@@ -24,7 +24,11 @@ func FuzzDecode(f *testing.F) {
 	f.Add(rawSample(f, deliver, nil, 0))
 	exit := sigtraceEvent{Type: uint32(sigtraceEventTypeEV_EXIT), Sig: 1, ExitCode: 1, Flags: uint32(sigtraceEventFlagsF_KILLER), TargetPid: 3003}
 	gen.Flags = fGroup | fDetail
-	f.Add(aligned(rawSample(f, exit, nil, 0), full))
+	f.Add(aligned(rawSample(f, exit, nil, 0), exitTail(0, 0), full))
+	exit.Flags = 0
+	f.Add(aligned(rawSample(f, exit, nil, 0), exitTail(1e9, 1)))
+	f.Add(dispSample(f, sigtraceDispRecord{Sig: 1, Cause: uint32(sigtraceDispCauseDC_SIGACTION), FromHandler: 0x401000}))
+	f.Add(dispSample(f, sigtraceDispRecord{Cause: uint32(sigtraceDispCauseDC_EXEC), ResetMask: 1<<9 | 1<<1}))
 	f.Add([]byte{})
 	f.Add(make([]byte, eventSize-1))
 
@@ -44,12 +48,15 @@ func FuzzDecode(f *testing.F) {
 			return
 		}
 		switch ev.Type {
-		case TypeGenerate, TypeDeliver, TypeExit:
+		case TypeGenerate, TypeDeliver, TypeExit, TypeDisposition:
 		default:
 			t.Fatalf("decoded to type %v", ev.Type)
 		}
 		if ev.Sig < 1 || ev.Sig > 64 {
 			t.Fatalf("signal %d", ev.Sig)
+		}
+		if len(ev.Target.Argv) > argvLen || len(ev.Target.Ancestry) > maxAncestry {
+			t.Fatalf("target argv of %d bytes, %d ancestors: past the record", len(ev.Target.Argv), len(ev.Target.Ancestry))
 		}
 		if f := ev.From(); f != nil && (len(f.Sender.Argv) > argvLen || len(f.Sender.Ancestry) > maxAncestry) {
 			t.Fatalf("argv of %d bytes, %d ancestors: past the record", len(f.Sender.Argv), len(f.Sender.Ancestry))

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/sigtrace/sigtrace/internal/testproc"
 )
@@ -227,5 +228,63 @@ func TestHistorySigactionAll(t *testing.T) {
 		if c.To.Disposition == DispHandler && fmt.Sprintf("%x", c.To.Handler) != h.fields[0] {
 			t.Errorf("change %d: handler %#x, want the runtime's 0x%s", i, c.To.Handler, h.fields[0])
 		}
+	}
+}
+
+// sameInstant: two events stamped with one kernel clock reading, as the
+// decoder converts them to wall time (its offset is measured again every
+// clockResync, which may fall between them).
+func sameInstant(a, b time.Time) bool { return a.Sub(b).Abs() < time.Millisecond }
+
+// TestHistorySince: a process that removed its SIGUSR1 handler and dies
+// of SIGUSR1 says since when, and how: the exit's DefaultSince is the
+// change's time, cause sigaction.
+func TestHistorySince(t *testing.T) {
+	tr, col := startTracer(t, Options{History: HistoryFatal})
+	requireSigactionHistory(t, tr)
+	h := spawn(t, "steps", withEnv("SIGTRACE_STEPS=d10"))
+	from := barrier(t, col, 0)
+	step(t, h)
+	change, _ := col.waitFor(t, from, "the change to SIG_DFL", func(e *Event) bool {
+		return e.Type == TypeDisposition && e.Target.PID == uint32(h.pid())
+	})
+	if err := syscall.Kill(h.pid(), syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	exit, _ := col.waitFor(t, from, "the exit", func(e *Event) bool { return e.Type == TypeExit && e.Target.PID == uint32(h.pid()) })
+	s := exit.Exit.DefaultSince
+	if !s.Known || s.Cause != CauseSigaction || !sameInstant(s.Time, change.Time) {
+		t.Errorf("exit's since %+v, want the change at %v by sigaction", s, change.Time)
+	}
+}
+
+// TestHistorySinceExec: a Go program execs cat, which never installs a
+// handler, and dies of SIGTERM: where sigaction changes are seen, the
+// exit says since it exec'd (the time of the exec's reset of the Go
+// runtime's SIGTERM handler); where they are not, it says nothing, since
+// a later sigaction could have gone unseen.
+func TestHistorySinceExec(t *testing.T) {
+	tr, col := startTracer(t, Options{History: HistoryFatal})
+	from := barrier(t, col, 0)
+	h := spawn(t, "exec")
+	reset, _ := col.waitFor(t, from, "the exec's reset of SIGTERM", func(e *Event) bool {
+		return e.Type == TypeDisposition && e.Target.PID == uint32(h.pid()) && e.Sig == int(syscall.SIGTERM)
+	})
+	if reset.Disposition.Cause != CauseExec || reset.Target.CommString() != "cat" {
+		t.Errorf("reset %s", describe([]Event{reset}))
+	}
+	if err := syscall.Kill(h.pid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	exit, _ := col.waitFor(t, from, "the exit", func(e *Event) bool { return e.Type == TypeExit && e.Target.PID == uint32(h.pid()) })
+	s := exit.Exit.DefaultSince
+	if tr.HistoryGap() != "" {
+		if s.Known {
+			t.Errorf("since %+v claimed on a kernel that shows no sigaction change (%s)", s, tr.HistoryGap())
+		}
+		return
+	}
+	if !s.Known || s.Cause != CauseExec || !sameInstant(s.Time, reset.Time) {
+		t.Errorf("exit's since %+v, want the exec at %v", s, reset.Time)
 	}
 }

@@ -66,6 +66,13 @@ const (
 	sigtraceDispCauseDC_RESETHAND sigtraceDispCause = 3
 )
 
+type sigtraceDispKey struct {
+	_     structs.HostLayout
+	Tgid  uint32
+	Sig   uint32
+	Start uint64
+}
+
 type sigtraceDispRecord struct {
 	_           structs.HostLayout
 	TsNs        uint64
@@ -87,6 +94,13 @@ type sigtraceDispRecord struct {
 	ThreadComm  [16]int8
 	D           sigtraceSenderDetail
 	_           [4]byte
+}
+
+type sigtraceDispSince struct {
+	_     structs.HostLayout
+	Ts    uint64
+	Cause uint32
+	Pad   uint32
 }
 
 type sigtraceEvent struct {
@@ -176,9 +190,12 @@ type sigtraceExitKey struct {
 }
 
 type sigtraceExitRecord struct {
-	_      structs.HostLayout
-	Ev     sigtraceEvent
-	Killer sigtraceEventFull
+	_          structs.HostLayout
+	Ev         sigtraceEvent
+	SinceNs    uint64
+	SinceCause uint32
+	Pad        uint32
+	Killer     sigtraceEventFull
 }
 
 type sigtraceKillerKey struct {
@@ -190,14 +207,16 @@ type sigtraceKillerKey struct {
 type sigtraceLimits uint32
 
 const (
-	sigtraceLimitsMAX_ANCESTRY sigtraceLimits = 8
-	sigtraceLimitsARGV_LEN     sigtraceLimits = 256
-	sigtraceLimitsDETAIL_SLOTS sigtraceLimits = 8
-	sigtraceLimitsOOM_RANGES   sigtraceLimits = 3
-	sigtraceLimitsKSTACK_DEPTH sigtraceLimits = 12
-	sigtraceLimitsMAX_PIDS     sigtraceLimits = 1024
-	sigtraceLimitsMAX_COMMS    sigtraceLimits = 64
-	sigtraceLimitsMAX_UIDS     sigtraceLimits = 256
+	sigtraceLimitsMAX_ANCESTRY  sigtraceLimits = 8
+	sigtraceLimitsARGV_LEN      sigtraceLimits = 256
+	sigtraceLimitsDETAIL_SLOTS  sigtraceLimits = 8
+	sigtraceLimitsOOM_RANGES    sigtraceLimits = 3
+	sigtraceLimitsKSTACK_DEPTH  sigtraceLimits = 12
+	sigtraceLimitsMAX_PIDS      sigtraceLimits = 1024
+	sigtraceLimitsMAX_COMMS     sigtraceLimits = 64
+	sigtraceLimitsMAX_UIDS      sigtraceLimits = 256
+	sigtraceLimitsMAX_DISP_LAST sigtraceLimits = 16384
+	sigtraceLimitsMAX_EXECS     sigtraceLimits = 32768
 )
 
 type sigtracePidBits uint32
@@ -285,7 +304,9 @@ const (
 	sigtraceMapCommFilter          = "comm_filter"
 	sigtraceMapCounts              = "counts"
 	sigtraceMapDetailSent          = "detail_sent"
+	sigtraceMapDispLast            = "disp_last"
 	sigtraceMapEvents              = "events"
+	sigtraceMapExecSeen            = "exec_seen"
 	sigtraceMapExitsSeen           = "exits_seen"
 	sigtraceMapKillers             = "killers"
 	sigtraceMapKstack              = "kstack"
@@ -399,7 +420,9 @@ type sigtraceMapSpecs struct {
 	CommFilter  *ebpf.MapSpec `ebpf:"comm_filter"`
 	Counts      *ebpf.MapSpec `ebpf:"counts"`
 	DetailSent  *ebpf.MapSpec `ebpf:"detail_sent"`
+	DispLast    *ebpf.MapSpec `ebpf:"disp_last"`
 	Events      *ebpf.MapSpec `ebpf:"events"`
+	ExecSeen    *ebpf.MapSpec `ebpf:"exec_seen"`
 	ExitsSeen   *ebpf.MapSpec `ebpf:"exits_seen"`
 	Killers     *ebpf.MapSpec `ebpf:"killers"`
 	Kstack      *ebpf.MapSpec `ebpf:"kstack"`
@@ -479,7 +502,9 @@ type sigtraceMaps struct {
 	CommFilter  *ebpf.Map `ebpf:"comm_filter"`
 	Counts      *ebpf.Map `ebpf:"counts"`
 	DetailSent  *ebpf.Map `ebpf:"detail_sent"`
+	DispLast    *ebpf.Map `ebpf:"disp_last"`
 	Events      *ebpf.Map `ebpf:"events"`
+	ExecSeen    *ebpf.Map `ebpf:"exec_seen"`
 	ExitsSeen   *ebpf.Map `ebpf:"exits_seen"`
 	Killers     *ebpf.Map `ebpf:"killers"`
 	Kstack      *ebpf.Map `ebpf:"kstack"`
@@ -498,7 +523,9 @@ func (m *sigtraceMaps) Close() error {
 		m.CommFilter,
 		m.Counts,
 		m.DetailSent,
+		m.DispLast,
 		m.Events,
+		m.ExecSeen,
 		m.ExitsSeen,
 		m.Killers,
 		m.Kstack,

@@ -207,6 +207,7 @@ func start(objs *sigtraceObjects, opts *Options, owned bool) (*Tracer, error) {
 			t.Close()
 			return nil, err
 		}
+		t.dec.sinceValid = t.historyGap == ""
 	}
 	rd, err := ringbuf.NewReader(t.objs.Events)
 	if err != nil {
