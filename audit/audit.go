@@ -51,6 +51,8 @@ type Finding struct {
 	// Go is set when the target is a Go program with the runtime's
 	// handler for the signal: judged by the Go runtime's rules.
 	Go *GoRuntime `json:"go,omitempty"`
+	// Became: audit --watch only, how the process came to be unprepared.
+	Became *Became `json:"became,omitempty"`
 }
 
 // GoRuntime is what the audit read of a Go program target.
@@ -138,6 +140,20 @@ var exposureSignals = []int{int(unix.SIGHUP), int(unix.SIGUSR1), int(unix.SIGUSR
 // opts.Proc. It fails only when those cannot be read at all; problems with
 // single files are warnings in the report.
 func Run(opts Options) (*Report, error) {
+	rep, _, err := run(opts)
+	return rep, err
+}
+
+// configured is what an audit read of the configuration: its senders,
+// and what resolving their targets needs besides the processes.
+type configured struct {
+	rf      *rootFS
+	senders []Sender
+	units   map[string]*unit
+	users   map[string]int
+}
+
+func run(opts Options) (*Report, *configured, error) {
 	if opts.Root == "" {
 		opts.Root = "/"
 	}
@@ -147,24 +163,25 @@ func Run(opts Options) (*Report, error) {
 	const rootHint = " (--root wants the directory that holds the audited system's etc/)"
 	fi, err := os.Stat(opts.Root)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read --root %s: %s%s", opts.Root, errText(err), rootHint)
+		return nil, nil, fmt.Errorf("cannot read --root %s: %s%s", opts.Root, errText(err), rootHint)
 	}
 	if !fi.IsDir() {
-		return nil, fmt.Errorf("--root %s is not a directory%s", opts.Root, rootHint)
+		return nil, nil, fmt.Errorf("--root %s is not a directory%s", opts.Root, rootHint)
 	}
 	if _, err := os.ReadDir(opts.Root); err != nil {
-		return nil, fmt.Errorf("cannot read --root %s: %s%s", opts.Root, errText(err), rootHint)
+		return nil, nil, fmt.Errorf("cannot read --root %s: %s%s", opts.Root, errText(err), rootHint)
 	}
 	procs, err := ScanProcs(opts.Proc, opts.Self)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 
 	rf := &rootFS{root: opts.Root}
 	col := &collector{}
 	col.warn(procs.Skipped...)
 	senders, units := collectSenders(rf, col, !opts.noFollowMemo)
-	res := &resolver{procs: procs, root: rf, units: units, users: readPasswd(rf)}
+	cfg := &configured{rf: rf, senders: senders, units: units, users: readPasswd(rf)}
+	res := &resolver{procs: procs, root: rf, units: units, users: cfg.users}
 
 	rep := &Report{Procs: len(procs.List)}
 	seen := map[string]bool{}
@@ -221,7 +238,7 @@ func Run(opts Options) (*Report, error) {
 	rep.Warnings = col.warnings
 	rep.Files = col.files
 	rep.Stopped, rep.work = col.work.stop, col.work
-	return rep, nil
+	return rep, cfg, nil
 }
 
 // collectSenders reads logrotate, systemd and cron configuration.

@@ -39,6 +39,7 @@ const volatile __u8 filter_sender_uids = 0;  /* sender uid must be in uid_filter
 const volatile __u8 filter_target_uids = 0;  /* target uid must be in uid_filter with UID_TARGET */
 const volatile __u8 want_deliver = 1;        /* emit deliver events */
 const volatile __u8 want_exit = 1;           /* emit exit events */
+const volatile __u8 want_generate = 1;       /* emit generate events (off only with want_exit off: exits join their killer from them) */
 /* sched_process_exit gained a group_dead argument in recent kernels; the
  * loader looks at the kernel's BTF (btf_trace_sched_process_exit) and says
  * whether ctx[1] holds it. Without it, signal->live has already dropped to
@@ -1120,7 +1121,7 @@ int BPF_PROG(on_exec_rename, struct task_struct *task, const char *comm)
 SEC("tp_btf/signal_generate")
 int BPF_PROG(on_generate, int sig, struct kernel_siginfo *info, struct task_struct *task, int group, int result)
 {
-	if (!sig_wanted(sig))
+	if (!want_generate || !sig_wanted(sig))
 		return 0;
 
 	/* task is a tp_btf argument: its fields are direct loads (5.5+). */

@@ -361,6 +361,7 @@ const (
 	sigtraceVarWantDeliver         = "want_deliver"
 	sigtraceVarWantDisp            = "want_disp"
 	sigtraceVarWantExit            = "want_exit"
+	sigtraceVarWantGenerate        = "want_generate"
 )
 
 // loadSigtrace returns the embedded CollectionSpec for sigtrace.
@@ -477,6 +478,7 @@ type sigtraceVariableSpecs struct {
 	WantDeliver         *ebpf.VariableSpec `ebpf:"want_deliver"`
 	WantDisp            *ebpf.VariableSpec `ebpf:"want_disp"`
 	WantExit            *ebpf.VariableSpec `ebpf:"want_exit"`
+	WantGenerate        *ebpf.VariableSpec `ebpf:"want_generate"`
 }
 
 // sigtraceObjects contains all objects after they have been loaded into the kernel.
@@ -581,6 +583,7 @@ type sigtraceVariables struct {
 	WantDeliver         *ebpf.Variable `ebpf:"want_deliver"`
 	WantDisp            *ebpf.Variable `ebpf:"want_disp"`
 	WantExit            *ebpf.Variable `ebpf:"want_exit"`
+	WantGenerate        *ebpf.Variable `ebpf:"want_generate"`
 }
 
 // sigtracePrograms contains all programs after they have been loaded into the kernel.

@@ -26,6 +26,9 @@ type Options struct {
 	TargetUIDs []uint32 // target's uid is one of these
 	NoDeliver  bool     // skip signal_deliver events
 	NoExit     bool     // skip exit events (and the killer bookkeeping)
+	// NoGenerate skips generate events (a signal sent): only with NoExit,
+	// whose killer is joined from them, and no PendingAfter or counting.
+	NoGenerate bool
 	// HideSelf drops the signals this process sends itself (the Go
 	// runtime preempts a busy goroutine with SIGURG to its own thread);
 	// signals other processes send it are still reported.
@@ -166,6 +169,9 @@ func load(opts *Options) (*sigtraceObjects, error) {
 	if err := opts.RateLimit.check(); err != nil {
 		return nil, err
 	}
+	if opts.NoGenerate && (!opts.NoExit || opts.PendingAfter > 0 || opts.CountKeys != 0) {
+		return nil, fmt.Errorf("leaving out generate events needs NoExit, and no PendingAfter or counting: exits and pending signals are found from them")
+	}
 	if opts.PendingAfter > 0 && opts.NoDeliver {
 		return nil, fmt.Errorf("pending signals are found from deliver events: --pending-after cannot go with --no-deliver")
 	}
@@ -280,6 +286,7 @@ func configure(spec *ebpf.CollectionSpec, opts *Options) error {
 		{sigtraceVarFilterTargetUids, b2u8(len(opts.TargetUIDs) > 0)},
 		{sigtraceVarWantDeliver, b2u8(!opts.NoDeliver)},
 		{sigtraceVarWantExit, b2u8(!opts.NoExit)},
+		{sigtraceVarWantGenerate, b2u8(!opts.NoGenerate)},
 		{sigtraceVarExitHasGroupDead, b2u8(ExitHasGroupDead())},
 		{sigtraceVarWakeupBytes, uint64(wake)},
 		{sigtraceVarCountKeys, uint32(opts.CountKeys)},

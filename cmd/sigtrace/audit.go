@@ -4,12 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sigtrace/sigtrace/audit"
-	textout "github.com/sigtrace/sigtrace/output"
 )
 
 func init() { extraCommands = append(extraCommands, newAuditCmd) }
@@ -17,7 +15,8 @@ func init() { extraCommands = append(extraCommands, newAuditCmd) }
 func newAuditCmd() *cobra.Command {
 	var opts audit.Options
 	var output string
-	var keepPrivs bool
+	var keepPrivs, watch bool
+	var wf watchFlags
 	cmd := &cobra.Command{
 		Use:   "audit",
 		Short: "Find the processes a configured signal (logrotate, systemd, cron) would kill",
@@ -34,13 +33,20 @@ SIGHUP, SIGINT and SIGTERM kill them, SIGQUIT exits with status 2, SIGUSR1
 and the like are discarded; whether the program asked is read from its
 memory (needs its symbol table; otherwise the finding is unresolved).
 
+With --watch it then keeps watching (tracing disposition changes, so as
+root): the moment a process that a configured sender will signal becomes
+unprepared for that signal (it removed its handler, exec'd, SA_RESETHAND
+reset it) it prints the finding, with -o json one object with "became";
+processes that start unprepared are found within 2 s.
+
 Exit status: 0 when no configured sender would kill its target, 1 when one
 would (a fatal risk) or when the audit is incomplete (it stopped at a bound
 on its work, against crafted input: it cannot say that none would), 2 on
 error.`,
 		Example: `  sigtrace audit
   sigtrace audit -o json | jq 'select(.risk == "fatal")'
-  sigtrace audit --root /mnt/image --all`,
+  sigtrace audit --root /mnt/image --all
+  sudo sigtrace audit --watch`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if output != "table" && output != "json" {
@@ -48,6 +54,23 @@ error.`,
 			}
 			if opts.Proc == "/proc" {
 				opts.Self = os.Getpid()
+			}
+			if !watch && (wf.duration != 0 || wf.readyFile != "") {
+				return errors.New("--duration goes with --watch")
+			}
+			if watch {
+				if wf.duration < 0 {
+					return fmt.Errorf("--duration %s: want a positive duration", wf.duration)
+				}
+				wf.debug, _ = cmd.Flags().GetBool("debug")
+				fatal, err := runAuditWatch(cmd.Context(), opts, output, wf, keepPrivs, cmd.OutOrStdout(), cmd.ErrOrStderr())
+				if err != nil {
+					return err
+				}
+				if fatal {
+					return &exitError{code: 1}
+				}
+				return nil
 			}
 			if !keepPrivs {
 				if err := dropAuditPrivileges(); err != nil {
@@ -58,21 +81,8 @@ error.`,
 			if err != nil {
 				return err
 			}
-			stderr := cmd.ErrOrStderr()
-			for _, w := range rep.Warnings {
-				// File names and lines come from the audited system:
-				// the same policy as the tables, so no escape reaches
-				// the terminal and no newline forges a warning.
-				fmt.Fprintf(stderr, "sigtrace: warning: %s\n", textout.SafeString(w.String()))
-			}
-			out := cmd.OutOrStdout()
-			if output == "json" {
-				err = audit.WriteJSON(out, rep)
-			} else {
-				err = audit.WriteTable(out, rep)
-			}
-			if err != nil && !errors.Is(err, syscall.EPIPE) {
-				return fmt.Errorf("writing the report: %w", err)
+			if err := writeReport(cmd.OutOrStdout(), cmd.ErrOrStderr(), rep, output); err != nil {
+				return err
 			}
 			if rep.Fatal() || rep.Incomplete() {
 				return &exitError{code: 1}
@@ -85,6 +95,10 @@ error.`,
 	f.StringVar(&opts.Proc, "proc", "/proc", "read processes from `DIR` instead of /proc")
 	f.StringVarP(&output, "output", "o", "table", "output format: table or json (one finding per line)")
 	f.BoolVar(&opts.All, "all", false, "also list every process unprepared for SIGHUP, SIGUSR1, SIGUSR2 or SIGPIPE")
+	f.BoolVar(&watch, "watch", false, "after the audit, keep watching (needs root: it traces): print a finding the moment a process that a configured sender will signal becomes unprepared for that signal (it removes its handler, exec's, or starts without one); stops on Ctrl-C or --duration, exit status as the audit's")
+	f.DurationVar(&wf.duration, "duration", 0, "with --watch: stop after this long")
+	f.StringVar(&wf.readyFile, "ready-file", "", "with --watch: write this file once watching")
+	_ = f.MarkHidden("ready-file")
 	f.BoolVar(&keepPrivs, "keep-privileges", false, "keep every capability; by default audit, which only reads, keeps cap_dac_read_search and cap_sys_ptrace, opens files as nobody and sets no_new_privs before it reads anything")
 	return cmd
 }

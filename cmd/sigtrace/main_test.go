@@ -25,6 +25,9 @@ func TestMain(m *testing.M) {
 		cgoDropOptional = privs.Supported() != nil
 		os.Exit(run(os.Args[1:]))
 	}
+	if os.Getenv("SIGTRACE_HUPHELPER") == "1" {
+		os.Exit(hupHelper())
+	}
 	if os.Getenv("SIGTRACE_VICTIM") == "1" {
 		os.Exit(victim())
 	}
