@@ -110,6 +110,9 @@ type death struct {
 	ev      tracer.Event // the exit, or the fatal generate
 	earlier []tracer.Event
 	victims []tracer.Event
+	// change: the last disposition event that made the signal fatal to
+	// the process before its death, when recorded.
+	change *tracer.Event
 }
 
 func reportWhy(w io.Writer, who string, paths []string, asJSON bool) error {
@@ -143,6 +146,11 @@ func reportWhy(w io.Writer, who string, paths []string, asJSON bool) error {
 	}
 	// Second pass: what came before it, and the killer's other victims.
 	err = eachEvent(paths, func(ev *tracer.Event) {
+		if ev.Type == tracer.TypeDisposition && ev.Target.PID == pid && ev.Sig == d.ev.Sig && ev.Disposition.Fatal &&
+			!ev.Time.After(d.ev.Time) && (d.change == nil || !ev.Time.Before(d.change.Time)) {
+			c := ev.Clone()
+			d.change = &c
+		}
 		if ev.Type != tracer.TypeGenerate {
 			return
 		}
@@ -226,6 +234,7 @@ func (d *death) story() string {
 		}
 		b.WriteString(".\n")
 	}
+	d.sinceLine(&b)
 	if len(d.earlier) > 0 {
 		fmt.Fprintf(&b, "  Signals to it in the %s before:\n", reportEarlier)
 		for i := range d.earlier {
@@ -242,6 +251,46 @@ func (d *death) story() string {
 		}
 	}
 	return b.String()
+}
+
+// sinceLine says since when the process had no handler for the signal
+// it died of: from the exit (the kernel's disposition history), else
+// from the last change the recording holds, else that it is not known.
+func (d *death) sinceLine(b *strings.Builder) {
+	ev := &d.ev
+	sig := signals.Name(ev.Sig)
+	if !signals.Catchable(ev.Sig) || !signals.DefaultAction(ev.Sig).Kills() {
+		return
+	}
+	if ev.Type == tracer.TypeExit && ev.Exit.KillerVia == tracer.KillerReraise {
+		return // it had a handler, which re-raised
+	}
+	if s := ev.Setup(); s != nil && s.Disposition != tracer.DispDefault && (ev.Type != tracer.TypeExit || ev.Exit.KillerKnown) {
+		return
+	}
+	c := d.change
+	switch s := ev.Exit.DefaultSince; {
+	case ev.Type == tracer.TypeExit && s.Known:
+		fmt.Fprintf(b, "  It had no %s handler since %s, ", sig, s.Time.Format(time.RFC3339))
+		switch s.Cause {
+		case tracer.CauseExec:
+			b.WriteString("when it exec'd (and never installed one after)")
+		case tracer.CauseResethand:
+			b.WriteString("when SA_RESETHAND reset it as its handler ran")
+		default:
+			b.WriteString("when it set SIG_DFL with sigaction")
+		}
+		if c != nil && c.Disposition.Cause == s.Cause && c.Time.Sub(s.Time).Abs() < time.Millisecond && c.Disposition.From.Disposition == tracer.DispHandler && c.Disposition.From.Handler != 0 {
+			fmt.Fprintf(b, " (its handler was 0x%x)", c.Disposition.From.Handler)
+		}
+		b.WriteString(".\n")
+	case c != nil:
+		fmt.Fprintf(b, "  It had no %s handler since %s, when %s (%s → default).\n", sig, c.Time.Format(time.RFC3339),
+			map[tracer.Cause]string{tracer.CauseSigaction: "it set SIG_DFL with sigaction", tracer.CauseExec: "it exec'd",
+				tracer.CauseResethand: "SA_RESETHAND reset it"}[c.Disposition.Cause], c.Disposition.From.Disposition)
+	default:
+		fmt.Fprintf(b, "  Since when it had no %s handler is not known (disposition history did not see it: not recorded then, or a kernel that shows no sigaction change).\n", sig)
+	}
 }
 
 // commOf is a process's name for a terminal: what others chose, under the
@@ -296,6 +345,9 @@ func writeJSONReport(w io.Writer, d *death) error {
 	}
 	list("earlier", d.earlier)
 	list("other_victims", d.victims)
+	if d.change != nil {
+		b = trimNL(output.AppendJSON(append(b, `,"disposition_change":`...), d.change))
+	}
 	b = append(b, "}\n"...)
 	_, err := w.Write(b)
 	return err
