@@ -520,7 +520,7 @@ var cookbookScenarios = map[string]func(t *testing.T, command string){
 		runKill(t, "HUP", v.pid)
 		v.died(t, syscall.SIGHUP)
 		out := p.stop(t)
-		rows := rowsOf(out, v.name)
+		rows := withoutChange(t, rowsOf(out, v.name), v.tag(), "SIGHUP")
 		if len(rows) < 3 || !strings.Contains(rows[0], "SIGHUP") || !strings.Contains(rows[0], "FATAL unprepared") ||
 			!strings.Contains(rows[len(rows)-1], "EXIT "+v.tag()+" killed by SIGHUP from kill[") {
 			t.Fatalf("want the SIGHUP, its deliveries and the EXIT:\n%s", strings.Join(rows, "\n"))

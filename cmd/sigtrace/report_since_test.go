@@ -47,7 +47,7 @@ func TestReportSince(t *testing.T) {
 			t.Fatal(err)
 		}
 		h.Seq, h.Start = 1, base
-		rec := append(h.Marshal(), '\n')
+		rec := h.Marshal()
 		for i := range tc.evs {
 			rec = output.AppendJSON(rec, &tc.evs[i])
 		}

@@ -29,7 +29,7 @@ func tfParse(t *testing.T, args ...string) (tracer.Options, error) {
 }
 
 func TestTraceFlagsToOptions(t *testing.T) {
-	def := tracer.Options{RingSize: tracer.DefaultRingSize, HideSelf: true,
+	def := tracer.Options{RingSize: tracer.DefaultRingSize, HideSelf: true, History: tracer.HistoryFatal,
 		RateLimit: tracer.RateLimit{Burst: tracer.DefaultRateBurst, Interval: tracer.DefaultRateInterval}}
 	with := func(f func(*tracer.Options)) tracer.Options { o := def; f(&o); return o }
 	// Asked for by pid or name, or counted: every signal is shown.
@@ -60,6 +60,8 @@ func TestTraceFlagsToOptions(t *testing.T) {
 		{[]string{"--comm", "nginx"}, narrow(func(o *tracer.Options) { o.Comms = []string{"nginx"} })},
 		{[]string{"--comm", "nginx,cron", "--comm", " sshd "}, narrow(func(o *tracer.Options) { o.Comms = []string{"nginx", "cron", "sshd"} })},
 		{[]string{"--no-deliver"}, with(func(o *tracer.Options) { o.NoDeliver = true })},
+		{[]string{"--all-dispositions"}, with(func(o *tracer.Options) { o.History = tracer.HistoryAll })},
+		{[]string{"--no-dispositions"}, with(func(o *tracer.Options) { o.History = tracer.HistoryOff })},
 		{[]string{"--ring-size", "1"}, with(func(o *tracer.Options) { o.RingSize = 1 << 20 })},
 		{[]string{"--ring-size", "64"}, with(func(o *tracer.Options) { o.RingSize = 64 << 20 })},
 		{[]string{"--ring-size", "256"}, with(func(o *tracer.Options) { o.RingSize = 256 << 20 })},
