@@ -108,7 +108,9 @@ func allVariants() []*variant {
 		// The same without disposition history (on by default): what
 		// its programs cost a storm in which nothing changes one.
 		{key: "nohistory", label: "trace -o json --rate-limit 0 --no-dispositions >/dev/null", deliver: true,
-			args: func(string) []string { return []string{"trace", "-o", "json", "--rate-limit", "0", "--no-dispositions"} }},
+			args: func(string) []string {
+				return []string{"trace", "-o", "json", "--rate-limit", "0", "--no-dispositions"}
+			}},
 		{key: "nodeliver", label: "trace -o json --rate-limit 0 --no-deliver >/dev/null",
 			args: func(string) []string { return []string{"trace", "-o", "json", "--rate-limit", "0", "--no-deliver"} }},
 		{key: "file", label: "trace -o json --rate-limit 0 >file (tmpfs)", deliver: true, output: "file",
