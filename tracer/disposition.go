@@ -44,21 +44,23 @@ type coreProgs struct {
 // loadObjects loads the maps and the core programs into objs, and, when
 // history is wanted, one of the sigaction programs: fentry where the
 // kernel allows trampolines, else a kprobe. It returns why neither could
-// be had ("" when one loaded).
-func loadObjects(spec *ebpf.CollectionSpec, objs *sigtraceObjects, history History, debug bool) (string, error) {
+// be had ("" when one loaded), and how to load the kprobe one later: a
+// kernel may load an fentry program and refuse to attach it (Debian's
+// 6.1 arm64 has no trampolines: "create raw tracepoint: not supported").
+func loadObjects(spec *ebpf.CollectionSpec, objs *sigtraceObjects, history History, debug bool) (string, func() (*ebpf.Program, error), error) {
 	var core struct {
 		sigtraceMaps
 		sigtraceVariables
 		coreProgs
 	}
 	if err := spec.LoadAndAssign(&core, nil); err != nil {
-		return "", explainLoad(err, debug)
+		return "", nil, explainLoad(err, debug)
 	}
 	objs.sigtraceMaps = core.sigtraceMaps
 	objs.sigtraceVariables = core.sigtraceVariables
 	objs.OnGenerate, objs.OnDeliver, objs.OnExit, objs.OnExecRename = core.OnGenerate, core.OnDeliver, core.OnExit, core.OnExecRename
 	if history == HistoryOff {
-		return "", nil
+		return "", nil, nil
 	}
 	// The sigaction program writes into the same ring and reads the same
 	// filter maps: hand it the loaded ones.
@@ -78,20 +80,23 @@ func loadObjects(spec *ebpf.CollectionSpec, objs *sigtraceObjects, history Histo
 		coll.Close()
 		return p, nil
 	}
+	loadKprobe := func() (*ebpf.Program, error) {
+		if !HaveKprobes() {
+			return nil, errNoKprobes
+		}
+		return load(sigtraceProgOnSigactionKprobe)
+	}
 	p, ferr := load(sigtraceProgOnSigactionFentry)
 	if ferr == nil {
 		objs.OnSigactionFentry = p
-		return "", nil
+		return "", loadKprobe, nil
 	}
-	if !HaveKprobes() {
-		return sigactionUnavailable(ferr, errNoKprobes), nil
-	}
-	p, kerr := load(sigtraceProgOnSigactionKprobe)
+	p, kerr := loadKprobe()
 	if kerr != nil {
-		return sigactionUnavailable(ferr, kerr), nil
+		return sigactionUnavailable(ferr, kerr), nil, nil
 	}
 	objs.OnSigactionKprobe = p
-	return "", nil
+	return "", nil, nil
 }
 
 var errNoKprobes = errors.New("this kernel has no kprobes")
@@ -150,18 +155,41 @@ func (t *Tracer) attachHistory() error {
 		return explainAttach("task_rename", err)
 	}
 	t.links = append(t.links, l)
-	switch {
-	case t.objs.OnSigactionFentry != nil:
-		l, err = link.AttachTracing(link.TracingOptions{Program: t.objs.OnSigactionFentry})
-	case t.objs.OnSigactionKprobe != nil:
-		l, err = link.Kprobe("do_sigaction", t.objs.OnSigactionKprobe, nil)
-	default:
+	if t.objs.OnSigactionFentry != nil {
+		l, err := link.AttachTracing(link.TracingOptions{Program: t.objs.OnSigactionFentry})
+		if err == nil {
+			t.links = append(t.links, l)
+			return nil
+		}
+		// Loaded, not attachable: a kernel without trampolines. The
+		// kprobe then, if it has kprobes.
+		_ = t.objs.OnSigactionFentry.Close()
+		t.objs.OnSigactionFentry = nil
+		ferr := fmt.Errorf("attaching: %w", err)
+		if t.loadKprobe == nil {
+			t.historyGap = sigactionUnavailable(ferr, errNoKprobes)
+			return nil
+		}
+		p, kerr := t.loadKprobe()
+		if kerr != nil {
+			t.historyGap = sigactionUnavailable(ferr, kerr)
+			return nil
+		}
+		t.objs.OnSigactionKprobe = p
+		if l, err := link.Kprobe("do_sigaction", p, nil); err != nil {
+			t.historyGap = sigactionUnavailable(ferr, err)
+		} else {
+			t.links = append(t.links, l)
+		}
 		return nil
 	}
+	if t.objs.OnSigactionKprobe == nil {
+		return nil
+	}
+	l, err = link.Kprobe("do_sigaction", t.objs.OnSigactionKprobe, nil)
 	if err != nil {
-		// Loaded but not attachable: said like a load failure, and
-		// tracing goes on without it.
-		t.historyGap = "attaching to do_sigaction: " + firstLine(err)
+		// Loaded but not attachable: tracing goes on without it.
+		t.historyGap = "a kprobe on do_sigaction failed: " + firstLine(err)
 		return nil
 	}
 	t.links = append(t.links, l)

@@ -59,8 +59,11 @@ type Options struct {
 	// Debug keeps the verifier's full log in load errors.
 	Debug bool
 
-	// historyGap: why the sigaction program could not be loaded (load).
+	// historyGap: why the sigaction program could not be loaded (load);
+	// loadKprobe loads its kprobe form, for a kernel that loaded the
+	// fentry one but cannot attach it.
 	historyGap string
+	loadKprobe func() (*ebpf.Program, error)
 }
 
 const (
@@ -125,6 +128,7 @@ type Tracer struct {
 	closeOnce        sync.Once
 	// historyGap: why sigaction changes are not seen (HistoryGap).
 	historyGap string
+	loadKprobe func() (*ebpf.Program, error)
 }
 
 // New loads the BPF programs with the filters in opts and attaches them.
@@ -176,11 +180,11 @@ func load(opts *Options) (*sigtraceObjects, error) {
 		return nil, fmt.Errorf("pending signals are found from deliver events: --pending-after cannot go with --no-deliver")
 	}
 	var objs sigtraceObjects
-	gap, err := loadObjects(spec, &objs, opts.History, opts.Debug)
+	gap, kp, err := loadObjects(spec, &objs, opts.History, opts.Debug)
 	if err != nil {
 		return nil, err
 	}
-	opts.historyGap = gap
+	opts.historyGap, opts.loadKprobe = gap, kp
 	return &objs, nil
 }
 
@@ -208,7 +212,7 @@ func start(objs *sigtraceObjects, opts *Options, owned bool) (*Tracer, error) {
 		t.links = append(t.links, l)
 	}
 	if opts.History != HistoryOff {
-		t.historyGap = opts.historyGap
+		t.historyGap, t.loadKprobe = opts.historyGap, opts.loadKprobe
 		if err := t.attachHistory(); err != nil {
 			t.Close()
 			return nil, err
