@@ -164,7 +164,6 @@ func runRecord(parent context.Context, f *recordFlags, debug bool) error {
 		_ = w.Close()
 		return err
 	}
-	warnHistory(tr, &opts)
 	if !f.keepPrivs {
 		// The recording's directory and live file are open, and new
 		// files are made in it as root, its owner: the files keep
@@ -175,6 +174,7 @@ func runRecord(parent context.Context, f *recordFlags, debug bool) error {
 			return err
 		}
 	}
+	warnHistory(tr, &opts) // once it is sure to trace: a bad ready file is its one line
 	fmt.Fprintf(os.Stderr, "Recording to %s ... Ctrl-C to stop.\n", f.dir)
 	if ready != nil {
 		if _, err := ready.WriteString("ready\n"); err != nil {

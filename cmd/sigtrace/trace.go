@@ -129,7 +129,6 @@ func runTrace(parent context.Context, f *traceFlags, debug bool) error {
 		return err
 	}
 	defer tr.Close()
-	warnHistory(tr, &opts)
 	// Opened while it may still create files anywhere: after the drop
 	// files are opened as nobody.
 	var ready *os.File
@@ -152,6 +151,7 @@ func runTrace(parent context.Context, f *traceFlags, debug bool) error {
 	defer close(finished)
 	go stopWatchdog(ctx, finished, out, &lost)
 
+	warnHistory(tr, &opts) // once it is sure to trace: a bad ready file is its one line
 	fmt.Fprintln(os.Stderr, readyLine)
 	if ready != nil {
 		if _, err := ready.WriteString("ready\n"); err != nil {
