@@ -47,7 +47,7 @@ test: check-generated
 
 # Rebuilds the committed BPF objects and their Go bindings (needs clang-19).
 generate:
-	BPF2GO_CC=$(CLANG) BPF2GO_STRIP=$(STRIP) $(GO) generate ./tracer
+	./scripts/generate.sh $(CLANG) $(STRIP)
 
 # Regenerates into a scratch copy and compares, so a C change without
 # `make generate` fails the build. Skipped (with a note) without clang.
