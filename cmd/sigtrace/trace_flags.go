@@ -163,6 +163,11 @@ func (f *traceFlags) tracerOptions() (tracer.Options, error) {
 	default:
 		o.History = tracer.HistoryFatal
 	}
+	// Counts are of signals: disposition changes join them only when
+	// asked for, by --all-dispositions or a filter of them alone.
+	if (f.countBy != "" || f.hist != "") && !f.allDisp && !f.onlyDispositions() {
+		o.History = tracer.HistoryOff
+	}
 	if f.filter != nil {
 		f.filter.Narrow(&o) // the kernel's part of FILTER, intersected with the flags
 	}
@@ -293,4 +298,15 @@ func warnHistory(tr *tracer.Tracer, o *tracer.Options) {
 	if gap := tr.HistoryGap(); gap != "" && o.History != tracer.HistoryOff {
 		fmt.Fprintf(os.Stderr, "sigtrace: disposition history without sigaction changes (exec and SA_RESETHAND resets are seen): %s\n", gap)
 	}
+}
+
+// onlyDispositions: the FILTER matches disposition events and no signal's
+// (generate, deliver, exit, pending).
+func (f *traceFlags) onlyDispositions() bool {
+	if f.filter == nil {
+		return false
+	}
+	k := f.filter.Pushdown().Kinds
+	return k.Has(tracer.TypeDisposition) && !k.Has(tracer.TypeGenerate) && !k.Has(tracer.TypeDeliver) &&
+		!k.Has(tracer.TypeExit) && !k.Has(tracer.TypePending)
 }
