@@ -88,8 +88,10 @@ func describe(evs []Event) string {
 // TestHistoryExecResets: a shell that traps USR1 and ignores HUP, then
 // execs, loses the trap (the exec resets it: now fatal) and keeps the
 // ignore: an event for USR1, named after the new program, and none for
-// HUP. (The shell may have handlers of its own: dash's SIGINT, reset
-// too.) Runs on every kernel: it needs only tp_btf.
+// HUP. (The shell has ways of its own: dash's SIGINT handler is reset
+// too, and busybox sh sets its ignored SIGQUIT back to SIG_DFL with
+// sigaction before it execs, which is an event where sigaction changes
+// are seen.) Runs on every kernel: it needs only tp_btf.
 func TestHistoryExecResets(t *testing.T) {
 	_, col := startTracer(t, Options{History: HistoryFatal, NoDeliver: true})
 	from := barrier(t, col, 0)
@@ -120,9 +122,6 @@ func TestHistoryExecResets(t *testing.T) {
 	for _, e := range got {
 		if e.Sig == int(syscall.SIGHUP) {
 			t.Errorf("SIGHUP was ignored, and an exec keeps SIG_IGN:%s", describe(got))
-		}
-		if e.Disposition.Cause != CauseExec {
-			t.Errorf("only the exec changes anything here (no sigaction hook on this kernel, or a gain):%s", describe(got))
 		}
 	}
 	t.Logf("%d reset by the exec:%s", len(got), describe(got))
