@@ -464,15 +464,29 @@ static __always_inline void submit(void *rec, __u64 avail)
 	count(STAT_SUBMITTED);
 }
 
+/* output copies a record built elsewhere (the per-CPU scratch) into the
+ * ring. It reserves room first and decides the wake-up after, as submit
+ * does: bpf_ringbuf_output would take flags read before the record is in
+ * the ring, and a reader that announced its sleep in that instant would
+ * find the ring empty and not be woken (it would wait out maxIdle,
+ * tracer/reader.go). size is a constant at every call site, as
+ * bpf_ringbuf_reserve needs. */
 static __always_inline void output(void *rec, __u64 size, __u64 vital_uid)
 {
 	__u64 avail;
 	if (!admit(size, vital_uid, &avail))
 		return;
-	if (bpf_ringbuf_output(&events, rec, size, wakeup_flags(avail)))
+	void *r = bpf_ringbuf_reserve(&events, size, 0);
+	if (!r) {
 		count(STAT_LOST);
-	else
-		count(STAT_SUBMITTED);
+		return;
+	}
+	if (bpf_probe_read_kernel(r, size, rec)) {
+		bpf_ringbuf_discard(r, BPF_RB_NO_WAKEUP);
+		count(STAT_LOST);
+		return;
+	}
+	submit(r, avail);
 }
 
 /* Signals whose default action kills: all but DEFAULT_SPARES. */

@@ -75,10 +75,11 @@ func TestListings(t *testing.T) {
 	if err := WriteTable(&b, Select(KindsOf(tracer.TypeLost))); err != nil {
 		t.Fatal(err)
 	}
-	// lost carries time, type, count and shed.
+	// lost carries time, type, count, shed and missed.
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
-	if len(lines) != 5 || !strings.HasPrefix(lines[0], "FIELD") || !strings.HasPrefix(lines[1], "time ") ||
-		!strings.HasPrefix(lines[2], "type ") || !strings.HasPrefix(lines[3], "count ") || !strings.HasPrefix(lines[4], "shed ") {
+	if len(lines) != 6 || !strings.HasPrefix(lines[0], "FIELD") || !strings.HasPrefix(lines[1], "time ") ||
+		!strings.HasPrefix(lines[2], "type ") || !strings.HasPrefix(lines[3], "count ") || !strings.HasPrefix(lines[4], "shed ") ||
+		!strings.HasPrefix(lines[5], "missed ") {
 		t.Errorf("lost fields:\n%s", b.String())
 	}
 	b.Reset()

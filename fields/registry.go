@@ -77,6 +77,11 @@ func buildRegistry() []Field {
 		Present: func(ev *tracer.Event) bool { return ev.Lost.Shed > 0 },
 		Uint:    func(ev *tracer.Event) uint64 { return ev.Lost.Shed },
 	}, Field{
+		Name: "missed", Type: Uint, Kinds: kLost,
+		Doc:     "of count, the signals the kernel ran no sigtrace program for because it was already running on that CPU (a signal from an interrupt, such as a timer's SIGALRM, that came while it ran for another); some a filter would have dropped anyway; absent when none",
+		Present: func(ev *tracer.Event) bool { return ev.Lost.Missed > 0 },
+		Uint:    func(ev *tracer.Event) uint64 { return ev.Lost.Missed },
+	}, Field{
 		Name: "signal.num", Type: Int, Kinds: kSignal, Kernel: true,
 		Doc: "the signal's number (`sig` in filters); an exit's is the signal the process died of, not the kernel's internal SIGKILL",
 		Int: func(ev *tracer.Event) int64 { return int64(ev.Sig) },

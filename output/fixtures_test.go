@@ -254,6 +254,8 @@ func fixtures() []namedEvent {
 	})
 	add("lost", tracer.Event{Time: at(17), Type: tracer.TypeLost, Lost: tracer.Lost{Count: 42}})
 	add("lost, mostly shed to keep room for deaths", tracer.Event{Time: at(17), Type: tracer.TypeLost, Lost: tracer.Lost{Count: 42, Shed: 40}})
+	add("lost, some skipped by the kernel (its program already running on that CPU)", tracer.Event{Time: at(17), Type: tracer.TypeLost, Lost: tracer.Lost{Count: 5, Shed: 1, Missed: 3}})
+	add("lost, all skipped by the kernel", tracer.Event{Time: at(17), Type: tracer.TypeLost, Lost: tracer.Lost{Count: 2, Missed: 2}})
 
 	ev = gen(18, 20, 0, bash, daemon)
 	ev.Generate.Blocked = true

@@ -64,6 +64,10 @@ func appendJSON(b []byte, ev *tracer.Event, st *jsonState) []byte {
 			b = append(b, `,"shed":`...)
 			b = strconv.AppendUint(b, ev.Lost.Shed, 10)
 		}
+		if ev.Lost.Missed > 0 {
+			b = append(b, `,"missed":`...)
+			b = strconv.AppendUint(b, ev.Lost.Missed, 10)
+		}
 		return append(b, "}\n"...)
 	}
 	b = appendSignal(append(b, `,"signal":`...), ev.Sig)

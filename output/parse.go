@@ -97,6 +97,7 @@ type wireEvent struct {
 
 	Count       uint64          `json:"count"`
 	Shed        uint64          `json:"shed"`
+	Missed      uint64          `json:"missed"`
 	Keys        json.RawMessage `json:"keys"`
 	IntervalEnd string          `json:"interval_end"`
 	// from and to: a gap's times (strings), a disposition's setups
@@ -160,7 +161,7 @@ func (p *Parser) Parse(line []byte, ev *tracer.Event) error {
 	}
 	switch typ {
 	case tracer.TypeLost:
-		ev.Lost = tracer.Lost{Count: w.Count, Shed: w.Shed}
+		ev.Lost = tracer.Lost{Count: w.Count, Shed: w.Shed, Missed: w.Missed}
 		return nil
 	case tracer.TypeGap:
 		ev.Gap.Count = w.Count

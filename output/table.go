@@ -71,13 +71,11 @@ func (t *Table) AppendRow(b []byte, ev *tracer.Event) []byte {
 		b = t.color(b, ansiRed)
 		b = append(b, "LOST "...)
 		b = strconv.AppendUint(b, ev.Lost.Count, 10)
-		b = append(b, " events: the ring buffer was full"...)
-		if ev.Lost.Shed > 0 {
-			b = append(b, " ("...)
-			b = strconv.AppendUint(b, ev.Lost.Shed, 10)
-			b = append(b, " of them shed to keep room for deaths)"...)
+		b = append(b, " events: "...)
+		b = appendLostWhy(b, &ev.Lost)
+		if ev.Lost.Missed < ev.Lost.Count {
+			b = append(b, " (try --ring-size or narrower filters)"...)
 		}
-		b = append(b, " (try --ring-size or narrower filters)"...)
 		b = t.color(b, ansiReset)
 		return append(b, '\n')
 	}
@@ -654,4 +652,33 @@ func appendGoRuntime(b []byte, ev *tracer.Event) []byte {
 		b = append(b, " (notify mask unreadable)"...)
 	}
 	return b
+}
+
+// appendLostWhy says why a lost record's events were lost, for the table's
+// LOST row and the total on stderr: the ring was full (some shed to keep
+// room for deaths), or the kernel skipped the program (Lost.Missed).
+func appendLostWhy(b []byte, l *tracer.Lost) []byte {
+	full := l.Count - min(l.Missed, l.Count)
+	if full > 0 {
+		b = append(b, "the ring buffer was full"...)
+		if l.Shed > 0 {
+			b = append(b, " ("...)
+			b = strconv.AppendUint(b, l.Shed, 10)
+			b = append(b, " of them shed to keep room for deaths)"...)
+		}
+	}
+	if l.Missed > 0 {
+		if full > 0 {
+			b = append(b, "; "...)
+		}
+		b = strconv.AppendUint(b, l.Missed, 10)
+		b = append(b, " skipped by the kernel, which does not run sigtrace's program on a CPU where it is already running (a signal sent from an interrupt)"...)
+	}
+	return b
+}
+
+// LostWhy is appendLostWhy as a string, with whether a bigger ring or
+// narrower filters could help (not for events the kernel skipped).
+func LostWhy(l tracer.Lost) (why string, ringHelps bool) {
+	return string(appendLostWhy(nil, &l)), l.Missed < l.Count
 }

@@ -354,10 +354,13 @@ type Pending struct {
 
 // Lost is the payload of a lost event: records the kernel side could not
 // hand over since the previous lost record; Shed of them were ordinary
-// records dropped to keep the ring's reserve for deaths (Options.Reserve).
+// records dropped to keep the ring's reserve for deaths (Options.Reserve);
+// Missed of them were signals the kernel ran no program for, because the
+// program was already running on that CPU (Stats.Missed).
 type Lost struct {
-	Count uint64
-	Shed  uint64
+	Count  uint64
+	Shed   uint64
+	Missed uint64
 }
 
 // Count is the payload of a count event: N events had the values Keys

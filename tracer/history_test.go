@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+
 	"github.com/sigtrace/sigtrace/internal/testproc"
 )
 
@@ -295,5 +298,74 @@ func TestHistorySinceExec(t *testing.T) {
 	}
 	if !s.Known || s.Cause != CauseExec || !sameInstant(s.Time, reset.Time) {
 		t.Errorf("exit's since %+v, want the exec at %v", s, reset.Time)
+	}
+}
+
+func init() {
+	// sigactionburst: SIGUSR2 to SIG_IGN, one SIGUSR2 to itself (an
+	// ignored signal, for on_generate's cost beside), and back to
+	// SIG_DFL, SIGTRACE_ROUNDS times, with raw system calls; then exits.
+	moreHelpers["sigactionburst"] = func() int {
+		n, err := strconv.Atoi(os.Getenv("SIGTRACE_ROUNDS"))
+		helperMust(err)
+		pid := os.Getpid()
+		for range n {
+			helperMust(testproc.SetDisposition(syscall.SIGUSR2, testproc.SigIgn))
+			helperMust(syscall.Kill(pid, syscall.SIGUSR2))
+			helperMust(testproc.SetDisposition(syscall.SIGUSR2, testproc.SigDfl))
+		}
+		ready()
+		return 0
+	}
+}
+
+// TestHistorySigactionBurst: 2,000 rounds of SIG_IGN then SIG_DFL are
+// 2,000 changes that make SIGUSR2 fatal, every one an event, none lost
+// (the ring holds them). It also logs what the sigaction program costs
+// per run (bpf_stats), the figure the kernel matrix's guests give, since
+// this build machine cannot attach it: under qemu's emulation the ns are
+// inflated, so compare them with on_generate's in the same guest.
+func TestHistorySigactionBurst(t *testing.T) {
+	const rounds = 2000
+	stats, err := ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))
+	if err != nil {
+		t.Fatalf("enabling bpf_stats: %v", err)
+	}
+	defer stats.Close()
+	tr, col := startTracer(t, Options{History: HistoryFatal, NoDeliver: true, NoExit: true})
+	requireSigactionHistory(t, tr)
+	from := barrier(t, col, 0)
+	h := spawn(t, "sigactionburst", withEnv("SIGTRACE_ROUNDS="+strconv.Itoa(rounds)))
+	pid := h.pid()
+	h.wait(t)
+	deadline := time.Now().Add(waitTimeout())
+	for len(changesOf(col, from, pid)) < rounds && time.Now().Before(deadline) {
+		col.waitChange(100 * time.Millisecond)
+	}
+	barrier(t, col, from)
+	got := changesOf(col, from, pid)
+	var n int
+	for _, e := range got {
+		if e.Sig == int(syscall.SIGUSR2) && e.Disposition.Cause == CauseSigaction && e.Disposition.From.Disposition == DispIgnore &&
+			e.Disposition.To.Disposition == DispDefault && e.Disposition.Fatal {
+			n++
+		}
+	}
+	if st, err := tr.Stats(); err == nil && st.Dropped() > 0 {
+		t.Errorf("%d records dropped", st.Dropped())
+	}
+	if n != rounds || len(got) != rounds {
+		t.Fatalf("%d changes of SIGUSR2 ignore -> default (of %d events), want %d", n, len(got), rounds)
+	}
+	for _, p := range []struct {
+		name string
+		prog *ebpf.Program
+	}{{"on_sigaction_fentry", tr.objs.OnSigactionFentry}, {"on_sigaction_kprobe", tr.objs.OnSigactionKprobe}, {"on_generate", tr.objs.OnGenerate}} {
+		if p.prog == nil {
+			continue
+		}
+		if s, err := p.prog.Stats(); err == nil && s.RunCount > 0 {
+			t.Logf("bpf_stats %s: %d runs, %d ns per run", p.name, s.RunCount, s.Runtime.Nanoseconds()/int64(s.RunCount))
+		}
 	}
 }

@@ -19,6 +19,11 @@ type Handler func(*Event) error
 // buffered output.
 type Tick func() error
 
+// maxIdle bounds an idle reader's wait for a wake-up: a second's delay
+// at worst for a record whose wake-up was missed, one wake-up a second
+// when nothing happens.
+const maxIdle = time.Second
+
 // Run reads events until ctx is done, the tracer is closed, or h fails. On
 // cancellation it stops drained (lifecycle.go): it detaches the programs,
 // waits for the runs in progress to end, and reads everything they handed
@@ -31,6 +36,7 @@ func (t *Tracer) Run(ctx context.Context, h Handler, tick Tick) error {
 		ev       Event
 		lastLost uint64 // Stats.Dropped at the last lost event
 		lastShed uint64
+		lastMiss uint64
 		lastSeen = time.Now()
 		seq      uint64
 		draining bool
@@ -42,8 +48,8 @@ func (t *Tracer) Run(ctx context.Context, h Handler, tick Tick) error {
 			return err
 		}
 		if d := st.Dropped(); d > lastLost {
-			lost := Event{Type: TypeLost, Time: time.Now(), Lost: Lost{Count: d - lastLost, Shed: st.Shed - lastShed}}
-			lastLost, lastShed = d, st.Shed
+			lost := Event{Type: TypeLost, Time: time.Now(), Lost: Lost{Count: d - lastLost, Shed: st.Shed - lastShed, Missed: st.Missed - lastMiss}}
+			lastLost, lastShed, lastMiss = d, st.Shed, st.Missed
 			return h(&lost)
 		}
 		return nil
@@ -87,6 +93,13 @@ func (t *Tracer) Run(ctx context.Context, h Handler, tick Tick) error {
 				if due := t.sum.due(time.Now()); wake.IsZero() || due.Before(wake) {
 					wake = due
 				}
+			}
+			// Never longer than maxIdle: a record committed in the
+			// instant between the program's look at the flag and the
+			// reader's (see wakeup_flags in bpf/sigtrace.c) wakes
+			// nobody, and must not wait for the next record.
+			if limit := time.Now().Add(maxIdle); wake.IsZero() || wake.After(limit) {
+				wake = limit
 			}
 			t.rd.SetDeadline(wake)
 			armed = false

@@ -90,6 +90,43 @@ func TestIdleReaderWokenByNextRecord(t *testing.T) {
 	}
 }
 
+// A wake-up can still be missed: the program looks at the flag before
+// its record is in the ring, and a reader that set the flag in between
+// finds no record and sleeps. Played here by clearing the flag behind the
+// idle reader's back (the program then sees a busy reader and wakes no
+// one): the record must still be read, within maxIdle, not at the next
+// record, which may never come.
+func TestIdleReaderMissedWakeupBounded(t *testing.T) {
+	requirePrivileged(t)
+	target, tr := startIgnTarget(t, Options{Poll: 20 * time.Millisecond})
+	if tr.sleep == nil {
+		t.Fatal("reader_state could not be mapped")
+	}
+	events := make(chan time.Time, 16)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		_ = tr.Run(ctx, func(ev *Event) error {
+			if ev.Type == TypeGenerate {
+				events <- time.Now()
+			}
+			return nil
+		}, nil)
+	}()
+	for round := range 2 {
+		waitFor(t, "the reader to go idle", func() bool { return tr.sleep.load() == 1 })
+		tr.sleep.clear()
+		sent := time.Now()
+		must(t, syscall.Kill(target.pid(), syscall.SIGUSR1))
+		select {
+		case got := <-events:
+			t.Logf("round %d: read %v after the unannounced record", round, got.Sub(sent).Round(time.Millisecond))
+		case <-time.After(maxIdle + waitTimeout()):
+			t.Fatalf("round %d: a record whose wake-up was missed was not read within %v", round, maxIdle+waitTimeout())
+		}
+	}
+}
+
 // A busy reader is not woken per record, only when a burst takes the
 // unread data past the mark: with a poll deadline that never comes, the
 // burst alone must get records to it. Stopped mid-burst, it must drain

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sigtrace/sigtrace/output"
 	"github.com/sigtrace/sigtrace/tracer"
 )
 
@@ -255,24 +256,26 @@ func stopWatchdog(ctx context.Context, finished <-chan struct{}, out *sink, lost
 // lostCount totals the lost records, and of them those shed to keep the
 // ring's room for deaths, for the line at exit. The watchdog reads it
 // from another goroutine.
-type lostCount struct{ lost, shed atomic.Int64 }
+type lostCount struct{ lost, shed, missed atomic.Uint64 }
 
 func (l *lostCount) add(ev *tracer.Event) {
-	l.lost.Add(int64(ev.Lost.Count))
-	l.shed.Add(int64(ev.Lost.Shed))
+	l.lost.Add(ev.Lost.Count)
+	l.shed.Add(ev.Lost.Shed)
+	l.missed.Add(ev.Lost.Missed)
 }
 
 // report gives the total of lost events, if any, on stderr at exit.
 func (l *lostCount) report() {
-	lost, shed := l.lost.Load(), l.shed.Load()
-	if lost == 0 {
+	total := tracer.Lost{Count: l.lost.Load(), Shed: l.shed.Load(), Missed: l.missed.Load()}
+	if total.Count == 0 {
 		return
 	}
-	why := "the ring buffer was full"
-	if shed > 0 {
-		why = fmt.Sprintf("the ring buffer was full; %d of them were shed to keep room for the records of processes dying", shed)
+	why, ringHelps := output.LostWhy(total)
+	tip := ""
+	if ringHelps {
+		tip = " (try --ring-size or narrower filters)"
 	}
-	fmt.Fprintf(os.Stderr, "sigtrace: %d events lost: %s (try --ring-size or narrower filters)\n", lost, why)
+	fmt.Fprintf(os.Stderr, "sigtrace: %d events lost: %s%s\n", total.Count, why, tip)
 }
 
 // quietOnClosedStdout turns "stdout was closed" (sigtrace trace | head -1)
