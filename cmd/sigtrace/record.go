@@ -46,8 +46,9 @@ about a week of a normal server's signals in at most ~180 MiB of disk.
 Repeated traffic is summarised, not dropped: of each sender, target, signal
 and verdict, the first --rate-limit events are kept in full, then that many
 a minute, and the rest written as exact count records every 10 s. A signal
-that may kill, a delivery and a death are always kept in full. --keep-all
-records everything.
+that may kill, a delivery and a death are always kept in full, and so is
+what a selection asks for (-s, -p, --comm or a FILTER) unless --rate-limit
+is given. --keep-all records everything.
 
 Lines are written within a second (buffered, then fsynced): a crash loses at
 most about a second. A full or read-only disk does not stop the recording:

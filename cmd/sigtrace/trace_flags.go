@@ -76,7 +76,7 @@ func (f *traceFlags) registerLive(cmd *cobra.Command) {
 	fl.DurationVar(&f.duration, "duration", 0, "stop after this long (e.g. 30s, 10m)")
 	fl.DurationVar(&f.pending, "pending-after", 0, "report a signal still not delivered this long after it was sent (e.g. 500ms), with why; for a task in D state, where it waits (kernel stack, system call); off by default")
 	fl.IntVar(&f.ringSizeMiB, "ring-size", tracer.DefaultRingSize>>20, fmt.Sprintf("ring buffer size in MiB (a power of two, at most %d): kernel memory that the reader also maps, and that is zeroed and faulted in at start", maxRingMiB))
-	fl.IntVar(&f.rateLimit, "rate-limit", tracer.DefaultRateBurst, "summarise repeated signals: of each sender, target, signal and verdict, show this many in full, then this many a minute, and count the rest (count rows, exact); never a signal that may kill, a delivery or a death; 0: show every one. Off by default with --count, --count-by, --hist, --format and pid or comm filters")
+	fl.IntVar(&f.rateLimit, "rate-limit", tracer.DefaultRateBurst, "summarise repeated signals: of each sender, target, signal and verdict, show this many in full, then this many a minute, and count the rest (count rows, exact); never a signal that may kill, a delivery or a death; 0: show every one. Off by default with --count, --count-by, --hist, --format, -s, -p, --comm and a FILTER")
 	fl.BoolVar(&f.keepPrivs, "keep-privileges", false, "keep every capability after attaching; by default trace drops all but those its reading needs (cap_sys_ptrace, cap_dac_read_search; cap_sys_admin with --pending-after; cap_bpf before Linux 6.5), opens files as nobody and sets no_new_privs, and stops with one line if it cannot")
 	fl.BoolVar(&f.allDisp, "all-dispositions", false, "show every disposition change of any signal (installing a handler, ignoring, flags, vfork children's); by default only a change that leaves a signal whose default action kills fatal to the process")
 	fl.BoolVar(&f.noDisp, "no-dispositions", false, "leave out disposition events (a process changing what it does with a signal)")
@@ -179,13 +179,15 @@ func (f *traceFlags) tracerOptions() (tracer.Options, error) {
 
 // rateLimitOf is --rate-limit as the tracer takes it. Unless given, it is
 // off where every event must be seen (counts, --count, a template, which
-// has no line for a count) or was asked for by pid or name.
+// has no line for a count) or was asked for: by signal, pid or name, or
+// by a FILTER (issue 18: what a filter asks for is never summarised).
 func (f *traceFlags) rateLimitOf(o *tracer.Options) (tracer.RateLimit, error) {
 	n := f.rateLimit
 	if n < 0 {
 		return tracer.RateLimit{}, fmt.Errorf("--rate-limit %d: want a number of signals (0: no limit)", n)
 	}
-	narrowed := len(o.AnyPIDs)+len(o.TargetPIDs)+len(o.SenderPIDs)+len(o.Comms) > 0
+	narrowed := len(o.AnyPIDs)+len(o.TargetPIDs)+len(o.SenderPIDs)+len(o.Comms) > 0 ||
+		f.signals != nil || f.signalSet || f.filter != nil
 	if !f.changed("rate-limit") && (narrowed || f.count > 0 || f.countBy != "" || f.hist != "" || f.format != "") {
 		n = 0
 	}

@@ -32,7 +32,7 @@ func TestTraceFlagsToOptions(t *testing.T) {
 	def := tracer.Options{RingSize: tracer.DefaultRingSize, HideSelf: true, History: tracer.HistoryFatal,
 		RateLimit: tracer.RateLimit{Burst: tracer.DefaultRateBurst, Interval: tracer.DefaultRateInterval}}
 	with := func(f func(*tracer.Options)) tracer.Options { o := def; f(&o); return o }
-	// Asked for by pid or name, or counted: every signal is shown.
+	// Asked for by signal, pid or name, or counted: every signal is shown.
 	narrow := func(f func(*tracer.Options)) tracer.Options {
 		return with(func(o *tracer.Options) { f(o); o.RateLimit = tracer.RateLimit{} })
 	}
@@ -44,13 +44,13 @@ func TestTraceFlagsToOptions(t *testing.T) {
 		{[]string{"-o", "table"}, def},
 		{[]string{"-o", "json"}, def},
 		{[]string{"--output=json"}, def},
-		{[]string{"-s", "HUP"}, with(func(o *tracer.Options) { o.Signals = []int{1} })},
-		{[]string{"-s", "HUP,USR1"}, with(func(o *tracer.Options) { o.Signals = []int{1, 10} })},
-		{[]string{"-s", "HUP", "-s", "15"}, with(func(o *tracer.Options) { o.Signals = []int{1, 15} })},
-		{[]string{"--signal", "sigterm,SIGKILL,9"}, with(func(o *tracer.Options) { o.Signals = []int{15, 9, 9} })},
-		{[]string{"-s", "RTMIN+3"}, with(func(o *tracer.Options) { o.Signals = []int{37} })},
-		{[]string{"-s", "SIGRTMIN+3,SIGRTMAX-2,rtmin"}, with(func(o *tracer.Options) { o.Signals = []int{37, 62, 34} })},
-		{[]string{"-s", "IOT,POLL"}, with(func(o *tracer.Options) { o.Signals = []int{6, 29} })},
+		{[]string{"-s", "HUP"}, narrow(func(o *tracer.Options) { o.Signals = []int{1} })},
+		{[]string{"-s", "HUP,USR1"}, narrow(func(o *tracer.Options) { o.Signals = []int{1, 10} })},
+		{[]string{"-s", "HUP", "-s", "15"}, narrow(func(o *tracer.Options) { o.Signals = []int{1, 15} })},
+		{[]string{"--signal", "sigterm,SIGKILL,9"}, narrow(func(o *tracer.Options) { o.Signals = []int{15, 9, 9} })},
+		{[]string{"-s", "RTMIN+3"}, narrow(func(o *tracer.Options) { o.Signals = []int{37} })},
+		{[]string{"-s", "SIGRTMIN+3,SIGRTMAX-2,rtmin"}, narrow(func(o *tracer.Options) { o.Signals = []int{37, 62, 34} })},
+		{[]string{"-s", "IOT,POLL"}, narrow(func(o *tracer.Options) { o.Signals = []int{6, 29} })},
 		{[]string{"-p", "1234"}, narrow(func(o *tracer.Options) { o.AnyPIDs = []uint32{1234} })},
 		{[]string{"-p", "1,2", "-p", "3"}, narrow(func(o *tracer.Options) { o.AnyPIDs = []uint32{1, 2, 3} })},
 		{[]string{"--target-pid", "10", "--sender-pid", "20,21"}, narrow(func(o *tracer.Options) {
@@ -285,5 +285,33 @@ func TestTraceCommandErrors(t *testing.T) {
 	_, _, stderr := tfRun(t, "trace", "-s", "FOO")
 	if want := `sigtrace: unknown signal "FOO"`; !strings.HasPrefix(stderr, want) {
 		t.Errorf("stderr = %q, want it to start with %q", stderr, want)
+	}
+}
+
+// What a FILTER asks for is never summarised, unless --rate-limit says so.
+func TestFilterTurnsRateLimitOff(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want tracer.RateLimit
+	}{
+		{nil, tracer.RateLimit{}},
+		{[]string{"--rate-limit", "60"}, tracer.RateLimit{Burst: 60, Interval: time.Second}},
+	} {
+		f := &traceFlags{}
+		cmd := &cobra.Command{Use: "trace"}
+		f.register(cmd)
+		if err := cmd.ParseFlags(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.setFilter([]string{`target.comm matches "^nginx"`}); err != nil {
+			t.Fatal(err)
+		}
+		o, err := f.tracerOptions()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.RateLimit != tc.want {
+			t.Errorf("%q with a FILTER: rate limit %+v, want %+v", tc.args, o.RateLimit, tc.want)
+		}
 	}
 }
