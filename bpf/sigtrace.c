@@ -1004,8 +1004,12 @@ static __always_inline void emit_disposition(bool trusted, struct task_struct *c
 		count(STAT_FILTERED);
 		return;
 	}
+	/* Never summarised (issue 18), so it gets the ring's room for deaths:
+	 * charged to the uid that made the change, whose share of the
+	 * reserve bounds a flood of them. */
+	__u32 uid = current_uid(trusted, cur);
 	__u64 avail;
-	if (!admit(sizeof(struct disp_record), NOT_VITAL, &avail))
+	if (!admit(sizeof(struct disp_record), uid, &avail))
 		return;
 	struct disp_record *r = bpf_ringbuf_reserve(&events, sizeof(struct disp_record), 0);
 	if (!r) {
@@ -1024,7 +1028,7 @@ static __always_inline void emit_disposition(bool trusted, struct task_struct *c
 	r->cgroup = task_cgroup(trusted, cur);
 	r->pid = tgid;
 	r->tid = (__u32)id;
-	r->uid = current_uid(trusted, cur);
+	r->uid = uid;
 	r->cpu = bpf_get_smp_processor_id();
 	__builtin_memcpy(r->comm, comm, TASK_COMM_LEN);
 	__builtin_memcpy(r->thread_comm, tcomm, TASK_COMM_LEN);

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -284,5 +285,65 @@ func TestDeathSurvivesFlood(t *testing.T) {
 				t.Error("no record was shed: the flood never reached the reserve")
 			}
 		})
+	}
+}
+
+func init() {
+	// execonbyte: the Go runtime's handlers (SIGUSR1's among them), then,
+	// on a byte from stdin, exec cat(1): the exec resets them to default.
+	moreHelpers["execonbyte"] = func() int {
+		ready()
+		var b [1]byte
+		if _, err := os.Stdin.Read(b[:]); err != nil {
+			return 1
+		}
+		cat, err := exec.LookPath("cat")
+		helperMust(err)
+		helperMust(syscall.Exec(cat, []string{"cat"}, os.Environ()))
+		return 1
+	}
+}
+
+// A disposition change is never summarised: nobody's flood of ignored
+// signals behind a stalled reader must not push out the record of a
+// process losing its handlers (here at exec, seen on every kernel).
+func TestDispositionSurvivesFlood(t *testing.T) {
+	requirePrivileged(t)
+	victim := spawn(t, "execonbyte")
+	storm := spawn(t, "selfstorm", asNobody(t)...)
+	tr, err := New(Options{
+		Signals:   []int{int(syscall.SIGUSR1), int(syscall.SIGWINCH), int(syscall.SIGCONT)},
+		AnyPIDs:   []uint32{uint32(victim.pid()), uint32(storm.pid()), uint32(os.Getpid())},
+		RingSize:  256 << 10,
+		History:   HistoryFatal,
+		NoDeliver: true,
+		Debug:     true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tr.Close() })
+	rd := startStalled(t, tr)
+	must(t, syscall.Kill(os.Getpid(), syscall.SIGWINCH))
+	waitStats(t, tr, "ring into its reserve", func(s Stats) bool { return s.Shed > 0 })
+
+	if _, err := victim.stdin.Write([]byte{'x'}); err != nil {
+		t.Fatal(err)
+	}
+	if !victim.alive(t) { // cat echoes: the exec is done
+		t.Fatal("the victim died at its exec")
+	}
+	storm.wait(t)
+	rd.unblock()
+	drained(t, rd.col, syscall.SIGCONT)
+	got := rd.col.since(0, func(e *Event) bool {
+		return e.Type == TypeDisposition && e.Target.PID == uint32(victim.pid()) && e.Sig == int(syscall.SIGUSR1) &&
+			e.Disposition.Cause == CauseExec && e.Disposition.Fatal
+	})
+	if st, err := tr.Stats(); err == nil {
+		t.Logf("stats %+v; SIGUSR1 reset at exec: %d", st, len(got))
+	}
+	if len(got) != 1 {
+		t.Fatalf("want the exec's reset of SIGUSR1's handler, once, got %d", len(got))
 	}
 }
