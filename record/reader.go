@@ -138,20 +138,22 @@ func expand(p string) ([]string, error) {
 	}
 	// A plain file and its compressed copy both exist when a crash came
 	// between the copy's rename and the removal of the plain file: both
-	// are whole, read the copy.
-	compressed := map[uint64]bool{}
+	// are whole, read the copy. The copy is the same name with a
+	// compression's suffix (a sequence number alone is not unique once
+	// files of two recordings share a directory).
+	compressed := map[string]bool{}
 	var files []dirFile
 	for _, n := range names {
 		if f, ok := parseName(n); ok && !f.tmp {
 			files = append(files, f)
 			if f.compressed {
-				compressed[f.seq] = true
+				compressed[n[:strings.LastIndexByte(n, '.')]] = true
 			}
 		}
 	}
 	var out []string
 	for _, f := range files {
-		if !f.compressed && compressed[f.seq] {
+		if !f.compressed && compressed[f.name] {
 			continue
 		}
 		out = append(out, filepath.Join(p, f.name))

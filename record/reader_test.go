@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -279,6 +280,16 @@ func TestReaderPlainAndCompressedCopy(t *testing.T) {
 	got, _, warn, _ := readAll(t, ReaderOptions{}, dir)
 	if len(got) != len(lines) || warn != "" {
 		t.Fatalf("read %d lines of %d, warnings %q", len(got), len(lines), warn)
+	}
+	// A compressed file of the same sequence number but another start
+	// (another recording's, in the same directory) is not a copy: both
+	// are read.
+	t0 := time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
+	other := fmt.Sprintf("sigtrace-%s-%06d.jsonl", t0.Format("20060102T150405.000Z"), 1)
+	fileWith(t, filepath.Join(dir, other), hdr(1, t0, "boot-z"), `{"n":1}`+"\n")
+	got, _, warn, _ = readAll(t, ReaderOptions{}, dir)
+	if len(got) != len(lines)+1 || warn != "" {
+		t.Fatalf("with another recording's file of the same sequence number: read %d lines of %d, warnings %q", len(got), len(lines)+1, warn)
 	}
 }
 

@@ -37,7 +37,7 @@ if [ "$(id -u)" != 0 ]; then
 	exit 2
 fi
 
-${GO:-go} build -o bin/sigtrace ./cmd/sigtrace
+CGO_ENABLED=0 ${GO:-go} build -o bin/sigtrace ./cmd/sigtrace
 ${GO:-go} build -o "$DIR/storm" ./bench/storm
 
 pids=""
