@@ -13,9 +13,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -28,7 +30,23 @@ import (
 // it), says ready, and lives until stdin closes. With SIGTRACE_VICTIM_GO=1
 // it keeps the Go runtime's handler, which dies of SIGHUP by re-raising it
 // (the program never calls signal.Notify).
+// spin is what the preempter's goroutines count up.
+var spin [2]atomic.Uint64
+
 func victim() int {
+	if os.Getenv("SIGTRACE_PREEMPT") == "1" {
+		// Two goroutines that never yield on one P: the runtime's
+		// sysmon preempts the running one every 10 ms with a SIGURG to
+		// its own thread (tgkill), as busy Go servers do.
+		runtime.GOMAXPROCS(1)
+		for i := range spin {
+			go func() {
+				for {
+					spin[i].Add(1)
+				}
+			}()
+		}
+	}
 	if os.Getenv("SIGTRACE_VICTIM_GO") != "1" {
 		if err := testproc.SetDisposition(syscall.SIGHUP, testproc.SigDfl); err != nil {
 			return 111
