@@ -214,6 +214,7 @@ type Pair struct {
 	EventsSeen    int64    // events found in its output (or counts); -1: not captured
 	KernelCounted int64    // sum of sigtrace's in-kernel counts map (kernelCount variants); -1: not read
 	StormCPUNs    int64    // tracer CPU while the storm ran (schedstat of its live threads), without start, drain and exit; -1: not read
+	OutBytes      int64    // bytes the tracer wrote to its file or recording directory; -1: not captured
 	Foreign       []string // other tracing BPF programs loaded around the pair
 	Err           error
 }
@@ -463,7 +464,7 @@ func runPair(ctx context.Context, cfg *Config, storm, tmp, workload string, v *v
 }
 
 func runPairOnce(ctx context.Context, cfg *Config, storm, tmp, workload string, v *variant) Pair {
-	p := Pair{EventsSeen: -1, KernelCounted: -1, StormCPUNs: -1}
+	p := Pair{EventsSeen: -1, KernelCounted: -1, StormCPUNs: -1, OutBytes: -1}
 	foreign := func() {
 		for _, f := range foreignPrograms() {
 			if !contains(p.Foreign, f) {
@@ -544,6 +545,7 @@ func runPairOnce(ctx context.Context, cfg *Config, storm, tmp, workload string, 
 	switch v.output {
 	case "file":
 		seen, lost, err := countJSONL(outPath)
+		p.OutBytes = treeBytes(outPath)
 		if err == nil {
 			p.EventsSeen = seen
 			if lost > p.Tracer.lost {
@@ -555,6 +557,7 @@ func runPairOnce(ctx context.Context, cfg *Config, storm, tmp, workload string, 
 			p.EventsSeen = seen
 		}
 	case "dir":
+		p.OutBytes = treeBytes(recDir)
 		if seen, lost, err := countJSONL(recDir); err == nil && seen > 0 {
 			p.EventsSeen = seen
 			if lost > p.Tracer.lost {

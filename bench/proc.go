@@ -459,6 +459,29 @@ func parseStorm(s string) (stormResult, error) {
 	return r, nil
 }
 
+// treeBytes is the size of a file, or of every regular file under a
+// directory; -1 if it cannot be read.
+func treeBytes(path string) int64 {
+	var n int64
+	err := filepath.WalkDir(path, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() {
+			fi, err := d.Info()
+			if err != nil {
+				return err
+			}
+			n += fi.Size()
+		}
+		return nil
+	})
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
 // countJSONL counts the event lines of JSON-lines output (files, or every
 // file under a directory): lines that are neither the header nor a lost
 // record, and the sum of the lost records' counts.

@@ -129,6 +129,7 @@ type RowStats struct {
 	Lost          int64   // total
 	LossyRuns     int     // traced runs that lost any
 	SeenFrac      float64 // events found in the output / events expected; <0: not captured
+	BytesPerEvent float64 // bytes written to a file or recording per event; <0: not captured
 	// KernelFrac: of the counts printed, the fraction in sigtrace's
 	// in-kernel counts map (median); <0: not read.
 	KernelFrac float64
@@ -137,7 +138,7 @@ type RowStats struct {
 
 func (r *Row) Stats() RowStats {
 	var st RowStats
-	var alone, traced, slow, added, cpu, stormCPU, rate, seen, kern []float64
+	var alone, traced, slow, added, cpu, stormCPU, rate, seen, kern, bytesPer []float64
 	var waitA, waitT []float64
 	clean := 0
 	for _, p := range r.Pairs {
@@ -173,6 +174,9 @@ func (r *Row) Stats() RowStats {
 			if p.EventsSeen >= 0 {
 				seen = append(seen, float64(p.EventsSeen)/float64(p.Events))
 			}
+			if p.OutBytes >= 0 {
+				bytesPer = append(bytesPer, float64(p.OutBytes)/float64(p.Events))
+			}
 		}
 		if p.KernelCounted >= 0 && p.EventsSeen > 0 {
 			kern = append(kern, float64(p.KernelCounted)/float64(p.EventsSeen))
@@ -191,6 +195,10 @@ func (r *Row) Stats() RowStats {
 	st.Rate, _ = summarize(rate)
 	st.WaitAlone, _ = summarize(waitA)
 	st.WaitTraced, _ = summarize(waitT)
+	st.BytesPerEvent = -1
+	if s, ok := summarize(bytesPer); ok {
+		st.BytesPerEvent = s.med
+	}
 	st.SeenFrac = -1
 	if s, ok := summarize(seen); ok {
 		st.SeenFrac = s.med
@@ -394,6 +402,9 @@ func (res *Result) Markdown() string {
 			}
 			notes = append(notes, fmt.Sprintf("%s × %s: %s %.1f%% of the events the storm caused (median; other processes' signals count too)",
 				r.Workload, r.Variant.label, held, 100*st.SeenFrac))
+		}
+		if st.BytesPerEvent >= 0 {
+			notes = append(notes, fmt.Sprintf("%s × %s: wrote %.2f bytes per event (median)", r.Workload, r.Variant.label, st.BytesPerEvent))
 		}
 		if n := kernelNote(r.Variant, st); n != "" {
 			notes = append(notes, fmt.Sprintf("%s × %s: %s", r.Workload, r.Variant.label, n))
