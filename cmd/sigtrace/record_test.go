@@ -395,8 +395,13 @@ func TestRecordStormBudget(t *testing.T) {
 		size += fi.Size()
 	}
 	events := n + children + urgFull + urgCounted + 20 + 3
-	t.Logf("%v: storm of %d signals (%d in full, %d counted), %d SIGCHLDs (%d in full), %d SIGURGs (%d in full); recording %d bytes in %d files, %d lines: %.4f bytes per signal",
-		run, n, full, counted, children, chldFull, urgFull+urgCounted, urgFull, size, len(files), lines, float64(size)/float64(events))
+	var cpu time.Duration
+	if ps := p.cmd.ProcessState; ps != nil {
+		cpu = ps.UserTime() + ps.SystemTime()
+	}
+	t.Logf("%v: storm of %d signals (%d in full, %d counted), %d SIGCHLDs (%d in full), %d SIGURGs (%d in full); recording %d bytes in %d files, %d lines: %.4f bytes per signal; recorder CPU %v, %.4f s per million signals",
+		run, n, full, counted, children, chldFull, urgFull+urgCounted, urgFull, size, len(files), lines, float64(size)/float64(events),
+		cpu.Round(time.Millisecond), cpu.Seconds()/(float64(events)/1e6))
 	if size > 2<<20 {
 		t.Errorf("recording of %d bytes, want under 2 MiB", size)
 	}
