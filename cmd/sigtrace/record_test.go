@@ -88,7 +88,13 @@ func TestRecordReplayReport(t *testing.T) {
 	pid := strconv.Itoa(v.cmd.Process.Pid)
 	runNightlyjob(t, name)
 	_ = v.cmd.Wait()
+	// A sender with a secret in its argv: a shell that ignores SIGHUP and
+	// sends itself one.
+	if out, err := exec.Command("/bin/sh", "-c", `trap "" HUP; kill -HUP $$`, "sh", "secret4242").CombinedOutput(); err != nil {
+		t.Fatalf("sh: %v %s", err, out)
+	}
 	recordingHas(t, dir, `"type":"exit"`, `"pid":`+pid)
+	recordingHas(t, dir, `"argv":["/bin/sh","-c","trap \"\" HUP; kill -HUP $$","sh","***"]`)
 	// Least privilege: the recorder, attached, keeps only what reading
 	// needs, and still writes its files.
 	if privs.Supported() == nil {
@@ -113,6 +119,9 @@ func TestRecordReplayReport(t *testing.T) {
 	for _, f := range files {
 		if fi, err := os.Stat(f); err != nil || fi.Mode().Perm() != 0o600 {
 			t.Errorf("%s: mode %v, want 0600", f, fi.Mode())
+		}
+		if b, _ := os.ReadFile(f); strings.Contains(string(b), "secret4242") {
+			t.Errorf("%s holds the argument --redact-argv masks", f)
 		}
 	}
 
@@ -404,5 +413,69 @@ func TestRecordStormBudget(t *testing.T) {
 		cpu.Round(time.Millisecond), cpu.Seconds()/(float64(events)/1e6))
 	if size > 2<<20 {
 		t.Errorf("recording of %d bytes, want under 2 MiB", size)
+	}
+}
+
+// TestRecordKeepAllAndLost: with --keep-all a storm is recorded in full,
+// no count records; a recorder that cannot keep up (stopped here while a
+// storm fills its 1 MiB ring) writes what the kernel could not hand over
+// as lost lines, which replay shows and the recorder's stderr totals.
+func TestRecordKeepAllAndLost(t *testing.T) {
+	requireRoot(t)
+	dir := filepath.Join(t.TempDir(), "rec")
+	p := startSigtrace(t, "record", "-w", dir, "--keep-all", "--ring-size", "1", "--no-deliver")
+	storm := exec.Command(self(t))
+	storm.Env = append(os.Environ(), "SIGTRACE_SELFSTORM=1")
+	stormIn, _ := storm.StdinPipe()
+	stormOut, _ := storm.StdoutPipe()
+	must(t, p.cmd.Process.Signal(syscall.SIGSTOP))
+	if err := storm.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = storm.Process.Kill(); _ = storm.Wait() })
+	n := 0
+	sc := bufio.NewScanner(stormOut)
+	for sc.Scan() {
+		n, _ = strconv.Atoi(sc.Text())
+		if n >= 30000 && stormIn != nil {
+			stormIn.Close() // it stops at its next block
+			stormIn = nil
+		}
+	}
+	_ = storm.Wait()
+	must(t, p.cmd.Process.Signal(syscall.SIGCONT))
+	stopRecorder(t, p)
+
+	out, errOut, code := runSigtrace(t, "replay", dir, "-o", "json")
+	if code != 0 {
+		t.Fatalf("replay: %d %s", code, errOut)
+	}
+	stormPid := strconv.Itoa(storm.Process.Pid)
+	var full, lost, counts int
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("%v: %s", err, line)
+		}
+		switch m["type"] {
+		case "generate":
+			if fmt.Sprint(field(m, "target", "pid")) == stormPid {
+				full++
+			}
+		case "lost":
+			lost += int(m["count"].(float64))
+		case "count":
+			counts++
+		}
+	}
+	t.Logf("storm of %d: %d in full, %d lost; recorder said %q", n, full, lost, strings.TrimSpace(p.errText()))
+	if counts != 0 {
+		t.Errorf("--keep-all: %d count records", counts)
+	}
+	if lost == 0 || full+lost < n || full <= 10 {
+		t.Errorf("storm of %d: %d in full and %d lost, want every one in full or counted lost, and some of each", n, full, lost)
+	}
+	if !strings.Contains(p.errText(), "events lost") {
+		t.Errorf("the recorder did not say on stderr that events were lost: %q", p.errText())
 	}
 }
