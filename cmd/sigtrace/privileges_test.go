@@ -76,6 +76,13 @@ func threadStatuses(t *testing.T, pid int) map[string]privs.Status {
 
 func wantDropped(t *testing.T, pid int, want privs.Set) {
 	t.Helper()
+	wantDroppedAs(t, pid, want, privs.Nobody)
+}
+
+// wantDroppedAs: every thread holds exactly want, no_new_privs, and opens
+// files as fsuid.
+func wantDroppedAs(t *testing.T, pid int, want privs.Set, fsuid int) {
+	t.Helper()
 	for tid, st := range threadStatuses(t, pid) {
 		if st.Effective != want || st.Permitted != want || st.Bounding != want || st.Inheritable != 0 || st.Ambient != 0 {
 			t.Errorf("sigtrace thread %s: CapEff %s, CapPrm %s, CapBnd %s, CapInh %s, CapAmb %s; want %s, and nothing inheritable or ambient",
@@ -84,8 +91,8 @@ func wantDropped(t *testing.T, pid int, want privs.Set) {
 		if !st.NoNewPrivs {
 			t.Errorf("sigtrace thread %s: NoNewPrivs 0", tid)
 		}
-		if st.FSUID != privs.Nobody || st.FSGID != privs.Nobody {
-			t.Errorf("sigtrace thread %s: files opened as uid %d gid %d, want %d", tid, st.FSUID, st.FSGID, privs.Nobody)
+		if st.FSUID != fsuid || st.FSGID != fsuid {
+			t.Errorf("sigtrace thread %s: files opened as uid %d gid %d, want %d", tid, st.FSUID, st.FSGID, fsuid)
 		}
 	}
 }
@@ -200,4 +207,32 @@ func TestTraceKeepPrivileges(t *testing.T) {
 				tid, st.Effective, st.NoNewPrivs, st.FSUID, mine.Effective)
 		}
 	}
+}
+
+// TestRecordDropsPrivileges: record, attached, keeps the reading side's
+// capabilities on every thread with no_new_privs, as trace does, but goes
+// on opening its files as root, the owner of its 0700 directory (it
+// rotates and compresses them); with --keep-privileges it keeps all.
+func TestRecordDropsPrivileges(t *testing.T) {
+	requireDrop(t)
+	dir := filepath.Join(t.TempDir(), "rec")
+	p := startSigtrace(t, "record", "-w", dir, "--comm", "nosuchcomm")
+	want := privs.SetOf(privs.CapSysPtrace, privs.CapDacReadSearch)
+	if kernelBefore65(t) {
+		want |= privs.SetOf(privs.CapBPF)
+	}
+	wantDroppedAs(t, p.cmd.Process.Pid, want, 0)
+	stopRecorder(t, p)
+
+	mine, err := privs.Self()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p = startSigtrace(t, "record", "-w", dir, "--comm", "nosuchcomm", "--keep-privileges")
+	for tid, st := range threadStatuses(t, p.cmd.Process.Pid) {
+		if st.Effective != mine.Effective || st.NoNewPrivs {
+			t.Errorf("record thread %s with --keep-privileges: CapEff %s, NoNewPrivs %v; want %s as the test's, no no_new_privs", tid, st.Effective, st.NoNewPrivs, mine.Effective)
+		}
+	}
+	stopRecorder(t, p)
 }
