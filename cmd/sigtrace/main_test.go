@@ -34,6 +34,9 @@ func TestMain(m *testing.M) {
 	if os.Getenv("SIGTRACE_COOK") == "1" {
 		os.Exit(cookHelper())
 	}
+	if os.Getenv("SIGTRACE_COUNTSTORM") != "" {
+		os.Exit(countStorm())
+	}
 	if os.Getenv("SIGTRACE_SELFSTORM") == "1" {
 		os.Exit(selfStorm())
 	}
