@@ -871,6 +871,28 @@ static __always_inline void read_send_syscall(bool trusted, struct task_struct *
 	*flags |= F_SEND_SYSCALL;
 }
 
+/* count_key_add counts one event under k: a per-CPU hash, so no atomics;
+ * a key the map has no room for is counted as lost (STAT_COUNT_FULL). */
+static __always_inline void count_key_add(struct count_key *k)
+{
+	__u64 *n = bpf_map_lookup_elem(&counts, k);
+	if (n) {
+		(*n)++;
+	} else {
+		__u64 one = 1;
+		if (bpf_map_update_elem(&counts, k, &one, BPF_NOEXIST)) {
+			/* Full, or another CPU inserted it just now. */
+			n = bpf_map_lookup_elem(&counts, k);
+			if (!n) {
+				count(STAT_COUNT_FULL);
+				return;
+			}
+			(*n)++;
+		}
+	}
+	count(STAT_COUNTED);
+}
+
 /* Counts one generate event under the key count_keys asks for. scomm and
  * tcomm are the NUL-padded comms when a comm filter read them, else
  * empty. */
@@ -878,7 +900,7 @@ static __always_inline void count_generate(bool trusted, struct task_struct *cur
 					   struct task_struct *task, int sig, __u32 cur_tgid, __u32 target_tgid,
 					   const char *scomm, const char *tcomm)
 {
-	struct count_key k = {};
+	struct count_key k = {.type = EV_GENERATE};
 	if (count_keys & CK_SIG)
 		k.sig = sig;
 	if (count_keys & CK_SENDER_PID)
@@ -901,22 +923,30 @@ static __always_inline void count_generate(bool trusted, struct task_struct *cur
 		else
 			read_comm(k.target_comm, task->group_leader->comm);
 	}
-	__u64 *n = bpf_map_lookup_elem(&counts, &k);
-	if (n) {
-		(*n)++;
-	} else {
-		__u64 one = 1;
-		if (bpf_map_update_elem(&counts, &k, &one, BPF_NOEXIST)) {
-			/* Full, or another CPU inserted it just now. */
-			n = bpf_map_lookup_elem(&counts, &k);
-			if (!n) {
-				count(STAT_COUNT_FULL);
-				return;
-			}
-			(*n)++;
-		}
+	count_key_add(&k);
+}
+
+/* Counts one delivery (never a SIGKILL: trace tells the kernel's kills of
+ * a dying group's threads apart in Go) under the key count_keys asks for:
+ * the target's fields only, which Go checks. comm is the group leader's
+ * NUL-padded comm when a comm filter read it, else empty. */
+static __always_inline void count_delivery(bool trusted, struct task_struct *cur, struct task_struct *leader, int sig,
+					   __u32 tgid, const char *comm)
+{
+	struct count_key k = {.type = EV_DELIVER};
+	if (count_keys & CK_SIG)
+		k.sig = sig;
+	if (count_keys & CK_TARGET_PID)
+		k.target_pid = tgid;
+	if (count_keys & CK_TARGET_UID)
+		k.target_uid = current_uid(trusted, cur);
+	if (count_keys & CK_TARGET_COMM) {
+		if (filter_comms)
+			__builtin_memcpy(k.target_comm, comm, TASK_COMM_LEN);
+		else
+			read_comm(k.target_comm, leader->comm);
 	}
-	count(STAT_COUNTED);
+	count_key_add(&k);
 }
 
 /* ---- Disposition history ------------------------------------------------ */
@@ -1491,6 +1521,13 @@ int BPF_PROG(on_deliver, int sig, struct kernel_siginfo *info, struct k_sigactio
 	}
 	if (!want_deliver)
 		return 0;
+	/* Counting in the kernel: deliveries too, but a SIGKILL, which trace
+	 * must tell apart in Go (the kernel's kills of a dying group's other
+	 * threads are not shown in a table). */
+	if (count_keys && sig != SIGKILL) {
+		count_delivery(trusted, cur, leader, sig, tgid, comm);
+		return 0;
+	}
 	/* Vital: this delivery kills the process (charged to it). A fatal
 	 * signal, SIGKILL included, reaches every thread as an internal
 	 * (NOINFO) SIGKILL once complete_signal() has marked the group

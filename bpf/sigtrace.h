@@ -205,7 +205,7 @@ struct count_key {
 	__u32 target_pid;
 	__u32 sender_uid;
 	__u32 target_uid;
-	__u32 _pad;
+	__u32 type; /* EV_GENERATE or EV_DELIVER */
 	char sender_comm[TASK_COMM_LEN]; /* the process's name (group leader) */
 	char target_comm[TASK_COMM_LEN];
 };

@@ -5,9 +5,10 @@ import (
 	"fmt"
 )
 
-// CountKeys says which fields generate events are counted by in the
-// kernel (Options.CountKeys): a signal storm then costs a per-CPU map
-// update per signal and no ring-buffer copy. Only fields the kernel has
+// CountKeys says which fields generate events (and deliveries, but for
+// SIGKILL's) are counted by in the kernel (Options.CountKeys): a signal
+// storm then costs a per-CPU map update per signal and no ring-buffer
+// copy. Only fields the kernel has
 // as it sends: the signal, the sender's and target's process ids, uids
 // and names. The sender is current, the task in whose context the signal
 // was generated, even when the kernel raised it (a fault, a timer): a
@@ -29,8 +30,9 @@ const (
 )
 
 // CountKey is one key of the kernel's counts; the fields not asked for
-// are zero.
+// are zero. Type is TypeGenerate or TypeDeliver.
 type CountKey struct {
+	Type                   EventType
 	Sig                    int
 	SenderPID, TargetPID   uint32
 	SenderUID, TargetUID   uint32
@@ -59,8 +61,11 @@ func (t *Tracer) Counts(fn func(k *CountKey, n uint64)) error {
 		for _, v := range per {
 			n += v
 		}
-		ck = CountKey{Sig: int(key.Sig), SenderPID: key.SenderPid, TargetPID: key.TargetPid,
+		ck = CountKey{Type: TypeGenerate, Sig: int(key.Sig), SenderPID: key.SenderPid, TargetPID: key.TargetPid,
 			SenderUID: key.SenderUid, TargetUID: key.TargetUid}
+		if sigtraceEventType(key.Type) == sigtraceEventTypeEV_DELIVER {
+			ck.Type = TypeDeliver
+		}
 		copyComm(&ck.SenderComm, &key.SenderComm)
 		copyComm(&ck.TargetComm, &key.TargetComm)
 		fn(&ck, n)

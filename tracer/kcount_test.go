@@ -1,10 +1,14 @@
 package tracer
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
+
+	"github.com/sigtrace/sigtrace/signals"
 )
 
 // TestKernelCounts: generate events counted in the kernel map come out
@@ -54,9 +58,78 @@ func TestKernelCounts(t *testing.T) {
 	}
 }
 
-func TestKernelCountsNeedGenerateOnly(t *testing.T) {
+func TestKernelCountsRefused(t *testing.T) {
 	requirePrivileged(t)
-	if _, err := New(Options{CountKeys: CountSig}); err == nil {
-		t.Error("counting with deliver and exit events on was accepted")
+	if _, err := New(Options{CountKeys: CountSig, PendingAfter: time.Second}); err == nil {
+		t.Error("counting with PendingAfter was accepted")
+	}
+	if _, err := New(Options{CountKeys: CountSig | CountSenderPID}); err == nil {
+		t.Error("counting deliveries by the sender was accepted")
+	}
+}
+
+// TestKernelCountsDeliveries: with deliveries on, they are counted in the
+// kernel too, under their own type; a SIGKILL's delivery and the exit
+// come as events, for Go to tell the kernel's kills of a dying group's
+// threads apart.
+func TestKernelCountsDeliveries(t *testing.T) {
+	requirePrivileged(t)
+	target := spawn(t, "thread") // a Go program: its runtime handles real-time signals
+	rt := signals.RTMin + 3      // queued, one delivery per kill
+	tr, err := New(Options{
+		Signals:    []int{rt, int(syscall.SIGKILL)},
+		TargetPIDs: []uint32{uint32(target.pid())},
+		CountKeys:  CountSig | CountTargetPID,
+		Debug:      true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := &collector{changed: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tr.Run(ctx, col.add, nil) }()
+	defer func() {
+		cancel()
+		must(t, <-done)
+		tr.Close()
+	}()
+	counts := func() map[CountKey]uint64 {
+		got := map[CountKey]uint64{}
+		must(t, tr.Counts(func(k *CountKey, n uint64) { got[*k] = n }))
+		return got
+	}
+	const n = 200
+	for range n {
+		must(t, syscall.Kill(target.pid(), syscall.Signal(rt)))
+	}
+	gen := CountKey{Type: TypeGenerate, Sig: rt, TargetPID: uint32(target.pid())}
+	del := CountKey{Type: TypeDeliver, Sig: rt, TargetPID: uint32(target.pid())}
+	deadline := time.Now().Add(waitTimeout())
+	for got := counts(); got[gen] != n || got[del] != n; got = counts() {
+		if time.Now().After(deadline) {
+			t.Fatalf("counts %v, want %d sent and %d delivered", got, n, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	must(t, syscall.Kill(target.pid(), syscall.SIGKILL))
+	target.wait(t)
+	pid := uint32(target.pid())
+	col.waitFor(t, 0, "the exit", func(e *Event) bool { return e.Type == TypeExit && e.Target.PID == pid })
+	col.waitFor(t, 0, "the SIGKILL's delivery", func(e *Event) bool {
+		return e.Type == TypeDeliver && e.Sig == int(syscall.SIGKILL) && e.Target.PID == pid
+	})
+	for _, e := range col.since(0, func(e *Event) bool {
+		return e.Type == TypeGenerate || (e.Type == TypeDeliver && e.Sig != int(syscall.SIGKILL))
+	}) {
+		t.Errorf("an event counted in the kernel came through the ring: %v %d", e.Type, e.Sig)
+	}
+	if got := counts(); got[CountKey{Type: TypeGenerate, Sig: int(syscall.SIGKILL), TargetPID: pid}] != 1 || got[del] != n {
+		t.Errorf("counts %v: want the SIGKILL sent counted, and no SIGKILL delivery", got)
+	}
+	for k := range counts() {
+		if k.Type == TypeDeliver && k.Sig == int(syscall.SIGKILL) {
+			t.Errorf("a SIGKILL delivery counted in the kernel: %+v", k)
+		}
 	}
 }

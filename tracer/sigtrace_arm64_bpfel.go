@@ -39,7 +39,7 @@ type sigtraceCountKey struct {
 	TargetPid  uint32
 	SenderUid  uint32
 	TargetUid  uint32
-	Pad        uint32
+	Type       uint32
 	SenderComm [16]int8
 	TargetComm [16]int8
 }

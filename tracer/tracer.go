@@ -40,8 +40,10 @@ type Options struct {
 	RingSize    int // bytes, a power of two multiple of the page size; 0: DefaultRingSize
 	WakeupBytes int // wake the reader once this much is unread; 0: RingSize/8
 	// CountKeys, when set, counts generate events by these fields in a
-	// kernel map (Tracer.Counts) instead of handing them over; needs
-	// NoDeliver and NoExit.
+	// kernel map (Tracer.Counts) instead of handing them over, and
+	// deliveries too unless NoDeliver (by the target's fields only), but
+	// for SIGKILL's, which come as events, as exits do; needs no
+	// PendingAfter.
 	CountKeys CountKeys
 	// Reserve is the ring space kept for vital records (a signal that
 	// kills now, its delivery, the exit): other records are shed once
@@ -167,8 +169,11 @@ func load(opts *Options) (*sigtraceObjects, error) {
 		return nil, err
 	}
 
-	if opts.CountKeys != 0 && (!opts.NoDeliver || !opts.NoExit || opts.PendingAfter > 0) {
-		return nil, fmt.Errorf("counting in the kernel covers generate events only: it needs NoDeliver and NoExit, and no PendingAfter")
+	if opts.CountKeys != 0 && opts.PendingAfter > 0 {
+		return nil, fmt.Errorf("counting in the kernel hands over no generate or deliver events: pending signals cannot be found from them (no PendingAfter)")
+	}
+	if opts.CountKeys&(CountSenderPID|CountSenderUID|CountSenderComm) != 0 && !opts.NoDeliver {
+		return nil, fmt.Errorf("counting deliveries in the kernel: a delivery has no sender keys (NoDeliver, or count by the target's fields)")
 	}
 	if opts.CountKeys&^countAll != 0 {
 		return nil, fmt.Errorf("unknown count keys %#x", uint32(opts.CountKeys&^countAll))

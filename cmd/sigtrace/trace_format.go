@@ -54,10 +54,11 @@ instead, one per key with --count-by, of the events that carry it. Lost
 events are still reported as they happen.
 
 Counted in the kernel: when the keys are among type, signal.num,
-signal.name, target.pid, target.uid and target.comm, and the FILTER is an
-and of type == "generate" with signal and target.pid comparisons (== or
-in), signals are counted in a BPF map and no event is copied out: a storm
-costs a map update per signal (--debug says when).`
+signal.name, target.pid, target.uid and target.comm, and a FILTER, if
+any, is an and of type, signal and target.pid comparisons (== or in),
+signals sent and delivered are counted in a BPF map and not copied out: a
+storm costs a map update per signal (--debug says when). A SIGKILL's
+deliveries and the exits still come as events, counted as they come.`
 
 const formatExamples = `
   sudo sigtrace trace --format '{{.sender.comm}}>{{.target.comm}}:{{.signal.name}}'

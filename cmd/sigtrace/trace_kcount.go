@@ -7,11 +7,12 @@ import (
 )
 
 // kernelKeys are the --count-by fields the kernel can count generate
-// events by (bpf/sigtrace.c count_generate). Sender fields are not among
-// them: the registry names no sender for a signal the kernel raised,
-// while the kernel would count the task it ran in.
+// events and deliveries by (bpf/sigtrace.c count_generate,
+// count_delivery). Sender fields are not among them: the registry names
+// no sender for a signal the kernel raised, while the kernel would count
+// the task it ran in, and a delivery has none.
 var kernelKeys = map[string]tracer.CountKeys{
-	"type":        0, // always "generate" here
+	"type":        0, // each count's key says generate or deliver
 	"signal.num":  tracer.CountSig,
 	"signal.name": tracer.CountSig,
 	"target.pid":  tracer.CountTargetPID,
@@ -20,10 +21,13 @@ var kernelKeys = map[string]tracer.CountKeys{
 }
 
 // kernelCounting decides whether --count-by can count in the kernel, so a
-// storm costs a map update per signal and no ring-buffer copy: only
-// generate events are asked for, every key is one the kernel has, and
-// the kernel's filters decide the whole filter (so the counts are those
-// of the events the same command would print). It sets opts.CountKeys.
+// storm costs a map update per signal and no ring-buffer copy: every key
+// is one the kernel has, and the kernel's filters decide the whole
+// filter (so the counts are those of the events the same command would
+// print). Generate events and deliveries are counted there; a SIGKILL's
+// delivery and an exit still come as events and are counted in Go, where
+// a table leaves out the kernel's kills of a dying group's threads. It
+// sets opts.CountKeys.
 func (f *traceFlags) kernelCounting(opts *tracer.Options, out *sink) bool {
 	sum := out.sum
 	switch {
@@ -31,7 +35,7 @@ func (f *traceFlags) kernelCounting(opts *tracer.Options, out *sink) bool {
 		return false
 	case f.count > 0 || f.fatal || f.failed:
 		return false // decided in Go
-	case !opts.NoDeliver || !opts.NoExit || opts.PendingAfter > 0 || opts.History != tracer.HistoryOff:
+	case opts.PendingAfter > 0 || opts.History != tracer.HistoryOff:
 		return false
 	case f.filter != nil && (!f.filter.KernelExact() || !f.filter.Covers(opts)):
 		return false
@@ -74,7 +78,7 @@ func (k *kernelFeed) pull(sum *summary) error {
 		}
 		k.prev[*key] = n
 		// The event these counts stand for, as the aggregator keys it.
-		k.ev = tracer.Event{Type: tracer.TypeGenerate, Sig: key.Sig,
+		k.ev = tracer.Event{Type: key.Type, Sig: key.Sig,
 			Target: tracer.Process{PID: key.TargetPID, UID: key.TargetUID, HasUID: true, Comm: key.TargetComm}}
 		sum.a.AddN(&k.ev, d)
 	})
