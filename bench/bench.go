@@ -121,8 +121,11 @@ func allVariants() []*variant {
 			args: func(string) []string { return []string{"trace", "-o", "json"} }},
 		{key: "record", label: "record -w DIR (tmpfs)", deliver: true, idle: true, output: "dir",
 			args: func(tmp string) []string { return []string{"record", "-w", filepath.Join(tmp, "rec")} }},
-		// Counted in Go: every event it would print, generate and deliver.
-		{key: "countby", label: "trace --count-by signal.name", deliver: true, idle: true, output: "counts", counting: true,
+		// Every event it would print, generate and deliver, as users run
+		// it: both counted in the kernel (a SIGKILL's deliveries and the
+		// exits come as events).
+		{key: "countby", label: "trace --count-by signal.name (sent and delivered, counted in the kernel)", deliver: true, idle: true,
+			output: "counts", counting: true, kernelCount: true,
 			args: func(string) []string { return []string{"trace", "--count-by", "signal.name"} }},
 		{key: "countkernel", label: "trace --count-by signal.name '" + kernelCountFilter + "' (counted in the kernel)",
 			idle: true, output: "counts", counting: true, kernelCount: true,
