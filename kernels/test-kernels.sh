@@ -154,6 +154,9 @@ for arch in $archs; do
 	# Tests that read the README (the fields table, the cookbook) find it
 	# from /t/PKG as the source tree has it: ../README.md, ../../README.md.
 	cp "$root/README.md" "$stage/t/"
+	# The recorder's test under its unit's bounds reads the unit the same way.
+	mkdir -p "$stage/t/contrib"
+	cp "$root/contrib/sigtrace-record.service" "$stage/t/contrib/"
 	for p in $pkgs; do
 		rel=${p#"$module"}
 		rel=${rel#/}

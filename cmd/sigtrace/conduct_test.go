@@ -98,8 +98,14 @@ type sigtraceProc struct {
 // its ready line on stderr (probes attached).
 func startSigtrace(t *testing.T, args ...string) *sigtraceProc {
 	t.Helper()
+	return startSigtraceEnv(t, nil, args...)
+}
+
+// startSigtraceEnv is startSigtrace with more environment variables.
+func startSigtraceEnv(t *testing.T, env []string, args ...string) *sigtraceProc {
+	t.Helper()
 	cmd := exec.Command(self(t), args...)
-	cmd.Env = append(os.Environ(), "SIGTRACE_AS_MAIN=1")
+	cmd.Env = append(append(os.Environ(), "SIGTRACE_AS_MAIN=1"), env...)
 	outR, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -18,6 +18,9 @@ func TestMain(m *testing.M) {
 	if testproc.IsPkill() {
 		os.Exit(testproc.Pkill(os.Args[1:]))
 	}
+	if os.Getenv("SIGTRACE_CAPBOUND") != "" {
+		os.Exit(boundAndExec())
+	}
 	if os.Getenv("SIGTRACE_AS_MAIN") == "1" {
 		// A cgo test binary cannot drop privileges (privs.ErrCgo);
 		// `make test` builds without cgo, where trace drops as the

@@ -58,6 +58,18 @@ var capNames = map[Cap]string{
 	40: "cap_checkpoint_restore",
 }
 
+// ParseCap reads a capability's name as systemd and capabilities(7)
+// write it: CAP_SYS_PTRACE, or cap_sys_ptrace.
+func ParseCap(name string) (Cap, bool) {
+	name = strings.ToLower(name)
+	for c, n := range capNames {
+		if n == name {
+			return c, true
+		}
+	}
+	return 0, false
+}
+
 func (c Cap) String() string {
 	if n, ok := capNames[c]; ok {
 		return n
