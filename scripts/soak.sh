@@ -11,11 +11,10 @@
 #     so pids are reused and the tracer's per-process caches turn over;
 # and samples the tracer every SOAK_INTERVAL seconds (default 5) from
 # /proc/PID: VmRSS, VmHWM (the kernel's peak RSS), Threads, open fds. The
-# tracer has no way to show its goroutine count from outside (SIGQUIT
-# would kill it; it has no stats line), so Threads stands in for it: a
-# goroutine leak that blocks in system calls shows there, one that parks
-# does not. At the end it stops the tracer with SIGINT and reads the lost
-# events from its summary on stderr.
+# tracer runs with --debug, which at exit says how many goroutines it had
+# then and at most at any poll deadline (Threads is sampled too). At the
+# end it stops the tracer with SIGINT and reads the lost events and the
+# goroutines from its stderr.
 #
 # It fails (exit 1) when the peak RSS passes SOAK_RSS_MAX_MIB (default
 # 128: the 16 MiB ring the reader maps, Go's heap for the caches, and
@@ -48,7 +47,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-./bin/sigtrace trace -o json >/dev/null 2>"$DIR/tracer.stderr" &
+./bin/sigtrace trace -o json --debug >/dev/null 2>"$DIR/tracer.stderr" &
 tracer=$!
 # Ready when it says so on stderr (SPEC: "Tracing signals..."), not
 # after a guess at how long attaching takes.
@@ -150,6 +149,8 @@ lost=$(sed -n 's/^sigtrace: \([0-9]*\) events lost.*/\1/p' "$DIR/tracer.stderr")
 echo "soak: ${DURATION} s; storm signals sent: $signals"
 echo "soak: RSS peak (VmHWM) $((hwm / 1024)) MiB, sampled max $((max_rss / 1024)) MiB, after 1 min $after1, at the end $((rss_end / 1024)) MiB (bound ${RSS_MAX_MIB} MiB)"
 echo "soak: threads max $max_threads, at the end $thr_end; open fds at start $fd0, max $max_fds, at the end $fd_end"
+gor=$(sed -n 's/^sigtrace: goroutines: //p' "$DIR/tracer.stderr")
+echo "soak: goroutines: ${gor:-(not reported)}"
 echo "soak: lost events: ${lost:-0}; tracer exit status $rc"
 echo "soak: samples in $DIR/samples.tsv, tracer stderr in $DIR/tracer.stderr"
 

@@ -23,6 +23,11 @@ var (
 // record its header announces.
 var ErrShortRecord = errors.New("short record")
 
+// ErrLongRecord is returned for a ring-buffer sample longer than any
+// record of its kind: the kernel side writes each at its struct's size,
+// so the bytes past it are not the record's.
+var ErrLongRecord = errors.New("record longer than its kind")
+
 // Decoder turns raw ring-buffer samples into Events. It converts the
 // kernel's boot-time clock to wall time with an offset the reader measures
 // again every clockResync (clock.go).
@@ -106,6 +111,9 @@ func (d *Decoder) Decode(raw []byte, ev *Event) error {
 func (d *Decoder) decode(raw []byte, ev *Event, fromRing bool) error {
 	// Every record starts with struct event's head: ts_ns, two u64s, type.
 	if len(raw) >= 28 && binary.NativeEndian.Uint32(raw[24:]) == uint32(sigtraceEventTypeEV_DISPOSITION) && fromRing {
+		if len(raw) > dispSize {
+			return fmt.Errorf("%w: disposition record of %d bytes, want %d", ErrLongRecord, len(raw), dispSize)
+		}
 		return d.decodeDisposition(raw, ev)
 	}
 	if len(raw) < eventSize {
@@ -113,6 +121,9 @@ func (d *Decoder) decode(raw []byte, ev *Event, fromRing bool) error {
 	}
 	r := (*sigtraceEvent)(unsafe.Pointer(&raw[0]))
 	flags := sigtraceEventFlags(r.Flags)
+	if n := maxRecordLen(r.Type, flags); fromRing && len(raw) > n {
+		return fmt.Errorf("%w: %d bytes, at most %d for type %d", ErrLongRecord, len(raw), n, r.Type)
+	}
 	// The detail slots grow with the CPU a record names: never to a CPU
 	// no kernel can have (Debian builds with NR_CPUS=8192).
 	if r.Cpu >= maxCPUs {
@@ -401,8 +412,24 @@ func (d *Decoder) decodeExit(raw []byte, r *sigtraceEvent, flags sigtraceEventFl
 	return nil
 }
 
+// maxRecordLen is the most a ring record of this type and flags holds:
+// its struct's size, tail padding included (bpf/sigtrace.c output()).
+func maxRecordLen(typ uint32, flags sigtraceEventFlags) int {
+	switch {
+	case typ == uint32(sigtraceEventTypeEV_GENERATE) && flags&sigtraceEventFlagsF_DETAIL != 0:
+		return eventFullSize
+	case typ == uint32(sigtraceEventTypeEV_EXIT) && flags&sigtraceEventFlagsF_KILLER != 0:
+		return exitRecordSize
+	case typ == uint32(sigtraceEventTypeEV_EXIT):
+		return exitHeadSize
+	}
+	return eventSize
+}
+
 var (
-	dispSize = int(unsafe.Sizeof(sigtraceDispRecord{}))
+	eventFullSize  = int(unsafe.Sizeof(sigtraceEventFull{}))
+	exitRecordSize = int(unsafe.Sizeof(sigtraceExitRecord{}))
+	dispSize       = int(unsafe.Sizeof(sigtraceDispRecord{}))
 	// exitHeadSize: an exit record without its killer.
 	exitHeadSize = int(unsafe.Offsetof(sigtraceExitRecord{}.Killer))
 )

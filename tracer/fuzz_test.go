@@ -7,10 +7,10 @@ import (
 
 // FuzzDecode holds the ring-record decoder to what it must do with any
 // bytes (issue 19, item 4): never panic, refuse a record too short for
-// what it announces, refuse a type or signal out of range, and give an
-// event whose fields are within their ranges. The kernel side writes
-// these records, but a decoder that trusts lengths is one bug away from
-// reading another record's bytes as a sender's argv.
+// what it announces or longer than its kind, refuse a type or signal out
+// of range, and give an event whose fields are within their ranges. The
+// kernel side writes these records, but a decoder that trusts lengths is
+// one bug away from reading another record's bytes as a sender's argv.
 func FuzzDecode(f *testing.F) {
 	gen, det := pkillEvent()
 	full := rawSample(f, gen, &det, 0)
@@ -46,6 +46,11 @@ func FuzzDecode(f *testing.F) {
 		}
 		if err != nil {
 			return
+		}
+		// A record is never longer than its struct: 8 bytes more are
+		// refused, before anything of it is kept.
+		if err := dec.Decode(aligned(in, make([]byte, 8)), &Event{}); !errors.Is(err, ErrLongRecord) {
+			t.Fatalf("%d bytes decoded, and 8 more: %v, want ErrLongRecord", len(in), err)
 		}
 		switch ev.Type {
 		case TypeGenerate, TypeDeliver, TypeExit, TypeDisposition:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -170,6 +171,11 @@ func runTrace(parent context.Context, f *traceFlags, debug bool) error {
 	}
 	var grace *time.Timer
 	errEnough := errors.New("enough events")
+	tick := out.flush
+	var peak goroutinePeak
+	if debug {
+		tick = func() error { peak.sample(); return out.flush() }
+	}
 	runErr := tr.Run(ctx, func(ev *tracer.Event) error {
 		switch ev.Type {
 		case tracer.TypeLost:
@@ -199,9 +205,12 @@ func runTrace(parent context.Context, f *traceFlags, debug bool) error {
 			grace = time.AfterFunc(countGrace, endCount)
 		}
 		return nil
-	}, out.flush)
+	}, tick)
 	if grace != nil {
 		grace.Stop()
+	}
+	if debug {
+		peak.report()
 	}
 	if err := out.finishSummaries(); err != nil && runErr == nil {
 		runErr = err
@@ -212,6 +221,17 @@ func runTrace(parent context.Context, f *traceFlags, debug bool) error {
 		return quietOnClosedStdout(runErr)
 	}
 	return quietOnClosedStdout(flushErr)
+}
+
+// goroutinePeak is the most goroutines seen at a poll deadline, for
+// --debug's line at exit (scripts/soak.sh reads it: a leak shows as a
+// peak that grows with the run).
+type goroutinePeak struct{ max int }
+
+func (g *goroutinePeak) sample() { g.max = max(g.max, runtime.NumGoroutine()) }
+
+func (g *goroutinePeak) report() {
+	fmt.Fprintf(os.Stderr, "sigtrace: goroutines: %d at exit, at most %d while tracing\n", runtime.NumGoroutine(), g.max)
 }
 
 // stopGrace is how long a stop request (SIGINT, SIGTERM, --duration) waits
