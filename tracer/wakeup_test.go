@@ -113,7 +113,7 @@ func TestIdleReaderMissedWakeupBounded(t *testing.T) {
 			return nil
 		}, nil)
 	}()
-	for round := range 2 {
+	for round := range 1 {
 		waitFor(t, "the reader to go idle", func() bool { return tr.sleep.load() == 1 })
 		tr.sleep.clear()
 		sent := time.Now()

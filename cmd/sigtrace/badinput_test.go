@@ -138,20 +138,35 @@ func TestBadInput(t *testing.T) {
 		{cmd: "record", args: []string{"-w", p("file")}, mention: "file"},
 		{cmd: "record", args: []string{"-w", p("locked/rec")}, nobody: true, mention: ""},
 		{cmd: "record", args: []string{"-w", p("rec"), "-s", "SIGFOO"}, mention: `"SIGFOO"`},
+		{cmd: "record", args: []string{"-w", p("rec"), "--max-size", "0"}, mention: "--max-size"},
+		{cmd: "record", args: []string{"-w", p("rec"), "--max-size", "lots"}, mention: "--max-size"},
+		{cmd: "record", args: []string{"-w", p("rec"), "--max-files", "0"}, mention: "--max-files"},
+		{cmd: "record", args: []string{"-w", p("rec"), "--compress", "lzma"}, mention: `"lzma"`},
+		{cmd: "record", args: []string{"-w", p("rec"), "--redact-argv", "a("}, mention: "--redact-argv"},
+		{cmd: "record", args: []string{"-w", p("rec"), "--keep-all", "--rate-limit", "5"}, mention: "--keep-all"},
+		{cmd: "record", args: []string{"-w", p("rec"), "--rate-limit", "-1"}, mention: "--rate-limit"},
+		{cmd: "record"}, // no -w
 		{cmd: "replay", args: []string{"--nope"}, mention: "--nope"},
 		{cmd: "replay"},
 		{cmd: "replay", args: []string{p("missing.jsonl")}, mention: "no such file or directory"},
 		{cmd: "replay", args: []string{p("unreadable")}, nobody: true, mention: "permission denied"},
 		{cmd: "replay", args: []string{p("locked")}, mention: ""},
 		{cmd: "replay", args: []string{p("garbage.jsonl")}, mention: "garbage.jsonl"},
-		// A cut last line is a warning and exit 0 (issue 18): TestReplayTornTail.
+		// A cut last line is a warning and exit 0 (issue 18): the end of
+		// TestRecordReplayReport.
 		{cmd: "replay", args: []string{p("truncated.jsonl"), "sig == "}, mention: "bad filter"},
 		{cmd: "replay", args: []string{p("truncated.jsonl"), "--format", "{{.nope}}"}, mention: "--format"},
+		{cmd: "replay", args: []string{p("truncated.jsonl"), "--since", "yesterday"}, mention: "--since"},
+		{cmd: "replay", args: []string{p("truncated.jsonl"), "--until", "+1h"}, mention: "--until"},
+		{cmd: "replay", args: []string{p("truncated.jsonl"), "--count-by", "nope"}, mention: "--count-by"},
+		{cmd: "replay", args: []string{p("truncated.jsonl"), "-o", "yaml"}, mention: `"yaml"`},
 		{cmd: "report", args: []string{"--nope"}, mention: "--nope"},
 		{cmd: "report"},
 		{cmd: "report", args: []string{"--why", "1", p("missing.jsonl")}, mention: "no such file or directory"},
 		{cmd: "report", args: []string{"--why", "1", p("unreadable")}, nobody: true, mention: "permission denied"},
 		{cmd: "report", args: []string{"--why", "1", p("garbage.jsonl")}, mention: "garbage.jsonl"},
+		{cmd: "report", args: []string{"-o", "yaml", p("truncated.jsonl")}, mention: `"yaml"`},
+		{cmd: "report", args: []string{p("locked")}, nobody: true, mention: ""},
 	}
 	root := newRootCmd()
 	for _, r := range rows {

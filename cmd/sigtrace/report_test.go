@@ -103,3 +103,27 @@ func mustJSON(t *testing.T, v any) []byte {
 	must(t, err)
 	return b
 }
+
+// A hostile name in a recording reaches the report escaped, as in the
+// table and the JSON (output.SafeString: the one policy), never raw.
+func TestReportEscapesHostileNames(t *testing.T) {
+	dir := goldenRecording(t)
+	files, _ := filepath.Glob(filepath.Join(dir, "*.jsonl"))
+	b, err := os.ReadFile(files[0])
+	must(t, err)
+	hostile := strings.ReplaceAll(string(b), `"comm":"logdeviced"`, `"comm":"log\u001b]0;pwned\u0007\u001b[2Jd"`)
+	hostile = strings.ReplaceAll(hostile, `"pkill","-HUP"`, `"pkill","\u001b[31m-HUP\nFATAL forged row"`)
+	must(t, os.WriteFile(files[0], []byte(hostile), 0o600))
+	for _, args := range [][]string{{"report", dir}, {"report", "--why", "3003", dir}} {
+		out, errText, code := runSigtrace(t, args...)
+		if code != 0 {
+			t.Fatalf("%q: exit %d: %s", args, code, errText)
+		}
+		if strings.ContainsAny(out, "\x1b\x07") || strings.Contains(out, "\nFATAL forged row") {
+			t.Errorf("%q printed a hostile name raw:\n%q", args, out)
+		}
+		if !strings.Contains(out, `log\x1b]0;pwned\x07\x1b[2Jd`) {
+			t.Errorf("%q: the name is not there escaped:\n%s", args, out)
+		}
+	}
+}
