@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,6 +31,22 @@ import (
 // it), says ready, and lives until stdin closes. With SIGTRACE_VICTIM_GO=1
 // it keeps the Go runtime's handler, which dies of SIGHUP by re-raising it
 // (the program never calls signal.Notify).
+// niceIfAsked puts every thread of this process, and so the threads it
+// makes later, at nice 19 when SIGTRACE_NICE=1: a test's long storm then
+// takes only the CPU that the other test packages, run at once by go
+// test, leave.
+func niceIfAsked() {
+	if os.Getenv("SIGTRACE_NICE") != "1" {
+		return
+	}
+	tasks, _ := filepath.Glob("/proc/self/task/*")
+	for _, task := range tasks {
+		if tid, err := strconv.Atoi(filepath.Base(task)); err == nil {
+			_ = syscall.Setpriority(syscall.PRIO_PROCESS, tid, 19)
+		}
+	}
+}
+
 // spin is what the preempter's goroutines count up.
 var spin [2]atomic.Uint64
 
@@ -39,6 +56,7 @@ func victim() int {
 		// sysmon preempts the running one every 10 ms with a SIGURG to
 		// its own thread (tgkill), as busy Go servers do.
 		runtime.GOMAXPROCS(1)
+		niceIfAsked()
 		for i := range spin {
 			go func() {
 				for {

@@ -25,6 +25,7 @@ func selfStorm() int {
 		return 111
 	}
 	runtime.LockOSThread()
+	niceIfAsked()
 	stop := make(chan struct{})
 	go func() {
 		_, _ = io.Copy(io.Discard, os.Stdin)
