@@ -1,8 +1,10 @@
 package tracer
 
 import (
+	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -114,8 +116,10 @@ func TestRateLimitPairsDeliveries(t *testing.T) {
 		if err := syscall.Kill(h.pid(), syscall.SIGUSR2); err != nil {
 			t.Fatal(err)
 		}
-		// A round trip: the daemon's thread back from read(2) takes
-		// what is pending, so most are queued, not merged into one.
+		// Taken before the next is sent, so each is queued, not merged
+		// into one still pending (a round trip with the daemon does not
+		// ensure it: another of its threads may take the signal later).
+		waitNotPending(t, h.pid(), syscall.SIGUSR2)
 		if !h.alive(t) {
 			t.Fatalf("the handler died after %d", i)
 		}
@@ -165,5 +169,35 @@ func TestRateLimitPairsDeliveries(t *testing.T) {
 		}
 		// The next event, or the next summary's (every 100 ms).
 		col.waitChange(200 * time.Millisecond)
+	}
+}
+
+// waitNotPending waits (bounded) until sig is pending neither for the
+// process nor for its main thread (/proc/PID/status ShdPnd, SigPnd).
+func waitNotPending(t *testing.T, pid int, sig syscall.Signal) {
+	t.Helper()
+	bit := uint64(1) << (sig - 1)
+	deadline := time.Now().Add(waitTimeout())
+	for {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pending := uint64(0)
+		for _, line := range strings.Split(string(b), "\n") {
+			for _, k := range []string{"ShdPnd:", "SigPnd:"} {
+				if v, ok := strings.CutPrefix(line, k); ok {
+					n, _ := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+					pending |= n
+				}
+			}
+		}
+		if pending&bit == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%v still pending for %d after %v", sig, pid, waitTimeout())
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
