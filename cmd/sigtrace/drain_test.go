@@ -60,7 +60,12 @@ func TestStopDrains(t *testing.T) {
 			}
 			args := []string{"trace", "-o", "json", "--rate-limit", "0", "--no-deliver", "--no-dispositions",
 				"--target-pid", strconv.Itoa(storm.Process.Pid), "-s", "USR1", "--ring-size", "1"}
+			// --duration counts from the start, attaching included,
+			// which takes seconds under a guest's emulation.
 			duration := 3 * time.Second
+			if os.Getenv("SIGTRACE_GUEST") != "" {
+				duration = 20 * time.Second
+			}
 			if stop == "--duration" {
 				args = append(args, "--duration", duration.String())
 			}
@@ -82,6 +87,9 @@ func TestStopDrains(t *testing.T) {
 			out := p.readRest(t)
 			if code := p.wait(t); code != 0 {
 				t.Fatalf("trace exited %d: %s", code, p.errText())
+			}
+			if strings.TrimSpace(out) == "" {
+				t.Fatalf("trace printed nothing (stderr: %s)", p.errText())
 			}
 			var events, lost int
 			for _, line := range strings.Split(strings.TrimSpace(out), "\n") {

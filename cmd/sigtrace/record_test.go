@@ -404,8 +404,10 @@ func TestRecordStormBudget(t *testing.T) {
 	if chldFull+chldCounted != children || chldFull > inFull {
 		t.Errorf("fork loop: %d children, %d SIGCHLDs in full and %d counted", children, chldFull, chldCounted)
 	}
-	if urgFull == 0 || urgCounted == 0 || urgFull > inFull {
-		t.Errorf("the Go program's preemption: %d SIGURGs in full and %d counted, want some of each, at most %d in full", urgFull, urgCounted, inFull)
+	// Its SIGURGs fall under a few keys (queued or merged with one
+	// still pending, blocked or not), each with its own burst.
+	if urgFull == 0 || urgCounted == 0 || urgFull > 4*inFull {
+		t.Errorf("the Go program's preemption: %d SIGURGs in full and %d counted, want some of each, at most %d in full", urgFull, urgCounted, 4*inFull)
 	}
 	if winch != 20 {
 		t.Errorf("%d of the 20 ordinary signals in full", winch)
