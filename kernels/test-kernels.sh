@@ -157,6 +157,10 @@ for arch in $archs; do
 	# The recorder's test under its unit's bounds reads the unit the same way.
 	mkdir -p "$stage/t/contrib"
 	cp "$root/contrib/sigtrace-record.service" "$stage/t/contrib/"
+	# The replay and report tests read output's JSON golden, also when only
+	# some packages are staged (SIGTRACE_PKGS).
+	mkdir -p "$stage/t/output/testdata"
+	cp "$root/output/testdata/events.json.golden" "$stage/t/output/testdata/"
 	for p in $pkgs; do
 		rel=${p#"$module"}
 		rel=${rel#/}
