@@ -37,23 +37,12 @@ func TestCountInKernel(t *testing.T) {
 	}
 	read := func(p *sigtraceProc) map[string]int {
 		got := map[string]int{}
-		for _, line := range strings.Split(strings.TrimSpace(p.stop(t)), "\n") {
-			var m struct {
-				Type  string         `json:"type"`
-				Keys  map[string]any `json:"keys"`
-				Count int            `json:"count"`
+		countRecords(t, p.stop(t), func(keys map[string]any, n int) {
+			if keys["type"] != "generate" || int(keys["target.pid"].(float64)) != pid {
+				t.Errorf("keys %v", keys)
 			}
-			if err := json.Unmarshal([]byte(line), &m); err != nil {
-				t.Fatalf("bad line %q: %v", line, err)
-			}
-			if m.Type != "count" {
-				t.Fatalf("not a count record: %s", line)
-			}
-			if m.Keys["type"] != "generate" || int(m.Keys["target.pid"].(float64)) != pid {
-				t.Errorf("keys %v", m.Keys)
-			}
-			got[m.Keys["signal.name"].(string)] += m.Count
-		}
+			got[keys["signal.name"].(string)] += n
+		})
 		return got
 	}
 	kc, gc := read(inKernel), read(inGo)
@@ -116,17 +105,9 @@ func TestCountInKernelDeliveries(t *testing.T) {
 	_ = v.cmd.Wait()
 	read := func(p *sigtraceProc) map[string]int {
 		got := map[string]int{}
-		for _, line := range strings.Split(strings.TrimSpace(p.stop(t)), "\n") {
-			var m struct {
-				Type  string         `json:"type"`
-				Keys  map[string]any `json:"keys"`
-				Count int            `json:"count"`
-			}
-			if err := json.Unmarshal([]byte(line), &m); err != nil || m.Type != "count" {
-				t.Fatalf("not a count record (%v): %q", err, line)
-			}
-			got[fmt.Sprint(m.Keys["type"], " ", m.Keys["signal.name"])] += m.Count
-		}
+		countRecords(t, p.stop(t), func(keys map[string]any, n int) {
+			got[fmt.Sprint(keys["type"], " ", keys["signal.name"])] += n
+		})
 		return got
 	}
 	kc, gc := read(inKernel), read(inGo)
@@ -141,5 +122,22 @@ func TestCountInKernelDeliveries(t *testing.T) {
 	const line = "counting in the kernel"
 	if !strings.Contains(inKernel.errText(), line) || strings.Contains(inGo.errText(), line) {
 		t.Errorf("counted in the kernel: %q; in Go: %q", inKernel.errText(), inGo.errText())
+	}
+}
+
+// countRecords calls fn with the keys and count of each line of out, which
+// must all be -o json count records.
+func countRecords(t *testing.T, out string, fn func(keys map[string]any, n int)) {
+	t.Helper()
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var m struct {
+			Type  string         `json:"type"`
+			Keys  map[string]any `json:"keys"`
+			Count int            `json:"count"`
+		}
+		if err := json.Unmarshal([]byte(line), &m); err != nil || m.Type != "count" {
+			t.Fatalf("not a count record (%v): %q", err, line)
+		}
+		fn(m.Keys, m.Count)
 	}
 }
