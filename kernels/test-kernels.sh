@@ -16,6 +16,7 @@
 #   SIGTRACE_HOST      1 (default) also runs the same test binaries on the host
 #                      as the "host" column; 0 leaves the host to `make test`
 #   SIGTRACE_PKGS      Go packages to test (default: every package with tests)
+#   SIGTRACE_RUN       a -test.run pattern, to run only some tests (default all)
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -183,6 +184,7 @@ for arch in $archs; do
 	cp "$bb" "$stage/bin/busybox"
 	cp "$root/kernels/guest/init" "$stage/init"
 	echo "TEST_TIMEOUT=$TEST_TIMEOUT" >"$stage/t/env"
+	echo "TEST_RUN='${SIGTRACE_RUN:-.}'" >>"$stage/t/env"
 	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$stage/etc/passwd"
 	printf 'root:x:0:\nnogroup:x:65534:\n' >"$stage/etc/group"
 	mknod -m 600 "$stage/dev/console" c 5 1
@@ -203,7 +205,7 @@ if [ "$HOST" = 1 ] && [ "$(uname -m)" = x86_64 ] && [ -f "$work/stage-amd64/t/li
 			echo "@@SIGTRACE PKG $rel"
 			rc=0
 			(cd "$root/$rel" && "$work/stage-amd64/t/$rel/pkg.test" -test.v=test2json \
-				-test.count=1 -test.paniconexit0 -test.timeout="$TEST_TIMEOUT" </dev/null 2>&1) || rc=$?
+				-test.count=1 -test.paniconexit0 -test.timeout="$TEST_TIMEOUT" -test.run="${SIGTRACE_RUN:-.}" </dev/null 2>&1) || rc=$?
 			echo
 			echo "@@SIGTRACE PKGEND $rel $rc"
 		done <"$work/stage-amd64/t/list"
